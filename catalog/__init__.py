@@ -1,0 +1,1 @@
+"""Table schemas and the Glue Data Catalog: types, names, evolution, registration. No Spark here."""

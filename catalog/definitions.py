@@ -1,0 +1,105 @@
+"""Pure functions that build Glue TableInput / PartitionInput dicts. No API calls here."""
+from __future__ import annotations
+
+from typing import Any
+
+from catalog.schema import CatalogTable, Column, Partition, TableDefinition
+from catalog.types import parse_hive, to_hive
+from lakeward.errors import CatalogError
+
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+FORMAT_PARAMETER = "lakeward.format"
+PARTITION_COLUMNS_PARAMETER = "lakeward.partition_columns"
+
+
+def _column_input(column: Column) -> dict[str, Any]:
+    result: dict[str, Any] = {"Name": column.name, "Type": to_hive(column.type)}
+    if column.comment:
+        result["Comment"] = column.comment[:255]
+    if column.parameters:
+        result["Parameters"] = dict(column.parameters)
+    return result
+
+
+def _storage_descriptor(location: str, columns: tuple[Column, ...]) -> dict[str, Any]:
+    return {
+        "Columns": [_column_input(c) for c in columns],
+        "Location": location,
+        "InputFormat": PARQUET_INPUT,
+        "OutputFormat": PARQUET_OUTPUT,
+        "Compressed": False,
+        "StoredAsSubDirectories": False,
+        "SerdeInfo": {"SerializationLibrary": PARQUET_SERDE, "Parameters": {"serialization.format": "1"}},
+    }
+
+
+def table_input(table: TableDefinition) -> dict[str, Any]:
+    """TableInput for Athena.
+
+    Parquet: an EXTERNAL_TABLE with the Parquet SerDe, classification=parquet and Hive partition keys
+    (not repeated among the columns). Delta: Athena's native Delta reader (table_type=DELTA at the table
+    location); the columns mirror the Delta log schema, partition columns included, as Delta records
+    them, and no Glue partitions are registered.
+    """
+    parameters = {"EXTERNAL": "TRUE", FORMAT_PARAMETER: table.format, **table.parameters}
+    if table.format == "parquet":
+        parameters.update({"classification": "parquet", "parquet.compression": "SNAPPY"})
+        return {
+            "Name": table.name,
+            "TableType": "EXTERNAL_TABLE",
+            "Parameters": parameters,
+            "PartitionKeys": [_column_input(c) for c in table.partition_keys],
+            "StorageDescriptor": _storage_descriptor(table.location, table.columns),
+        }
+    parameters.update({
+        "classification": "delta",
+        "table_type": "DELTA",
+        "spark.sql.sources.provider": "delta",
+        PARTITION_COLUMNS_PARAMETER: ",".join(c.name for c in table.partition_keys),
+    })
+    descriptor = _storage_descriptor(table.location, (*table.columns, *table.partition_keys))
+    descriptor["SerdeInfo"]["Parameters"]["path"] = table.location
+    return {"Name": table.name, "TableType": "EXTERNAL_TABLE", "Parameters": parameters,
+            "PartitionKeys": [], "StorageDescriptor": descriptor}
+
+
+def partition_input(table: TableDefinition, values: tuple[str, ...], location: str) -> dict[str, Any]:
+    return {"Values": list(values), "StorageDescriptor": _storage_descriptor(location, table.columns),
+            "Parameters": {}}
+
+
+def _column_from(entry: dict[str, Any], table: str) -> Column:
+    try:
+        return Column(entry["Name"], parse_hive(entry["Type"]), entry.get("Comment"),
+                      dict(entry.get("Parameters") or {}))
+    except Exception as e:
+        raise CatalogError(f"table {table}: column {entry.get('Name')!r} has an unreadable type "
+                           f"{entry.get('Type')!r}: {e}") from e
+
+
+def table_from_glue(database: str, table: dict[str, Any]) -> CatalogTable:
+    """Read a Glue GetTable response back into a TableDefinition (the inverse of table_input)."""
+    name = table["Name"]
+    parameters = dict(table.get("Parameters") or {})
+    descriptor = table.get("StorageDescriptor") or {}
+    columns = tuple(_column_from(c, name) for c in descriptor.get("Columns", []))
+    is_delta = parameters.get("table_type", "").upper() == "DELTA"
+    if is_delta:
+        keys = [k for k in parameters.get(PARTITION_COLUMNS_PARAMETER, "").split(",") if k]
+        partition_keys = tuple(c for c in columns if c.name in keys)
+        columns = tuple(c for c in columns if c.name not in keys)
+    else:
+        partition_keys = tuple(_column_from(c, name) for c in table.get("PartitionKeys", []))
+    own = {"EXTERNAL", FORMAT_PARAMETER, "classification", "parquet.compression", "table_type",
+           "spark.sql.sources.provider", PARTITION_COLUMNS_PARAMETER}
+    definition = TableDefinition(
+        database=database, name=name, format="delta" if is_delta else "parquet",
+        location=descriptor.get("Location", ""), columns=columns, partition_keys=partition_keys,
+        parameters={k: v for k, v in parameters.items() if k not in own})
+    return CatalogTable(definition, table.get("VersionId"))
+
+
+def partition_from_glue(entry: dict[str, Any]) -> Partition:
+    return Partition(tuple(entry["Values"]), (entry.get("StorageDescriptor") or {}).get("Location", ""))

@@ -1,0 +1,77 @@
+"""Reconcile a batch's schema with the table's schema.
+
+The mode implemented here is ``evolve``: new columns and nested fields are added, types widen along the
+lattice in catalog.types.widen, and a type never narrows. A batch column whose type cannot be widened
+into the table's type (a string arriving in a bigint column) does not change the table: its values are
+cast to the table type and the rows whose values do not survive the cast are quarantined by the caller.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from catalog.schema import Column
+from catalog.types import DataType, to_hive, widen
+
+ChangeKind = Literal["add_column", "widen_type"]
+
+
+@dataclass(frozen=True)
+class SchemaChange:
+    kind: ChangeKind
+    column: str
+    old_type: str | None
+    new_type: str
+
+    def describe(self) -> str:
+        if self.kind == "add_column":
+            return f"added column {self.column} {self.new_type}"
+        return f"widened {self.column} {self.old_type} -> {self.new_type}"
+
+
+@dataclass(frozen=True)
+class TypeConflict:
+    """A batch column whose type cannot become the table's without narrowing the table."""
+
+    column: str
+    table_type: str
+    batch_type: str
+
+
+@dataclass
+class EvolutionPlan:
+    columns: tuple[Column, ...]
+    changes: list[SchemaChange] = field(default_factory=list)
+    conflicts: list[TypeConflict] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+    def type_of(self, name: str) -> DataType:
+        return next(c.type for c in self.columns if c.name == name)
+
+
+def plan_evolution(table_columns: tuple[Column, ...] | None, batch_columns: list[Column]) -> EvolutionPlan:
+    if table_columns is None:
+        return EvolutionPlan(tuple(batch_columns),
+                             [SchemaChange("add_column", c.name, None, to_hive(c.type)) for c in batch_columns])
+    columns = list(table_columns)
+    index = {c.name: i for i, c in enumerate(columns)}
+    plan = EvolutionPlan(())
+    for incoming in batch_columns:
+        position = index.get(incoming.name)
+        if position is None:
+            index[incoming.name] = len(columns)
+            columns.append(incoming)
+            plan.changes.append(SchemaChange("add_column", incoming.name, None, to_hive(incoming.type)))
+            continue
+        current = columns[position]
+        merged = widen(current.type, incoming.type)
+        if merged is None:
+            plan.conflicts.append(TypeConflict(incoming.name, to_hive(current.type), to_hive(incoming.type)))
+        elif merged != current.type:
+            columns[position] = Column(current.name, merged, current.comment, current.parameters)
+            plan.changes.append(SchemaChange("widen_type", current.name, to_hive(current.type), to_hive(merged)))
+    plan.columns = tuple(columns)
+    return plan

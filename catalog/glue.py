@@ -1,0 +1,124 @@
+"""The Glue Data Catalog backend: the only module here that calls the Glue API.
+
+It takes a boto3 Glue client, so the caller decides the endpoint and credentials. botocore errors are
+translated into lakeward errors that name the database, table or partition concerned.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from catalog.definitions import partition_from_glue, partition_input, table_from_glue, table_input
+from catalog.schema import CatalogTable, Partition, TableDefinition
+from lakeward.errors import CatalogAccessDenied, CatalogError, ConcurrentModificationError
+
+PARTITION_BATCH = 100  # BatchCreatePartition accepts at most 100 partitions per call.
+_ACCESS_DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"}
+
+
+def _translate(e: Exception, action: str, resource: str) -> CatalogError:
+    if isinstance(e, ClientError):
+        code = e.response.get("Error", {}).get("Code", "")
+        message = e.response.get("Error", {}).get("Message", str(e))
+        if code in _ACCESS_DENIED:
+            return CatalogAccessDenied(
+                f"not allowed to {action} {resource}: {message} (grant glue:{action} on it to the job's role)")
+        if code == "ConcurrentModificationException":
+            return ConcurrentModificationError(f"{resource} was changed by another writer during {action}")
+        return CatalogError(f"Glue {action} on {resource} failed: {code}: {message}")
+    return CatalogError(f"Glue {action} on {resource} failed: {e}")
+
+
+class GlueCatalog:
+    def __init__(self, client: Any, catalog_id: str | None = None):
+        self._glue = client
+        self._catalog = {"CatalogId": catalog_id} if catalog_id else {}
+
+    def _call(self, action: str, resource: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return getattr(self._glue, _snake(action))(**self._catalog, **kwargs)
+        except (ClientError, BotoCoreError) as e:
+            raise _translate(e, action, resource) from e
+
+    def ensure_database(self, database: str, location: str | None = None) -> bool:
+        """Create the database when missing; True when it was created."""
+        db_input: dict[str, Any] = {"Name": database, "Description": "managed by lakeward"}
+        if location:
+            db_input["LocationUri"] = location
+        try:
+            self._glue.create_database(**self._catalog, DatabaseInput=db_input)
+            return True
+        except ClientError as e:
+            if e.response["Error"]["Code"] == "AlreadyExistsException":
+                return False
+            raise _translate(e, "CreateDatabase", f"database {database}") from e
+        except BotoCoreError as e:
+            raise _translate(e, "CreateDatabase", f"database {database}") from e
+
+    def load_table(self, database: str, name: str) -> CatalogTable | None:
+        try:
+            response = self._glue.get_table(**self._catalog, DatabaseName=database, Name=name)
+        except ClientError as e:
+            if e.response["Error"]["Code"] == "EntityNotFoundException":
+                return None
+            raise _translate(e, "GetTable", f"table {database}.{name}") from e
+        except BotoCoreError as e:
+            raise _translate(e, "GetTable", f"table {database}.{name}") from e
+        return table_from_glue(database, response["Table"])
+
+    def create_table(self, table: TableDefinition) -> None:
+        self._call("CreateTable", f"table {table.qualified_name}", DatabaseName=table.database,
+                   TableInput=table_input(table))
+
+    def update_table(self, table: TableDefinition, version_id: str | None) -> None:
+        """Replace the table definition if nobody changed it since version_id was read."""
+        kwargs: dict[str, Any] = {"DatabaseName": table.database, "TableInput": table_input(table)}
+        if version_id is not None:
+            kwargs["VersionId"] = version_id
+        self._call("UpdateTable", f"table {table.qualified_name}", **kwargs)
+
+    def add_partitions(self, table: TableDefinition, partitions: list[Partition]) -> int:
+        """Register partitions in batches of 100; existing ones are left as they are. Returns how many
+        were created."""
+        created = 0
+        for start in range(0, len(partitions), PARTITION_BATCH):
+            chunk = partitions[start:start + PARTITION_BATCH]
+            response = self._call(
+                "BatchCreatePartition", f"table {table.qualified_name}", DatabaseName=table.database,
+                TableName=table.name,
+                PartitionInputList=[partition_input(table, p.values, p.location) for p in chunk])
+            failures = [e for e in response.get("Errors", [])
+                        if e.get("ErrorDetail", {}).get("ErrorCode") != "AlreadyExistsException"]
+            if failures:
+                first = failures[0]
+                raise CatalogError(
+                    f"Glue refused {len(failures)} partition(s) of {table.qualified_name}, first "
+                    f"{first.get('PartitionValues')}: {first.get('ErrorDetail', {}).get('ErrorMessage')}")
+            created += len(chunk) - len(response.get("Errors", []))
+        return created
+
+    def partitions(self, database: str, name: str, expression: str | None = None) -> Iterator[Partition]:
+        kwargs: dict[str, Any] = {**self._catalog, "DatabaseName": database, "TableName": name}
+        if expression:
+            kwargs["Expression"] = expression
+        try:
+            for page in self._glue.get_paginator("get_partitions").paginate(**kwargs):
+                for entry in page.get("Partitions", []):
+                    yield partition_from_glue(entry)
+        except (ClientError, BotoCoreError) as e:
+            raise _translate(e, "GetPartitions", f"table {database}.{name}") from e
+
+    def table_versions(self, database: str, name: str) -> list[dict[str, Any]]:
+        versions: list[dict[str, Any]] = []
+        try:
+            for page in self._glue.get_paginator("get_table_versions").paginate(
+                    **self._catalog, DatabaseName=database, TableName=name):
+                versions.extend(page.get("TableVersions", []))
+        except (ClientError, BotoCoreError) as e:
+            raise _translate(e, "GetTableVersions", f"table {database}.{name}") from e
+        return versions
+
+
+def _snake(action: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in action).lstrip("_")

@@ -1,0 +1,32 @@
+"""Catalog -> Arrow type mapping (for Delta schemas and for reading tables back)."""
+from __future__ import annotations
+
+import pyarrow as pa
+
+from catalog import types as C
+from catalog.schema import Column
+
+_PRIMITIVES = {
+    "boolean": pa.bool_(), "tinyint": pa.int8(), "smallint": pa.int16(), "int": pa.int32(),
+    "bigint": pa.int64(), "float": pa.float32(), "double": pa.float64(), "string": pa.string(),
+    "binary": pa.binary(), "date": pa.date32(),
+    # Spark writes TIMESTAMP_MICROS adjusted to UTC (DESIGN: outputTimestampType), which Delta calls
+    # "timestamp" and Athena reads as timestamp.
+    "timestamp": pa.timestamp("us", tz="UTC"),
+}
+
+
+def to_arrow(t: C.DataType) -> pa.DataType:
+    if isinstance(t, C.Struct):
+        return pa.struct([pa.field(f.name, to_arrow(f.type)) for f in t.fields])
+    if isinstance(t, C.Array):
+        return pa.list_(pa.field("element", to_arrow(t.element)))
+    if isinstance(t, C.Map):
+        return pa.map_(to_arrow(t.key), to_arrow(t.value))
+    if isinstance(t, C.Decimal):
+        return pa.decimal128(t.precision, t.scale)
+    return _PRIMITIVES[t.name]
+
+
+def arrow_schema(columns: tuple[Column, ...] | list[Column]) -> pa.Schema:
+    return pa.schema([pa.field(c.name, to_arrow(c.type)) for c in columns])

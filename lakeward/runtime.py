@@ -1,0 +1,52 @@
+"""The Spark session: Glue's when running on Glue, a local one otherwise. Created on first use only."""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+SESSION_CONF = {
+    # Raw data may carry names equal but for case; they must stay addressable until normalised.
+    "spark.sql.caseSensitive": "true",
+    "spark.sql.session.timeZone": "UTC",
+    # Delta and Athena read microsecond timestamps; INT96 is deprecated.
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    "spark.sql.parquet.compression.codec": "snappy",
+}
+LOCAL_CONF = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": os.environ.get("LAKEWARD_SHUFFLE_PARTITIONS", "8"),
+    "spark.driver.memory": os.environ.get("LAKEWARD_DRIVER_MEMORY", "2g"),
+    "spark.sql.adaptive.enabled": "true",
+}
+
+
+def on_glue() -> bool:
+    try:
+        import awsglue.context  # noqa: F401  (the JVM side exists only on Glue)
+    except ImportError:
+        return False
+    return "GLUE_VERSION" in os.environ or os.path.exists("/opt/amazon/bin/glue")
+
+
+@lru_cache(maxsize=1)
+def spark_session() -> Any:
+    """One SparkSession per process."""
+    from pyspark.sql import SparkSession
+
+    if on_glue():
+        from awsglue.context import GlueContext
+        from pyspark.context import SparkContext
+
+        session = GlueContext(SparkContext.getOrCreate()).spark_session
+    else:
+        builder = SparkSession.builder.appName("lakeward").master(os.environ.get("LAKEWARD_SPARK_MASTER", "local[2]"))
+        for key, value in LOCAL_CONF.items():
+            builder = builder.config(key, value)
+        session = builder.getOrCreate()
+        session.sparkContext.setLogLevel("ERROR")
+    for key, value in SESSION_CONF.items():
+        session.conf.set(key, value)
+    return session

@@ -1,0 +1,32 @@
+"""lakeward: governed ingestion for AWS data lakes (AWS Glue 5.1 / PySpark 3.5.6)."""
+from setuptools import find_packages, setup
+
+# Runtime pins follow AWS Glue 5.1 (Python 3.11, Spark 3.5.6).
+INSTALL_REQUIRES = [
+    "pyspark==3.5.6",
+    "awsgluedataplanepython==5.1.0",
+    "boto3>=1.40",
+    "deltalake==1.6.6",
+    "pyarrow>=16",
+    "duckdb>=1.1",
+    "sqlglot>=26",
+    "pydantic>=2.6",
+    "pyyaml>=6",
+    "click>=8.1",
+    "rich>=13",
+]
+# The embedded AWS emulator used when no AWS settings are present.
+EMULATOR = ["moto[server]==5.2.5"]
+TEST = EMULATOR + ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100"]
+
+setup(
+    name="lakeward",
+    version="0.1.0",
+    description="Governed ingestion for AWS data lakes: Glue jobs, Glue Data Catalog, Lake Formation",
+    python_requires=">=3.11,<3.12",
+    packages=find_packages(include=["lakeward*", "catalog*", "lakeformation*", "glue_jobs*", "streaming_jobs*"]),
+    package_data={"lakeward": ["sample_raw/*"]},
+    install_requires=INSTALL_REQUIRES,
+    extras_require={"emulator": EMULATOR, "test": TEST},
+    entry_points={"console_scripts": ["lakeward=lakeward.cli:main"]},
+)
