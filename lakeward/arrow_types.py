@@ -16,17 +16,20 @@ _PRIMITIVES = {
 }
 
 
-def to_arrow(t: C.DataType) -> pa.DataType:
+def to_arrow(t: C.DataType, utc: bool = True) -> pa.DataType:
+    """utc=False gives zone-less timestamps (UTC wall time), which is how Athena presents them."""
     if isinstance(t, C.Struct):
-        return pa.struct([pa.field(f.name, to_arrow(f.type)) for f in t.fields])
+        return pa.struct([pa.field(f.name, to_arrow(f.type, utc)) for f in t.fields])
     if isinstance(t, C.Array):
-        return pa.list_(pa.field("element", to_arrow(t.element)))
+        return pa.list_(pa.field("element", to_arrow(t.element, utc)))
     if isinstance(t, C.Map):
-        return pa.map_(to_arrow(t.key), to_arrow(t.value))
+        return pa.map_(to_arrow(t.key, utc), to_arrow(t.value, utc))
     if isinstance(t, C.Decimal):
         return pa.decimal128(t.precision, t.scale)
+    if t == C.TIMESTAMP and not utc:
+        return pa.timestamp("us")
     return _PRIMITIVES[t.name]
 
 
-def arrow_schema(columns: tuple[Column, ...] | list[Column]) -> pa.Schema:
-    return pa.schema([pa.field(c.name, to_arrow(c.type)) for c in columns])
+def arrow_schema(columns: tuple[Column, ...] | list[Column], utc: bool = True) -> pa.Schema:
+    return pa.schema([pa.field(c.name, to_arrow(c.type, utc)) for c in columns])

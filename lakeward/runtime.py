@@ -42,6 +42,7 @@ def spark_session() -> Any:
 
         session = GlueContext(SparkContext.getOrCreate()).spark_session
     else:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = SparkSession.builder.appName("lakeward").master(os.environ.get("LAKEWARD_SPARK_MASTER", "local[2]"))
         for key, value in LOCAL_CONF.items():
             builder = builder.config(key, value)

@@ -1,0 +1,1 @@
+"""Lake Formation governance as code (tags, grants, PII classification): not built yet, see issue 5."""

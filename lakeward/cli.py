@@ -1,0 +1,139 @@
+"""The ``lakeward`` command line: ingest, query, demo."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from lakeward.errors import LakewardError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@contextmanager
+def _clear_errors() -> Iterator[None]:
+    """Our errors become one readable line and exit status 2; Spark failures keep their first line."""
+    try:
+        yield
+    except LakewardError as e:
+        err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except Exception as e:  # py4j / Spark errors carry a JVM stack trace; show its headline
+        if type(e).__module__.startswith(("py4j", "pyspark")):
+            headline = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            err_console.print(f"[bold red]Spark failed:[/] {headline}", highlight=False, soft_wrap=True)
+            sys.exit(3)
+        raise
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Governed ingestion for AWS data lakes.
+
+    Without AWS settings in the environment, commands use the embedded AWS emulator (state kept in
+    ./.lakeward, or $LAKEWARD_HOME); with AWS_ENDPOINT_URL or credentials set, they use that endpoint.
+    """
+
+
+@main.command()
+@click.argument("source")
+@click.option("--table", required=True, help="Target table as DB.TABLE (created when missing).")
+@click.option("--format", "table_format", type=click.Choice(["parquet", "delta"]), default="parquet",
+              show_default=True, help="Table format.")
+@click.option("--partition-by", help="COL[,COL...] or NAME=TRANSFORM(COL); transforms: date, year, month, day, hour.")
+@click.option("--lake", default="lake", show_default=True, envvar="LAKEWARD_LAKE",
+              help="Lake root (folder or s3://bucket/prefix) where new tables are created.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Also write the run report as JSON.")
+def ingest(source: str, table: str, table_format: str, partition_by: str | None, lake: str,
+           report_path: str | None) -> None:
+    """Ingest SOURCE (a raw file or folder, any mix of JSON, CSV/TSV, Parquet, .gz/.bz2) into DB.TABLE."""
+    with _clear_errors():
+        from lakeward.aws import aws_context
+        from lakeward.pipeline import IngestRequest, run_ingest
+        from lakeward.runtime import spark_session
+
+        request = IngestRequest(source, table, table_format, partition_by, lake)  # type: ignore[arg-type]
+        with aws_context() as aws:
+            report = run_ingest(spark_session(), aws, request)
+        report.print(console)
+        if report_path:
+            report.save(report_path)
+
+
+def _render(result: "QueryResult", output: str) -> None:  # type: ignore[name-defined]  # noqa: F821
+    if output == "json":
+        click.echo(json.dumps(result.records(), default=str, indent=1))
+    elif output == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(result.columns)
+        writer.writerows(result.rows)
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        table = Table(*result.columns)
+        for row in result.rows:
+            table.add_row(*("NULL" if v is None else str(v) for v in row))
+        console.print(table)
+        for scan in result.scans:
+            err_console.print(f"[dim]{scan.table} ({scan.format}): {scan.partitions_scanned} of "
+                              f"{scan.partitions_total} partitions, {scan.files_scanned} files[/]")
+
+
+@main.command()
+@click.argument("sql")
+@click.option("--output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+def query(sql: str, output: str) -> None:
+    """Run Athena (Trino) SQL over tables registered in the Glue Data Catalog."""
+    with _clear_errors():
+        from lakeward.aws import aws_context
+        from lakeward.query import run_query
+
+        with aws_context() as aws:
+            result = run_query(aws, sql)
+        _render(result, output)
+
+
+DEMO_QUERIES = [
+    "SELECT dt, count(*) AS orders, sum(amount) AS revenue FROM demo.orders GROUP BY dt ORDER BY dt",
+    "SELECT dt, count(*) AS orders, sum(amount) AS revenue FROM demo.orders_delta GROUP BY dt ORDER BY dt",
+    "SELECT country, count(*) AS orders FROM demo.orders WHERE dt = DATE '2024-03-02' GROUP BY country ORDER BY country",
+    "SELECT order_id, customer.full_name, customer.address.city, items[1].sku AS first_sku "
+    "FROM demo.orders_delta WHERE customer IS NOT NULL ORDER BY order_id LIMIT 5",
+    "SELECT coupon_code, count(*) AS orders FROM demo.orders WHERE coupon_code IS NOT NULL GROUP BY 1 ORDER BY 1",
+]
+
+
+@main.command()
+@click.option("--workdir", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Where the raw zone (raw/) and the lake (lake/) are created.")
+def demo(workdir: str) -> None:
+    """Generate a heterogeneous raw zone, ingest it into a Parquet and a Delta table, and query both."""
+    with _clear_errors():
+        from lakeward.aws import aws_context
+        from lakeward.pipeline import IngestRequest, run_ingest
+        from lakeward.query import run_query
+        from lakeward.runtime import spark_session
+        from lakeward.sample import write_sample
+
+        root = Path(workdir).resolve()
+        raw, lake = root / "raw", root / "lake"
+        write_sample(raw)
+        console.print(f"raw zone: {raw}")
+        with aws_context() as aws:
+            for table, table_format in (("demo.orders", "parquet"), ("demo.orders_delta", "delta")):
+                report = run_ingest(spark_session(), aws, IngestRequest(
+                    str(raw), table, table_format, "dt=date(order_ts)", str(lake)))  # type: ignore[arg-type]
+                report.print(console)
+                report.save(root / "reports" / f"{table}.json")
+            for sql in DEMO_QUERIES:
+                console.rule(f"[bold]lakeward query[/] {sql}")
+                _render(run_query(aws, sql), "table")

@@ -1,0 +1,189 @@
+"""Athena (Trino) SQL over tables resolved from the Glue Data Catalog, executed locally with DuckDB.
+
+Each table in the query is looked up in Glue (location, format, schema, partitions). Conjuncts of the
+WHERE clause that touch only partition columns are evaluated against the partition list first, so only
+the selected partitions' files are opened (Parquet: Glue partitions; Delta: the log's add actions).
+The files are exposed to DuckDB as a pyarrow dataset in the catalog's schema; the SQL is translated
+from the Athena dialect by sqlglot.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+import sqlglot
+from sqlglot import exp
+
+from catalog.glue import GlueCatalog
+from catalog.schema import TableDefinition
+from catalog.types import to_hive
+from lakeward.arrow_types import arrow_schema, to_arrow
+from lakeward.aws import AwsContext
+from lakeward.errors import QueryError
+from lakeward.partitioning import HIVE_NULL
+from lakeward.storage import Storage, join
+from lakeward.tables import delta
+
+DEFAULT_DATABASE = "default"
+
+
+@dataclass
+class TableScan:
+    table: str
+    format: str
+    partitions_total: int
+    partitions_scanned: int
+    files_scanned: int
+
+
+@dataclass
+class QueryResult:
+    columns: list[str]
+    rows: list[tuple]
+    scans: list[TableScan] = field(default_factory=list)
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+
+def _conjuncts(condition: exp.Expression) -> list[exp.Expression]:
+    return list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
+
+
+def partition_predicate(table: exp.Table, keys: set[str]) -> exp.Expression | None:
+    """The part of the enclosing WHERE that only reads this table's partition columns."""
+    select = table.find_ancestor(exp.Select)
+    where = select.args.get("where") if select else None
+    if where is None or not keys:
+        return None
+    single = len([t for t in select.find_all(exp.Table) if t.find_ancestor(exp.Select) is select]) == 1
+    names = {table.alias_or_name, table.name}
+    kept = []
+    for conjunct in _conjuncts(where.this):
+        columns = list(conjunct.find_all(exp.Column))
+        if not columns or conjunct.find(exp.Select) is not None:
+            continue
+        if all(c.name in keys and (c.table in names or (not c.table and single)) for c in columns):
+            copy = conjunct.copy()
+            for c in copy.find_all(exp.Column):
+                c.set("table", None)
+            kept.append(copy)
+    return exp.and_(*kept) if kept else None
+
+
+class _Resolver:
+    def __init__(self, aws: AwsContext):
+        self.aws = aws
+        self.glue = GlueCatalog(aws.client("glue"))
+        self.storage = Storage.for_aws(aws)
+
+    def table(self, node: exp.Table) -> TableDefinition:
+        database = node.db or DEFAULT_DATABASE
+        found = self.glue.load_table(database, node.name)
+        if found is None:
+            raise QueryError(f"table {database}.{node.name} is not in the Glue Data Catalog")
+        return found.definition
+
+    def candidates(self, table: TableDefinition) -> list[tuple[dict[str, str | None], list[str] | str]]:
+        """(partition values, file URIs or the partition's location) per partition, from the catalog
+        (Parquet) or the log (Delta)."""
+        if table.format == "delta":
+            dt = delta.open_table(table.location, self.aws.storage_options())
+            if dt is None:
+                raise QueryError(f"{table.qualified_name}: no Delta log at {table.location}")
+            actions = pa.table(dt.get_add_actions(flatten=True)).to_pylist()
+            grouped: dict[tuple, list[str]] = {}
+            for a in actions:
+                values = tuple(a.get(f"partition.{k.name}") for k in table.partition_keys)
+                grouped.setdefault(values, []).append(join(table.location, unquote(a["path"])))
+            return [({k.name: None if v is None else str(v) for k, v in zip(table.partition_keys, values)}, files)
+                    for values, files in grouped.items()]
+        if not table.partition_keys:
+            return [({}, [e.uri for e in self.storage.list_files(table.location) if e.uri.endswith(".parquet")])]
+        # A Parquet partition's files are listed only if it survives pruning: its location stands in.
+        return [({k.name: (None if v == HIVE_NULL else v) for k, v in zip(table.partition_keys, p.values)},
+                 p.location) for p in self.glue.partitions(table.database, table.name)]
+
+    def dataset(self, table: TableDefinition, predicate: exp.Expression | None) -> tuple[ds.Dataset, TableScan]:
+        candidates = self.candidates(table)
+        selected = _prune(table, candidates, predicate)
+        paths, partitions = [], []
+        for index in selected:
+            values, files = candidates[index]
+            if isinstance(files, str):
+                files = [e.uri for e in self.storage.list_files(files) if e.uri.endswith(".parquet")]
+            expression = _partition_expression(table, values)
+            for f in files:
+                paths.append(f)
+                partitions.append(expression)
+        schema = arrow_schema([*table.columns, *table.partition_keys], utc=False)
+        if not paths:
+            return ds.dataset(pa.table({f.name: pa.array([], f.type) for f in schema})), \
+                TableScan(table.qualified_name, table.format, len(candidates), len(selected), 0)
+        fs, _ = self.storage.resolve(paths[0])
+        dataset = ds.FileSystemDataset.from_paths(
+            [self.storage.resolve(p)[1] for p in paths], schema=schema, format=ds.ParquetFileFormat(),
+            filesystem=fs, partitions=partitions)
+        return dataset, TableScan(table.qualified_name, table.format, len(candidates), len(selected), len(paths))
+
+
+def _partition_expression(table: TableDefinition, values: dict[str, str | None]) -> ds.Expression:
+    expression = ds.scalar(True)
+    for key in table.partition_keys:
+        value = values.get(key.name)
+        arrow_type = to_arrow(key.type, utc=False)
+        if value is None:
+            expression = expression & ds.field(key.name).is_null()
+        else:
+            expression = expression & (ds.field(key.name) == pa.scalar(value).cast(arrow_type))
+    return expression
+
+
+def _prune(table: TableDefinition, candidates: list, predicate: exp.Expression | None) -> list[int]:
+    """Indexes of the partitions the predicate can match, decided by DuckDB on the partition values."""
+    if predicate is None or not table.partition_keys:
+        return list(range(len(candidates)))
+    con = duckdb.connect()
+    columns = {k.name: [c[0].get(k.name) for c in candidates] for k in table.partition_keys}
+    con.register("parts_raw", pa.table({"idx": list(range(len(candidates))), **columns}))
+    casts = ", ".join(f'CAST("{k.name}" AS {_duck_type(to_hive(k.type))}) AS "{k.name}"' for k in table.partition_keys)
+    con.execute(f"CREATE VIEW parts AS SELECT idx, {casts} FROM parts_raw")
+    try:
+        return [r[0] for r in con.execute(f"SELECT idx FROM parts WHERE {predicate.sql('duckdb')}").fetchall()]
+    except duckdb.Error:
+        return list(range(len(candidates)))  # not evaluable on partition values alone: scan everything
+
+
+def _duck_type(hive: str) -> str:
+    return {"string": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT", "date": "DATE", "timestamp": "TIMESTAMP",
+            "boolean": "BOOLEAN", "tinyint": "TINYINT", "smallint": "SMALLINT"}.get(hive, "VARCHAR")
+
+
+def run_query(aws: AwsContext, sql: str) -> QueryResult:
+    try:
+        tree = sqlglot.parse_one(sql, read="athena")
+    except sqlglot.errors.ParseError as e:
+        raise QueryError(f"cannot parse the query: {e}") from e
+    resolver = _Resolver(aws)
+    con = duckdb.connect()
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    scans = []
+    for i, node in enumerate([t for t in tree.find_all(exp.Table) if not (not t.db and t.name in ctes)]):
+        table = resolver.table(node)
+        keys = {k.name for k in table.partition_keys}
+        dataset, scan = resolver.dataset(table, partition_predicate(node, keys))
+        scans.append(scan)
+        view = f"__lakeward_{i}"
+        con.register(view, dataset)
+        alias = node.alias_or_name
+        node.replace(exp.alias_(exp.to_table(view), alias, table=True) if alias else exp.to_table(view))
+    try:
+        cursor = con.execute(tree.sql("duckdb"))
+        columns = [d[0] for d in cursor.description]
+        return QueryResult(columns, cursor.fetchall(), scans)
+    except duckdb.Error as e:
+        raise QueryError(f"query failed: {e}") from e

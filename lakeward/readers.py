@@ -1,0 +1,107 @@
+"""Read raw files with Spark, one read per group of files that share a format and its options.
+
+Every group yields a DataFrame of the raw columns plus two bookkeeping columns: the source file and,
+for records Spark could not parse, the raw text (``_corrupt_record``). Nothing is dropped here.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pyarrow.parquet as pq
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from lakeward.sources import SourceFile
+from lakeward.storage import Storage
+
+FILE_COL = "_lw_file"
+CORRUPT_COL = "_lw_corrupt"
+_SPARK_CORRUPT = "_corrupt_record"
+_GLOB_CHARS = "\\[]{}*?"
+
+
+@dataclass
+class ReadGroup:
+    key: str
+    files: list[SourceFile]
+    df: DataFrame
+
+    @property
+    def data_columns(self) -> list[T.StructField]:
+        return [f for f in self.df.schema.fields if f.name not in (FILE_COL, CORRUPT_COL)]
+
+
+def spark_path(uri: str) -> str:
+    """A path Spark resolves to exactly this file: glob characters escaped."""
+    return "".join("\\" + c if c in _GLOB_CHARS else c for c in uri)
+
+
+def spark_file_uri(path: str) -> str:
+    """Our URI form of a file path reported by Spark (_metadata.file_path is percent-encoded)."""
+    parsed = urlparse(path)
+    if parsed.scheme in ("", "file"):
+        return "file://" + unquote(parsed.path)
+    return f"s3://{parsed.netloc}{unquote(parsed.path)}"
+
+
+def _group_key(f: SourceFile, storage: Storage) -> str:
+    if f.format == "csv":
+        return f"csv|{f.delimiter}|{f.header}|{f.header_line}"
+    if f.format == "parquet":
+        # Files whose Parquet schemas differ are read apart; lakeward unifies them afterwards.
+        return "parquet|" + _parquet_schema(storage, f.uri)
+    return str(f.format)
+
+
+def _parquet_schema(storage: Storage, uri: str) -> str:
+    fs, path = storage.resolve(uri)
+    with fs.open_input_file(path) as handle:
+        return pq.ParquetFile(handle).schema_arrow.to_string(show_schema_metadata=False)
+
+
+def _with_bookkeeping(df: DataFrame, corrupt: bool) -> DataFrame:
+    corrupt_col = F.col(_SPARK_CORRUPT) if corrupt and _SPARK_CORRUPT in df.columns else F.lit(None).cast("string")
+    data = [F.col(f"`{c}`") for c in df.columns if c != _SPARK_CORRUPT]
+    return df.select(*data, F.col("_metadata.file_path").alias(FILE_COL), corrupt_col.alias(CORRUPT_COL))
+
+
+def _read_json(spark: SparkSession, paths: list[str], multiline: bool) -> DataFrame:
+    reader = spark.read.options(mode="PERMISSIVE", columnNameOfCorruptRecord=_SPARK_CORRUPT,
+                                multiLine=str(multiline).lower())
+    df = reader.json(paths)
+    if [f.name for f in df.schema.fields] == [_SPARK_CORRUPT]:
+        # Nothing parsed: Spark refuses to select only the corrupt column, so keep the raw text instead.
+        text = spark.read.text(paths, wholetext=multiline)
+        df = text.where(F.trim("value") != "").select(F.col("value").alias(_SPARK_CORRUPT))
+    return df
+
+
+def _read_csv(spark: SparkSession, paths: list[str], delimiter: str, header: bool) -> DataFrame:
+    options: dict[str, Any] = {"sep": delimiter, "header": str(header).lower(), "mode": "PERMISSIVE",
+                               "escape": '"', "enforceSchema": "false"}
+    inferred = spark.read.options(inferSchema="true", **options).csv(paths).schema
+    schema = T.StructType([*inferred.fields, T.StructField(_SPARK_CORRUPT, T.StringType(), True)])
+    return spark.read.options(columnNameOfCorruptRecord=_SPARK_CORRUPT, **options).schema(schema).csv(paths)
+
+
+def read_groups(spark: SparkSession, storage: Storage, files: list[SourceFile]) -> list[ReadGroup]:
+    by_key: dict[str, list[SourceFile]] = defaultdict(list)
+    for f in files:
+        if f.format is not None and f.entry.size > 0:
+            by_key[_group_key(f, storage)].append(f)
+    groups = []
+    for key, members in sorted(by_key.items()):
+        paths = [spark_path(f.uri) for f in members]
+        first = members[0]
+        if first.format in ("jsonl", "json"):
+            df = _with_bookkeeping(_read_json(spark, paths, first.format == "json"), corrupt=True)
+        elif first.format == "csv":
+            df = _with_bookkeeping(_read_csv(spark, paths, first.delimiter or ",", first.header), corrupt=True)
+        else:
+            df = _with_bookkeeping(spark.read.parquet(*paths), corrupt=False)
+        groups.append(ReadGroup(key, members, df))
+    return groups

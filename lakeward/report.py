@@ -1,0 +1,91 @@
+"""The run report: what was read, written and quarantined, per file and per partition; printed with
+rich and saved as JSON. Rows read always equal rows written plus rows quarantined."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+@dataclass
+class FileReport:
+    path: str
+    format: str | None
+    status: str  # ingested | changed | skipped | quarantined
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_quarantined: int = 0
+    reason: str | None = None
+
+
+@dataclass
+class PartitionReport:
+    values: dict[str, str | None]
+    rows_written: int
+    files: int = 0
+
+
+@dataclass
+class RunReport:
+    table: str
+    format: str
+    batch_id: str | None
+    location: str
+    files: list[FileReport] = field(default_factory=list)
+    partitions: list[PartitionReport] = field(default_factory=list)
+    schema_changes: list[str] = field(default_factory=list)
+    type_conflicts: list[str] = field(default_factory=list)
+    quarantine_location: str | None = None
+    recovered_batches: list[str] = field(default_factory=list)
+    table_created: bool = False
+    delta_version: int | None = None
+    duration_s: float = 0.0
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def rows_written(self) -> int:
+        return sum(f.rows_written for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        totals = {"rows_read": self.rows_read, "rows_written": self.rows_written,
+                  "rows_quarantined": self.rows_quarantined}
+        return {**totals, **data}
+
+    def save(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, default=str))
+
+    def print(self, console: Console) -> None:
+        console.rule(f"[bold]lakeward ingest[/] {self.table} ({self.format})")
+        files = Table("file", "format", "status", "read", "written", "quarantined", "reason", box=None)
+        for f in self.files:
+            files.add_row(f.path.rsplit("/", 1)[-1], f.format or "?", f.status, str(f.rows_read),
+                          str(f.rows_written), str(f.rows_quarantined), f.reason or "")
+        console.print(files)
+        if self.partitions:
+            parts = Table("partition", "rows written", "files", box=None)
+            for p in self.partitions:
+                parts.add_row("/".join(f"{k}={v}" for k, v in p.values.items()), str(p.rows_written), str(p.files))
+            console.print(parts)
+        for change in self.schema_changes:
+            console.print(f"[cyan]schema:[/] {change}")
+        for conflict in self.type_conflicts:
+            console.print(f"[yellow]type conflict:[/] {conflict}")
+        for batch in self.recovered_batches:
+            console.print(f"[yellow]recovered:[/] {batch}")
+        console.print(f"rows read {self.rows_read} = written {self.rows_written} + quarantined "
+                      f"{self.rows_quarantined}   batch {self.batch_id or '-'}   {self.duration_s:.1f}s")
+        if self.rows_quarantined and self.quarantine_location:
+            console.print(f"quarantine: {self.quarantine_location}")

@@ -1,0 +1,132 @@
+"""Find the raw files of a source and detect each one's format from its name and content."""
+from __future__ import annotations
+
+import bz2
+import csv
+import json
+import zlib
+from dataclasses import dataclass
+from typing import Literal
+
+from lakeward.storage import FileEntry, Storage
+
+Format = Literal["jsonl", "json", "csv", "parquet"]
+HEAD_BYTES = 64 * 1024
+DELIMITERS = [",", ";", "\t", "|"]
+_COMPRESSION_BY_SUFFIX = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bzip2"}
+_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2"}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    entry: FileEntry
+    format: Format | None
+    compression: str | None = None
+    delimiter: str | None = None
+    header: bool = True
+    header_line: str | None = None
+    problem: str | None = None  # why the file cannot be read at all (it is then quarantined whole)
+
+    @property
+    def uri(self) -> str:
+        return self.entry.uri
+
+    @property
+    def name(self) -> str:
+        return self.entry.uri.rsplit("/", 1)[-1]
+
+
+def _suffix_compression(name: str) -> str | None:
+    lower = name.lower()
+    return next((c for s, c in _COMPRESSION_BY_SUFFIX.items() if lower.endswith(s)), None)
+
+
+def _decompress_head(data: bytes, compression: str) -> bytes:
+    if compression == "gzip":
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data, HEAD_BYTES)
+    return bz2.BZ2Decompressor().decompress(data, HEAD_BYTES)
+
+
+def _looks_like_data(row: list[str]) -> bool:
+    """A first row with an empty or numeric field is data, not a header."""
+    for field in row:
+        value = field.strip()
+        if not value:
+            return True
+        try:
+            float(value)
+            return True
+        except ValueError:
+            continue
+    return False
+
+
+def _sniff_text(entry: FileEntry, text: str, compression: str | None, lower_name: str) -> SourceFile:
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if not stripped:
+        return SourceFile(entry, "jsonl", compression)  # empty: no records
+    if stripped[0] == "[":
+        return SourceFile(entry, "json", compression)
+    if stripped[0] == "{":
+        first_line = stripped.split("\n", 1)[0].strip()
+        try:
+            return SourceFile(entry, "jsonl" if isinstance(json.loads(first_line), dict) else "json", compression)
+        except json.JSONDecodeError:
+            return SourceFile(entry, "jsonl" if lower_name.endswith((".jsonl", ".ndjson")) else "json", compression)
+    lines = [line for line in stripped.splitlines()[:50] if line.strip()]
+    sample = "\n".join(lines)
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        if ".tsv" in lower_name or ".tab" in lower_name:
+            delimiter = "\t"
+        elif ".csv" in lower_name or ".txt" in lower_name:
+            delimiter = ","
+        else:
+            return SourceFile(entry, None, compression,
+                              problem="not JSON, CSV/TSV or Parquet: no consistent delimiter among , ; TAB |")
+    first = next(csv.reader([lines[0]], delimiter=delimiter))
+    header = not _looks_like_data(first)
+    return SourceFile(entry, "csv", compression, delimiter, header, lines[0] if header else None)
+
+
+def sniff(storage: Storage, entry: FileEntry) -> SourceFile:
+    """Detect a file's format. A file Spark could not read gets a ``problem`` instead of raising."""
+    name = entry.uri.rsplit("/", 1)[-1]
+    lower = name.lower()
+    if entry.size == 0:
+        return SourceFile(entry, "jsonl")
+    try:
+        head = storage.read_head(entry.uri, HEAD_BYTES)
+    except OSError as e:
+        return SourceFile(entry, None, problem=f"cannot read the file: {e}")
+    by_suffix = _suffix_compression(lower)
+    by_magic = next((c for magic, c in _MAGIC.items() if head.startswith(magic)), None)
+    if by_magic and by_magic != by_suffix:
+        return SourceFile(entry, None, by_magic, problem=(
+            f"{by_magic} content but the name does not end in "
+            f"{'.gz' if by_magic == 'gzip' else '.bz2'}; rename it so Spark can decompress it"))
+    if by_suffix and not by_magic:
+        return SourceFile(entry, None, problem=f"named as {by_suffix} but the content is not {by_suffix}")
+    if head.startswith(b"PAR1") and not by_suffix:
+        try:
+            tail = storage.read_tail(entry.uri, 4)
+        except OSError as e:
+            return SourceFile(entry, None, problem=f"cannot read the Parquet footer: {e}")
+        if tail != b"PAR1" or entry.size < 12:
+            return SourceFile(entry, None, problem="truncated or corrupt Parquet file (no footer magic)")
+        return SourceFile(entry, "parquet")
+    if by_suffix:
+        try:
+            head = _decompress_head(head, by_suffix)
+        except (OSError, EOFError, zlib.error, ValueError) as e:
+            return SourceFile(entry, None, by_suffix, problem=f"corrupt {by_suffix} stream: {e}")
+    if b"\x00" in head[:4096]:
+        return SourceFile(entry, None, by_suffix, problem="binary content that is not Parquet")
+    text = head.decode("utf-8", errors="replace")
+    return _sniff_text(entry, text, by_suffix, lower)
+
+
+def discover(storage: Storage, source: str) -> list[SourceFile]:
+    """All non-hidden files under source, with their detected formats (sorted by path)."""
+    return [sniff(storage, entry) for entry in storage.list_files(source)]

@@ -1,0 +1,138 @@
+"""Delta tables: Spark wrote the Parquet files; the driver commits them with delta-rs.
+
+Each add action carries size, partition values and statistics (numRecords, minValues, maxValues,
+nullCount) read from the Parquet footers, so Delta readers can skip files. The batch id is committed as
+a Delta transaction (app id ``lakeward:<batch id>``), which is how a crashed batch is recognised later.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import quote
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from deltalake import CommitProperties, DeltaTable, Schema, Transaction
+from deltalake.exceptions import TableNotFoundError
+from deltalake.transaction import AddAction, create_table_with_add_actions
+
+from lakeward.errors import TableFormatError
+from lakeward.storage import Storage, join
+from lakeward.tables import DataFile
+
+STRING_STATS_MAX = 32  # longer strings get no min/max (a truncated max would be a wrong bound)
+
+
+def delta_uri(table_uri: str) -> str:
+    return table_uri[len("file://"):] if table_uri.startswith("file://") else table_uri
+
+
+def app_id(batch_id: str) -> str:
+    return f"lakeward:{batch_id}"
+
+
+def _stat_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return value if len(value) <= STRING_STATS_MAX else None
+    return None  # decimals, binaries: no bound rather than an imprecise one
+
+
+def _nest(target: dict[str, Any], path: list[str], value: Any) -> None:
+    for part in path[:-1]:
+        target = target.setdefault(part, {})
+    target[path[-1]] = value
+
+
+def footer_stats(metadata: pq.FileMetaData) -> dict[str, Any]:
+    """Delta statistics of one Parquet file, from its row-group statistics."""
+    mins: dict[str, Any] = {}
+    maxs: dict[str, Any] = {}
+    nulls: dict[str, Any] = {}
+    schema = metadata.schema
+    for i in range(metadata.num_columns):
+        path = schema.column(i).path.split(".")
+        if any(p in ("list", "element", "key_value", "key", "value") for p in path[1:]):
+            continue  # no statistics for lists and maps
+        lo = hi = None
+        null_count, complete = 0, True
+        for rg in range(metadata.num_row_groups):
+            stats = metadata.row_group(rg).column(i).statistics
+            if stats is None:
+                complete = False
+                break
+            null_count += stats.null_count or 0
+            if stats.has_min_max:
+                lo = stats.min if lo is None else min(lo, stats.min)
+                hi = stats.max if hi is None else max(hi, stats.max)
+        if not complete:
+            continue
+        _nest(nulls, path, null_count)
+        lo_v, hi_v = _stat_value(lo), _stat_value(hi)
+        if lo_v is not None and hi_v is not None:
+            _nest(mins, path, lo_v)
+            _nest(maxs, path, hi_v)
+    return {"numRecords": metadata.num_rows, "minValues": mins, "maxValues": maxs, "nullCount": nulls}
+
+
+def add_actions(storage: Storage, table_uri: str, files: list[DataFile]) -> list[AddAction]:
+    def action(f: DataFile) -> AddAction:
+        fs, path = storage.resolve(join(table_uri, f.relative))
+        with fs.open_input_file(path) as handle:
+            metadata = pq.ParquetFile(handle).metadata
+        return AddAction(quote(f.relative, safe="/=-_.~"), f.size, f.partition_values,
+                         int(time.time() * 1000), True, json.dumps(footer_stats(metadata)))
+    with ThreadPoolExecutor(16) as pool:
+        return list(pool.map(action, files))
+
+
+def open_table(table_uri: str, storage_options: dict[str, str]) -> DeltaTable | None:
+    try:
+        return DeltaTable(delta_uri(table_uri), storage_options=storage_options or None)
+    except TableNotFoundError:
+        return None
+
+
+def commit(table_uri: str, storage_options: dict[str, str], schema: pa.Schema, partition_by: list[str],
+           actions: list[AddAction], batch_id: str, name: str) -> int:
+    """Commit the batch's files as one transaction; returns the new table version."""
+    properties = CommitProperties(custom_metadata={"lakeward.batch_id": batch_id},
+                                  app_transactions=[Transaction(app_id(batch_id), 1)])
+    table = open_table(table_uri, storage_options)
+    delta_schema = Schema.from_arrow(schema)
+    try:
+        if table is None:
+            create_table_with_add_actions(delta_uri(table_uri), delta_schema, actions, mode="error",
+                                          partition_by=partition_by or None, name=name,
+                                          storage_options=storage_options or None,
+                                          commit_properties=properties)
+        else:
+            if table.metadata().partition_columns != partition_by:
+                raise TableFormatError(
+                    f"Delta table at {table_uri} is partitioned by {table.metadata().partition_columns}, "
+                    f"not {partition_by}; ingest with --partition-by {','.join(table.metadata().partition_columns)}")
+            table.create_write_transaction(actions, mode="append", schema=delta_schema, partition_by=partition_by or None,
+                                           commit_properties=properties)
+    except TableFormatError:
+        raise
+    except Exception as e:
+        raise TableFormatError(f"committing batch {batch_id} to the Delta table at {table_uri} failed: {e}") from e
+    return DeltaTable(delta_uri(table_uri), storage_options=storage_options or None).version()
+
+
+def is_committed(table_uri: str, storage_options: dict[str, str], batch_id: str) -> bool:
+    table = open_table(table_uri, storage_options)
+    return table is not None and table.transaction_version(app_id(batch_id)) is not None

@@ -1,0 +1,1 @@
+"""Glue streaming jobs: not built yet."""
