@@ -24,23 +24,27 @@ LOCAL_CONF = {
 
 
 def on_glue() -> bool:
-    try:
-        import awsglue.context  # noqa: F401  (the JVM side exists only on Glue)
-    except ImportError:
-        return False
-    return "GLUE_VERSION" in os.environ or os.path.exists("/opt/amazon/bin/glue")
+    """True inside a Glue job run. The awsglue Python package imports anywhere (it is on PyPI), so its
+    presence proves nothing; Glue's own environment does. Job scripts also know from --JOB_RUN_ID."""
+    return bool(os.environ.get("LAKEWARD_ON_GLUE")) or os.path.isdir("/opt/amazon/lib/python3.11/site-packages/awsglue")
+
+
+@lru_cache(maxsize=1)
+def glue_context() -> Any:
+    """Glue's GlueContext; only callable inside a Glue job run."""
+    from awsglue.context import GlueContext
+    from pyspark.context import SparkContext
+
+    return GlueContext(SparkContext.getOrCreate())
 
 
 @lru_cache(maxsize=1)
 def spark_session() -> Any:
-    """One SparkSession per process."""
+    """One SparkSession per process: Glue's inside a Glue job run, a local one otherwise."""
     from pyspark.sql import SparkSession
 
     if on_glue():
-        from awsglue.context import GlueContext
-        from pyspark.context import SparkContext
-
-        session = GlueContext(SparkContext.getOrCreate()).spark_session
+        session = glue_context().spark_session
     else:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = SparkSession.builder.appName("lakeward").master(os.environ.get("LAKEWARD_SPARK_MASTER", "local[2]"))

@@ -1,0 +1,84 @@
+import pytest
+from hypothesis import given, strategies as st
+
+from catalog import types as C
+from catalog.evolution import plan_evolution
+from catalog.schema import Column
+from lakeward.errors import SchemaEvolutionError
+
+pytestmark = pytest.mark.unit
+
+primitives = st.sampled_from([C.Primitive(n) for n in C.PRIMITIVES])
+decimals = st.builds(lambda p, s: C.Decimal(p, min(s, p)), st.integers(1, 38), st.integers(0, 10))
+names = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+types = st.recursive(
+    primitives | decimals,
+    lambda inner: st.builds(C.Array, inner)
+    | st.builds(C.Map, primitives, inner)
+    | st.lists(st.tuples(names, inner), min_size=1, max_size=4, unique_by=lambda f: f[0]).map(
+        lambda fs: C.Struct(tuple(C.Field(n, t) for n, t in fs))),
+    max_leaves=8)
+
+
+@given(types)
+def test_hive_text_round_trips(t):
+    assert C.parse_hive(C.to_hive(t)) == t
+
+
+@pytest.mark.parametrize("text", ["struct<a:int", "varchar<3>", "interval", "array<int>>"])
+def test_bad_type_text_is_a_clear_error(text):
+    with pytest.raises(SchemaEvolutionError, match="catalog type|unsupported"):
+        C.parse_hive(text)
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    (C.INT, C.BIGINT, C.BIGINT),
+    (C.BIGINT, C.DOUBLE, C.DOUBLE),
+    (C.FLOAT, C.DOUBLE, C.DOUBLE),
+    (C.INT, C.FLOAT, C.DOUBLE),
+    (C.DATE, C.TIMESTAMP, C.TIMESTAMP),
+    (C.Decimal(10, 2), C.Decimal(12, 4), C.Decimal(12, 4)),
+    (C.INT, C.Decimal(5, 2), C.Decimal(12, 2)),
+    (C.STRING, C.BIGINT, None),
+    (C.Decimal(10, 2), C.DOUBLE, None),
+    (C.Array(C.INT), C.Array(C.BIGINT), C.Array(C.BIGINT)),
+])
+def test_widening_lattice(a, b, expected):
+    assert C.widen(a, b) == expected
+    assert C.widen(b, a) == expected
+
+
+def test_struct_widening_adds_fields_and_widens_common_ones():
+    old = C.Struct((C.Field("a", C.INT), C.Field("b", C.STRING)))
+    new = C.Struct((C.Field("a", C.BIGINT), C.Field("c", C.DATE)))
+    assert C.widen(old, new) == C.Struct((C.Field("a", C.BIGINT), C.Field("b", C.STRING), C.Field("c", C.DATE)))
+
+
+@given(types, types)
+def test_widening_never_narrows(a, b):
+    merged = C.widen(a, b)
+    if merged is not None:
+        assert C.widen(merged, a) == merged
+        assert C.widen(merged, b) == merged
+
+
+@given(types, types)
+def test_unify_always_answers_and_is_stable(a, b):
+    merged = C.unify(a, b)
+    assert C.unify(merged, merged) == merged
+
+
+def test_evolution_adds_widens_and_reports_conflicts_without_narrowing():
+    table = (Column("id", C.STRING), Column("amount", C.BIGINT), Column("qty", C.INT))
+    batch = [Column("amount", C.DOUBLE), Column("qty", C.STRING), Column("coupon", C.STRING)]
+    plan = plan_evolution(table, batch)
+    assert [(c.name, C.to_hive(c.type)) for c in plan.columns] == [
+        ("id", "string"), ("amount", "double"), ("qty", "int"), ("coupon", "string")]
+    assert [c.describe() for c in plan.changes] == ["widened amount bigint -> double", "added column coupon string"]
+    assert [(c.column, c.table_type, c.batch_type) for c in plan.conflicts] == [("qty", "int", "string")]
+
+
+def test_evolution_with_nothing_new_changes_nothing():
+    table = (Column("id", C.BIGINT),)
+    plan = plan_evolution(table, [Column("id", C.INT)])
+    assert not plan.changed and plan.columns == table
