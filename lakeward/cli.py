@@ -137,3 +137,7 @@ def demo(workdir: str) -> None:
             for sql in DEMO_QUERIES:
                 console.rule(f"[bold]lakeward query[/] {sql}")
                 _render(run_query(aws, sql), "table")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Hostile names, schema drift across batches, unreadable files, crash recovery and bad input."""
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.helpers import cli, ingest, query
+
+pytestmark = [pytest.mark.spark, pytest.mark.aws]
+ATHENA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,254}$")
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_hostile_column_names_become_valid_unique_athena_names(workdir, glue):
+    hostile = {"first name": "a", "a.b": 1, 'quo"te': 2, "ünïcödé": 3, "DROP TABLE": 4, "x" * 300: 5,
+               "Name": "upper", "name": "lower", "名前": "jp", "nested": {"Inner Field": 1, "inner_field": 2}}
+    write_jsonl(workdir / "raw/h.jsonl", [hostile])
+    report = ingest(workdir / "raw", "db.hostile", workdir / "lake")
+    assert report["rows_written"] == 1
+    columns = glue.get_table(DatabaseName="db", Name="hostile")["Table"]["StorageDescriptor"]["Columns"]
+    names = [c["Name"] for c in columns]
+    assert all(ATHENA_NAME.match(n) for n in names), names
+    assert len(set(names)) == len(names) == len(hostile)
+    assert {"first_name", "a_b", "quo_te", "unicode", "drop_table", "name", "name_2"} <= set(names)
+    nested = next(c["Type"] for c in columns if c["Name"] == "nested")
+    assert nested == "struct<inner_field:bigint,inner_field_2:bigint>"
+    row = query("SELECT name, name_2, drop_table, nested.inner_field_2 AS f FROM db.hostile")
+    assert row == [{"name": "upper", "name_2": "lower", "drop_table": 4, "f": 2}]
+
+
+def test_schema_drift_widens_adds_and_quarantines_what_cannot_be_cast(workdir, glue):
+    lake = workdir / "lake"
+    write_jsonl(workdir / "b1/a.jsonl", [{"id": 1, "amount": 1}, {"id": 2, "amount": 2}])
+    ingest(workdir / "b1", "db.drift", lake)
+    write_jsonl(workdir / "b2/b.jsonl", [{"id": 3, "amount": 2.5, "note": "x"}])
+    second = ingest(workdir / "b2", "db.drift", lake)
+    assert second["schema_changes"] == ["widened amount bigint -> double", "added column note string"]
+    columns = {c["Name"]: c["Type"] for c in glue.get_table(DatabaseName="db", Name="drift")["Table"]["StorageDescriptor"]["Columns"]}
+    assert columns == {"id": "bigint", "amount": "double", "note": "string"}
+    versions = glue.get_table_versions(DatabaseName="db", TableName="drift")["TableVersions"]
+    assert len(versions) == 2
+
+    write_jsonl(workdir / "b3/c.jsonl", [{"id": "4", "amount": 4}, {"id": "four", "amount": 5}])
+    third = ingest(workdir / "b3", "db.drift", lake)
+    assert (third["rows_written"], third["rows_quarantined"]) == (1, 1)
+    assert third["type_conflicts"] and third["type_conflicts"][0].startswith("id: table bigint, batch string")
+    assert len(glue.get_table_versions(DatabaseName="db", TableName="drift")["TableVersions"]) == 2
+    rows = [json.loads(line) for f in (lake / "_quarantine/db/drift").rglob("*.json") for line in f.read_text().splitlines()]
+    assert len(rows) == 1 and "column id" in rows[0]["reason"] and json.loads(rows[0]["raw"]) == {"amount": 5, "id": "four"}
+    assert query("SELECT id, amount, note FROM db.drift ORDER BY id") == [
+        {"id": 1, "amount": 1.0, "note": None}, {"id": 2, "amount": 2.0, "note": None},
+        {"id": 3, "amount": 2.5, "note": "x"}, {"id": 4, "amount": 4.0, "note": None}]
+    files = sorted(str(p) for p in (lake / "db/drift").glob("*.parquet"))
+    assert duckdb.sql(f"SELECT count(*) FROM read_parquet({files}, union_by_name=true)").fetchall()[0][0] == 4
+
+
+def test_unreadable_files_are_quarantined_whole_and_counted(workdir):
+    raw = workdir / "raw"
+    write_jsonl(raw / "good.jsonl", [{"a": 1}])
+    (raw / "blob.bin").write_bytes(b"\x00\x01garbage")
+    (raw / "cut.parquet").write_bytes(b"PAR1" + b"\x00" * 20)
+    report = ingest(raw, "db.q", workdir / "lake")
+    assert (report["rows_read"], report["rows_written"], report["rows_quarantined"]) == (3, 1, 2)
+    quarantined = {Path(f["path"]).name: f["reason"] for f in report["files"] if f["status"] == "quarantined"}
+    assert set(quarantined) == {"blob.bin", "cut.parquet"}
+    copies = list((workdir / "lake/_quarantine/db/q").rglob("files/*"))
+    assert sorted(p.name for p in copies) == ["blob.bin", "cut.parquet"]
+    listing = [json.loads(line) for f in (workdir / "lake/_quarantine/db/q").rglob("files.jsonl") for line in f.read_text().splitlines()]
+    assert {Path(r["source_file"]).name for r in listing} == {"blob.bin", "cut.parquet"}
+
+
+def test_a_crashed_batch_is_rolled_back_before_the_rerun(workdir):
+    raw, lake = workdir / "raw", workdir / "lake"
+    write_jsonl(raw / "a.jsonl", [{"id": 1, "day": "2024-01-01"}])
+    ingest(raw, "db.crash", lake, "--partition-by", "day")
+    # A writer that died after publishing a file but before committing its ledger record.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    published = next((lake / "db/crash").rglob("*.parquet"))
+    orphan = published.parent / "part-orphan.parquet"
+    orphan.write_bytes(published.read_bytes())
+    ledger = lake / "db/crash/_lakeward/ledger"
+    (ledger / "19990101T000000-dead.json").write_text(json.dumps({
+        "batch_id": "19990101T000000-dead", "status": "pending", "started_at": 0, "host": os.uname().nodename,
+        "pid": int(dead.stdout), "sources": [{"uri": f"file://{raw}/b.jsonl", "size": 1, "mtime_ns": 1}],
+        "outputs": [str(orphan.relative_to(lake / "db/crash"))]}))
+    write_jsonl(raw / "b.jsonl", [{"id": 2, "day": "2024-01-01"}])
+    report = ingest(raw, "db.crash", lake)
+    assert report["recovered_batches"] and "rolled back (1 files)" in report["recovered_batches"][0]
+    assert not orphan.exists() and not (ledger / "19990101T000000-dead.json").exists()
+    assert query("SELECT id FROM db.crash ORDER BY id") == [{"id": 1}, {"id": 2}]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["ingest", "nowhere/", "--table", "db.t"], "source nowhere/ does not exist"),
+    (["ingest", ".", "--table", "no_dot"], "expected DB.TABLE"),
+    (["ingest", "raw", "--table", "db.t", "--partition-by", "dt=date(missing)"], "column 'missing' is not in the data"),
+    (["ingest", "raw", "--table", "db.t", "--partition-by", "dt=week(a)"], "unknown transform 'week'"),
+    (["query", "SELECT * FROM db.absent"], "db.absent is not in the Glue Data Catalog"),
+    (["query", "SELEC nonsense"], "cannot parse the query|query failed"),
+])
+def test_bad_input_gets_one_clear_line_and_a_nonzero_exit(workdir, aws_env, args, message):
+    write_jsonl(workdir / "raw/a.jsonl", [{"a": 1}])
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert re.search(message, result.stderr), result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_format_of_an_existing_table_cannot_change(workdir, aws_env):
+    write_jsonl(workdir / "raw/a.jsonl", [{"a": 1}])
+    ingest(workdir / "raw", "db.fmt", workdir / "lake")
+    result = cli("ingest", str(workdir / "raw"), "--table", "db.fmt", "--format", "delta")
+    assert result.exit_code == 2 and "is a parquet table; pass --format parquet" in result.stderr
+
+
+def test_glue_job_script_runs_locally(workdir, glue):
+    from glue_jobs.ingest import main
+
+    write_jsonl(workdir / "raw/a.jsonl", [{"a": 1}, {"a": 2}])
+    status = main(["ingest.py", "--JOB_NAME", "local", "--source", str(workdir / "raw"), "--table", "db.job",
+                   "--lake", str(workdir / "lake"), "--report", str(workdir / "r.json")])
+    assert status == 0
+    assert json.loads((workdir / "r.json").read_text())["rows_written"] == 2
+    assert glue.get_table(DatabaseName="db", Name="job")["Table"]["Parameters"]["classification"] == "parquet"
