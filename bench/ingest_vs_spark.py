@@ -1,0 +1,102 @@
+"""Time ``lakeward ingest`` against plain Spark on the same input, in the same process, and print ratios.
+
+Plain Spark baseline: spark.read.json(input) -> derive dt -> write.partitionBy("dt").parquet(out), the
+least a hand-written Glue job would do (no normalisation, quarantine, ledger, catalog or report).
+Usage: python bench/ingest_vs_spark.py [--mb 256] [--repeat 2] [--formats parquet,delta]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from lakeward.emulator import free_port, start_moto_server
+
+
+def generate(folder: Path, megabytes: int, files: int = 16) -> int:
+    """JSON lines orders with nested customers and items; returns the row count."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(7)
+    target = megabytes * 1024 * 1024 // files
+    rows = 0
+    for i in range(files):
+        size = 0
+        with open(folder / f"part-{i:03d}.jsonl", "w") as f:
+            while size < target:
+                n = rows
+                line = json.dumps({
+                    "orderId": f"o-{n}", "Amount": rng.randint(1, 10_000) / (1 if n % 2 else 100),
+                    "Currency": "EUR", "Order TS": f"2024-03-{1 + n % 28:02d}T{n % 24:02d}:00:00Z",
+                    "customer": {"id": n % 5000, "Full Name": f"Customer {n % 5000}", "address": {"City": "Berlin"}},
+                    "items": [{"SKU": f"sku-{n % 97}", "qty": 1 + n % 4}]}) + "\n"
+                f.write(line)
+                size += len(line)
+                rows += 1
+    return rows
+
+
+def timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mb", type=int, default=256)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--formats", default="parquet,delta")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="lakeward-bench-"))
+    log = open(work / "moto.log", "wb")
+    port = free_port()
+    server = start_moto_server(port, log)
+    os.environ.update({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "bench",
+                       "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"})
+    from pyspark.sql import functions as F
+
+    from lakeward.aws import aws_context
+    from lakeward.pipeline import IngestRequest, run_ingest
+    from lakeward.runtime import spark_session
+
+    try:
+        raw = work / "raw"
+        rows = generate(raw, args.mb)
+        spark = spark_session()
+        results: dict[str, list[float]] = {"plain spark": []}
+
+        def plain(run: int) -> None:
+            out = work / f"plain-{run}"
+            (spark.read.json(str(raw)).withColumn("dt", F.to_date("Order TS"))
+             .write.partitionBy("dt").parquet(str(out)))
+
+        def ours(fmt: str, run: int) -> None:
+            with aws_context() as aws:
+                report = run_ingest(spark, aws, IngestRequest(str(raw), f"bench.t_{fmt}_{run}", fmt,  # type: ignore[arg-type]
+                                                              "dt=date(order_ts)", str(work / "lake")))
+            assert report.rows_written == rows, (report.rows_written, rows)
+
+        plain(-1)  # warm-up: JIT, caches
+        for run in range(args.repeat):
+            results["plain spark"].append(timed(lambda: plain(run)))
+            for fmt in args.formats.split(","):
+                results.setdefault(f"lakeward {fmt}", []).append(timed(lambda: ours(fmt, run)))
+        base = min(results["plain spark"])
+        print(f"input: {args.mb} MB JSON lines, {rows:,} rows, 16 files; Spark master "
+              f"{spark.sparkContext.master}; best of {args.repeat}")
+        for name, times in results.items():
+            best = min(times)
+            print(f"{name:18s} {best:7.1f} s   {rows / best / 1e3:8.1f} k rows/s   ratio {best / base:4.2f}")
+    finally:
+        server.terminate()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

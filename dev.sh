@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Set up the virtualenv (once, and again when setup.py changes) and run the demo or the tests.
+#   ./dev.sh demo            generate a raw zone, ingest it (Parquet + Delta), query it: embedded AWS emulator
+#   ./dev.sh test [ARGS]     the whole test suite (pytest ARGS, e.g. -m unit)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+setup() {
+  local python="${PYTHON:-python3.11}"
+  command -v "$python" >/dev/null 2>&1 || python=python3
+  "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || {
+    echo "lakeward needs Python 3.11 (AWS Glue 5.1); found $("$python" --version)" >&2; exit 1; }
+  command -v java >/dev/null 2>&1 || { echo "lakeward needs Java 17 for Spark (java not found)" >&2; exit 1; }
+  [ -x .venv/bin/python ] || "$python" -m venv .venv
+  local stamp=.venv/.lakeward-installed digest
+  digest=$(sha256sum setup.py | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -e ".[test]"
+    echo "$digest" > "$stamp"
+  fi
+}
+
+case "${1:-}" in
+  demo) shift; setup; exec .venv/bin/lakeward demo "$@" ;;
+  test) shift; setup; exec .venv/bin/python -m pytest "$@" ;;
+  setup) setup ;;
+  *) echo "usage: ./dev.sh demo | test [pytest args] | setup" >&2; exit 2 ;;
+esac
