@@ -13,7 +13,7 @@ from typing import Literal
 from catalog.schema import Column
 from catalog.types import DataType, to_hive, widen
 
-ChangeKind = Literal["add_column", "widen_type"]
+ChangeKind = Literal["add_column", "widen_type", "add_nested_fields"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ class SchemaChange:
     def describe(self) -> str:
         if self.kind == "add_column":
             return f"added column {self.column} {self.new_type}"
+        if self.kind == "add_nested_fields":
+            return f"added nested fields to {self.column}: {self.old_type} -> {self.new_type}"
         return f"widened {self.column} {self.old_type} -> {self.new_type}"
 
 
@@ -52,7 +54,9 @@ class EvolutionPlan:
         return next(c.type for c in self.columns if c.name == name)
 
 
-def plan_evolution(table_columns: tuple[Column, ...] | None, batch_columns: list[Column]) -> EvolutionPlan:
+def plan_evolution(table_columns: tuple[Column, ...] | None, batch_columns: list[Column],
+                   promote: bool = True) -> EvolutionPlan:
+    """promote=False (Delta tables) allows additive changes only: new columns and new nested fields."""
     if table_columns is None:
         return EvolutionPlan(tuple(batch_columns),
                              [SchemaChange("add_column", c.name, None, to_hive(c.type)) for c in batch_columns])
@@ -67,11 +71,12 @@ def plan_evolution(table_columns: tuple[Column, ...] | None, batch_columns: list
             plan.changes.append(SchemaChange("add_column", incoming.name, None, to_hive(incoming.type)))
             continue
         current = columns[position]
-        merged = widen(current.type, incoming.type)
+        merged = widen(current.type, incoming.type, promote)
         if merged is None:
             plan.conflicts.append(TypeConflict(incoming.name, to_hive(current.type), to_hive(incoming.type)))
         elif merged != current.type:
             columns[position] = Column(current.name, merged, current.comment, current.parameters)
-            plan.changes.append(SchemaChange("widen_type", current.name, to_hive(current.type), to_hive(merged)))
+            kind: ChangeKind = "widen_type" if promote else "add_nested_fields"
+            plan.changes.append(SchemaChange(kind, current.name, to_hive(current.type), to_hive(merged)))
     plan.columns = tuple(columns)
     return plan

@@ -170,8 +170,12 @@ def _decimal_of(t: DataType) -> Decimal | None:
     return Decimal(INTEGER_DIGITS[t.name], 0) if rank is not None else None  # type: ignore[union-attr]
 
 
-def widen(old: DataType, new: DataType) -> DataType | None:
+def widen(old: DataType, new: DataType, promote: bool = True) -> DataType | None:
     """The narrowest type holding every value of both, along the documented lattice, or None.
+
+    With promote=False only additive changes are allowed (new struct fields, recursively); any change of
+    a primitive type is incompatible. Delta tables evolve that way: the Delta protocol cannot change a
+    column's type without the typeWidening feature, which Athena does not read.
 
     Lattice: tinyint < smallint < int < bigint < double; float < double; integers < decimal (when the
     integer's digits fit) ; decimal(p1,s1) + decimal(p2,s2) -> decimal(max integral digits + max scale,
@@ -181,13 +185,15 @@ def widen(old: DataType, new: DataType) -> DataType | None:
     if old == new:
         return old
     if isinstance(old, Struct) and isinstance(new, Struct):
-        return _widen_struct(old, new)
+        return _widen_struct(old, new, promote)
     if isinstance(old, Array) and isinstance(new, Array):
-        element = widen(old.element, new.element)
+        element = widen(old.element, new.element, promote)
         return Array(element) if element is not None else None
     if isinstance(old, Map) and isinstance(new, Map):
-        key, value = widen(old.key, new.key), widen(old.value, new.value)
+        key, value = widen(old.key, new.key, promote), widen(old.value, new.value, promote)
         return Map(key, value) if key is not None and value is not None else None
+    if not promote:
+        return None
     old_rank, new_rank = _integer_rank(old), _integer_rank(new)
     if old_rank is not None and new_rank is not None:
         return Primitive(INTEGERS[max(old_rank, new_rank)])
@@ -210,14 +216,14 @@ def widen(old: DataType, new: DataType) -> DataType | None:
     return None
 
 
-def _widen_struct(old: Struct, new: Struct) -> Struct | None:
+def _widen_struct(old: Struct, new: Struct, promote: bool) -> Struct | None:
     fields: list[Field] = []
     for field in old.fields:
         other = new.field(field.name)
         if other is None:
             fields.append(field)
             continue
-        merged = widen(field.type, other.type)
+        merged = widen(field.type, other.type, promote)
         if merged is None:
             return None
         fields.append(Field(field.name, merged))

@@ -91,7 +91,9 @@ def run_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest) -> 
     ledger = Ledger(storage, table_uri)
     records = ledger.records()
     report.recovered_batches = _recover(storage, aws, ledger, records, table_uri, request.format)
-    ingested = Ledger.ingested([r for r in ledger.records()] if report.recovered_batches else records)
+    if report.recovered_batches:
+        records = ledger.records()
+    ingested = Ledger.ingested(records)
 
     to_read: list[SourceFile] = []
     unreadable: list[SourceFile] = []
@@ -115,7 +117,7 @@ def run_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest) -> 
     if unreadable:
         report.quarantine_location = quarantine.location
 
-    groups = read_groups(spark, storage, to_read)
+    groups = read_groups(spark, to_read)
     target = _resolve_target(groups, existing, request, database, name, table_uri)
     report.schema_changes = [c.describe() for c in target.plan.changes] if target.exists else []
     report.table_created = not target.exists
@@ -127,7 +129,7 @@ def run_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest) -> 
     try:
         counts = _counts(rows, target.partitions)
         _account(report, to_read, counts, changed={f.uri for f in to_read if f.uri in ingested})
-        if report.rows_quarantined > sum(1 for _ in unreadable):
+        if any(not row["ok"] for row in counts):
             quarantine.write_rows(rows.where(F.col(REASON_COL).isNotNull()))
             report.quarantine_location = quarantine.location
         staging_uri = join(table_uri, "_lakeward", "staging", batch_id)
@@ -194,7 +196,7 @@ def _resolve_target(groups: list[ReadGroup], existing: Any, request: IngestReque
         keys.append(Column(p.name, p.result_type(known[p.source])))
     identity = {p.name for p in partitions if p.transform == "identity"}
     incoming = [Column(n, t) for n, t in batch.items() if n not in identity]
-    plan = plan_evolution(table.columns if table else None, incoming)
+    plan = plan_evolution(table.columns if table else None, incoming, promote=request.format == "parquet")
     parameters = dict(table.parameters) if table else {}
     parameters[PARTITION_SPEC_PARAMETER] = spec_text(partitions)
     definition = TableDefinition(database, name, request.format, table_uri, plan.columns, tuple(keys), parameters)
@@ -320,8 +322,9 @@ def _commit_delta(storage: Storage, aws: AwsContext, glue: GlueCatalog, ledger: 
     record = ledger.begin(batch_id, sources, [f.relative for f in files])
     actions = delta.add_actions(storage, table.location, files)
     schema = arrow_schema([*table.columns, *table.partition_keys])
+    evolved = [c for c in table.columns if c.name in {change.column for change in target.plan.changes}]
     version = delta.commit(table.location, aws.storage_options(), schema, [k.name for k in table.partition_keys],
-                           actions, batch_id, table.name)
+                           actions, batch_id, table.name, arrow_schema(evolved) if target.exists else None)
     _register(glue, target)  # after the commit, so Glue always matches the Delta log
     ledger.commit(record)
     storage.delete_dir(staging_uri)

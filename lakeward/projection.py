@@ -50,7 +50,10 @@ def conform(expr: SparkColumn, src: T.DataType, tgt: C.DataType) -> tuple[SparkC
     if isinstance(tgt, C.Struct) and isinstance(src, T.StructType):
         names = assign_names([f.name for f in src.fields])
         by_name = {names[f.name]: f for f in src.fields}
-        parts, lossy = [], []
+        target_names = {f.name for f in tgt.fields}
+        # A field the table does not have is data the table cannot hold: never drop it silently.
+        lossy = [expr.getField(f.name).isNotNull() for f in src.fields if names[f.name] not in target_names]
+        parts = []
         for field in tgt.fields:
             source = by_name.get(field.name)
             if source is None:

@@ -10,13 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakeward.sources import SourceFile
-from lakeward.storage import Storage
 
 FILE_COL = "_lw_file"
 CORRUPT_COL = "_lw_corrupt"
@@ -48,19 +46,12 @@ def spark_file_uri(path: str) -> str:
     return f"s3://{parsed.netloc}{unquote(parsed.path)}"
 
 
-def _group_key(f: SourceFile, storage: Storage) -> str:
+def _group_key(f: SourceFile) -> str:
     if f.format == "csv":
         return f"csv|{f.delimiter}|{f.header}|{f.header_line}"
     if f.format == "parquet":
-        # Files whose Parquet schemas differ are read apart; lakeward unifies them afterwards.
-        return "parquet|" + _parquet_schema(storage, f.uri)
+        return f"parquet|{f.parquet_schema}"
     return str(f.format)
-
-
-def _parquet_schema(storage: Storage, uri: str) -> str:
-    fs, path = storage.resolve(uri)
-    with fs.open_input_file(path) as handle:
-        return pq.ParquetFile(handle).schema_arrow.to_string(show_schema_metadata=False)
 
 
 def _with_bookkeeping(df: DataFrame, corrupt: bool) -> DataFrame:
@@ -88,11 +79,11 @@ def _read_csv(spark: SparkSession, paths: list[str], delimiter: str, header: boo
     return spark.read.options(columnNameOfCorruptRecord=_SPARK_CORRUPT, **options).schema(schema).csv(paths)
 
 
-def read_groups(spark: SparkSession, storage: Storage, files: list[SourceFile]) -> list[ReadGroup]:
+def read_groups(spark: SparkSession, files: list[SourceFile]) -> list[ReadGroup]:
     by_key: dict[str, list[SourceFile]] = defaultdict(list)
     for f in files:
         if f.format is not None and f.entry.size > 0:
-            by_key[_group_key(f, storage)].append(f)
+            by_key[_group_key(f)].append(f)
     groups = []
     for key, members in sorted(by_key.items()):
         paths = [spark_path(f.uri) for f in members]

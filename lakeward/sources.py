@@ -5,8 +5,11 @@ import bz2
 import csv
 import json
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
+
+import pyarrow.parquet as pq
 
 from lakeward.storage import FileEntry, Storage
 
@@ -25,6 +28,7 @@ class SourceFile:
     delimiter: str | None = None
     header: bool = True
     header_line: str | None = None
+    parquet_schema: str | None = None  # files with different Parquet schemas are read apart
     problem: str | None = None  # why the file cannot be read at all (it is then quarantined whole)
 
     @property
@@ -115,7 +119,13 @@ def sniff(storage: Storage, entry: FileEntry) -> SourceFile:
             return SourceFile(entry, None, problem=f"cannot read the Parquet footer: {e}")
         if tail != b"PAR1" or entry.size < 12:
             return SourceFile(entry, None, problem="truncated or corrupt Parquet file (no footer magic)")
-        return SourceFile(entry, "parquet")
+        try:
+            fs, path = storage.resolve(entry.uri)
+            with fs.open_input_file(path) as handle:
+                schema = pq.ParquetFile(handle).schema_arrow.to_string(show_schema_metadata=False)
+        except (OSError, ValueError) as e:
+            return SourceFile(entry, None, problem=f"corrupt Parquet footer: {e}")
+        return SourceFile(entry, "parquet", parquet_schema=schema)
     if by_suffix:
         try:
             head = _decompress_head(head, by_suffix)
@@ -129,4 +139,6 @@ def sniff(storage: Storage, entry: FileEntry) -> SourceFile:
 
 def discover(storage: Storage, source: str) -> list[SourceFile]:
     """All non-hidden files under source, with their detected formats (sorted by path)."""
-    return [sniff(storage, entry) for entry in storage.list_files(source)]
+    entries = storage.list_files(source)
+    with ThreadPoolExecutor(16) as pool:  # one small read per file; on S3 that is one GET each
+        return list(pool.map(lambda entry: sniff(storage, entry), entries))

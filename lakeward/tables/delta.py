@@ -107,8 +107,13 @@ def open_table(table_uri: str, storage_options: dict[str, str]) -> DeltaTable | 
 
 
 def commit(table_uri: str, storage_options: dict[str, str], schema: pa.Schema, partition_by: list[str],
-           actions: list[AddAction], batch_id: str, name: str) -> int:
-    """Commit the batch's files as one transaction; returns the new table version."""
+           actions: list[AddAction], batch_id: str, name: str, evolved: pa.Schema | None = None) -> int:
+    """Commit the batch's files as one transaction; returns the new table version.
+
+    ``evolved`` holds the columns this batch adds or extends with nested fields. delta-rs keeps the log's
+    schema on an append transaction whatever schema it is given, so they are merged into the log first
+    (a metadata-only commit; harmless if the data commit then fails).
+    """
     properties = CommitProperties(custom_metadata={"lakeward.batch_id": batch_id},
                                   app_transactions=[Transaction(app_id(batch_id), 1)])
     table = open_table(table_uri, storage_options)
@@ -124,8 +129,11 @@ def commit(table_uri: str, storage_options: dict[str, str], schema: pa.Schema, p
                 raise TableFormatError(
                     f"Delta table at {table_uri} is partitioned by {table.metadata().partition_columns}, "
                     f"not {partition_by}; ingest with --partition-by {','.join(table.metadata().partition_columns)}")
-            table.create_write_transaction(actions, mode="append", schema=delta_schema, partition_by=partition_by or None,
-                                           commit_properties=properties)
+            if evolved is not None and len(evolved):
+                table.alter.add_columns(list(Schema.from_arrow(evolved).fields))
+                table = DeltaTable(delta_uri(table_uri), storage_options=storage_options or None)
+            table.create_write_transaction(actions, mode="append", schema=table.schema(),
+                                           partition_by=partition_by or None, commit_properties=properties)
     except TableFormatError:
         raise
     except Exception as e:

@@ -132,3 +132,83 @@ def test_glue_job_script_runs_locally(workdir, glue):
     assert status == 0
     assert json.loads((workdir / "r.json").read_text())["rows_written"] == 2
     assert glue.get_table(DatabaseName="db", Name="job")["Table"]["Parameters"]["classification"] == "parquet"
+
+
+def _log_schema_as_hive(location: Path) -> list[tuple[str, str]]:
+    """The latest metaData schema in the Delta log, in Hive type names (an independent reading)."""
+    names = {"long": "bigint", "integer": "int", "string": "string", "double": "double", "date": "date",
+             "timestamp": "timestamp", "boolean": "boolean"}
+
+    def hive(t):
+        if isinstance(t, str):
+            return names[t]
+        if t["type"] == "struct":
+            return "struct<" + ",".join(f"{f['name']}:{hive(f['type'])}" for f in t["fields"]) + ">"
+        if t["type"] == "array":
+            return f"array<{hive(t['elementType'])}>"
+        raise AssertionError(t)
+
+    schema = None
+    for commit in sorted((location / "_delta_log").glob("*.json")):
+        for line in commit.read_text().splitlines():
+            if "metaData" in json.loads(line):
+                schema = json.loads(json.loads(line)["metaData"]["schemaString"])
+    return [(f["name"], hive(f["type"])) for f in schema["fields"]]
+
+
+def test_delta_evolves_additively_and_glue_follows_the_log(workdir, glue):
+    from deltalake import DeltaTable
+
+    lake = workdir / "lake"
+    write_jsonl(workdir / "b1/a.jsonl", [{"id": 1, "amount": 1, "s": {"x": 1}}])
+    ingest(workdir / "b1", "db.dd", lake, "--format", "delta")
+    write_jsonl(workdir / "b2/b.jsonl", [{"id": 2, "amount": 2.5, "note": "n", "s": {"x": 2, "y": "q"}},
+                                         {"id": 3, "amount": 3.0, "s": {"x": 3, "y": "r"}}])
+    second = ingest(workdir / "b2", "db.dd", lake, "--format", "delta")
+    assert sorted(second["schema_changes"]) == [
+        "added column note string", "added nested fields to s: struct<x:bigint> -> struct<x:bigint,y:string>"]
+    # A Delta column's type cannot widen (no typeWidening feature): 2.5 does not fit bigint, 3.0 does.
+    assert second["type_conflicts"][0].startswith("amount: table bigint, batch double")
+    assert (second["rows_written"], second["rows_quarantined"]) == (1, 1)
+    glue_columns = [(c["Name"], c["Type"]) for c in
+                    glue.get_table(DatabaseName="db", Name="dd")["Table"]["StorageDescriptor"]["Columns"]]
+    assert glue_columns == _log_schema_as_hive(lake / "db/dd") == [
+        ("amount", "bigint"), ("id", "bigint"), ("s", "struct<x:bigint,y:string>"), ("note", "string")]
+    rows = sorted(DeltaTable(str(lake / "db/dd")).to_pyarrow_table().to_pylist(), key=lambda r: r["id"])
+    assert rows == [{"id": 1, "amount": 1, "s": {"x": 1, "y": None}, "note": None},
+                    {"id": 3, "amount": 3, "s": {"x": 3, "y": "r"}, "note": None}]
+
+
+def test_a_nested_field_the_table_cannot_hold_is_quarantined_not_dropped(workdir):
+    lake = workdir / "lake"
+    write_jsonl(workdir / "b1/a.jsonl", [{"s": {"x": 1}}])
+    ingest(workdir / "b1", "db.nest", lake, "--format", "delta")
+    write_jsonl(workdir / "b2/b.jsonl", [{"s": {"x": "text", "extra": 1}}, {"s": {"x": "2"}}])
+    report = ingest(workdir / "b2", "db.nest", lake, "--format", "delta")
+    assert (report["rows_written"], report["rows_quarantined"]) == (1, 1)
+
+
+def test_more_than_100_partitions_are_registered_in_batches(workdir, glue):
+    write_jsonl(workdir / "raw/p.jsonl", [{"k": i, "v": i * 2} for i in range(250)])
+    report = ingest(workdir / "raw", "db.many", workdir / "lake", "--partition-by", "k")
+    assert len(report["partitions"]) == 250
+    paginator = glue.get_paginator("get_partitions")
+    values = sorted(int(p["Values"][0]) for page in paginator.paginate(DatabaseName="db", TableName="many")
+                    for p in page["Partitions"])
+    assert values == list(range(250))
+    assert query("SELECT sum(v) AS s FROM db.many WHERE k >= 200") == [{"s": sum(i * 2 for i in range(200, 250))}]
+
+
+def test_bzip2_pipe_and_headerless_csv_are_read(workdir):
+    import bz2
+
+    raw = workdir / "raw"
+    raw.mkdir()
+    (raw / "a.csv.bz2").write_bytes(bz2.compress(b"id|city\n1|Oslo\n2|Rome\n"))
+    (raw / "b.csv").write_text("3,Lima\n4,Kyiv\n")
+    report = ingest(raw, "db.csvs", workdir / "lake")
+    assert (report["rows_read"], report["rows_written"]) == (4, 4)
+    # Spark names headerless columns _c0, _c1..., normalised to c0, c1.
+    rows = query("SELECT id, city, c0, c1 FROM db.csvs ORDER BY coalesce(id, c0)")
+    assert [list(r.values()) for r in rows] == [
+        [1, "Oslo", None, None], [2, "Rome", None, None], [None, None, 3, "Lima"], [None, None, 4, "Kyiv"]]
