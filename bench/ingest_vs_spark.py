@@ -90,9 +90,13 @@ def main() -> None:
         base = min(results["plain spark"])
         print(f"input: {args.mb} MB JSON lines, {rows:,} rows, 16 files; Spark master "
               f"{spark.sparkContext.master}; best of {args.repeat}")
+        files = {"plain spark": len(list((work / "plain-0").rglob("*.parquet")))}
+        for fmt in args.formats.split(","):
+            files[f"lakeward {fmt}"] = len(list((work / "lake/bench" / f"t_{fmt}_0").rglob("*.parquet")))
         for name, times in results.items():
             best = min(times)
-            print(f"{name:18s} {best:7.1f} s   {rows / best / 1e3:8.1f} k rows/s   ratio {best / base:4.2f}")
+            print(f"{name:18s} {best:7.1f} s   {rows / best / 1e3:8.1f} k rows/s   ratio {best / base:4.2f}"
+                  f"   {files[name]} files")
     finally:
         server.terminate()
         shutil.rmtree(work, ignore_errors=True)

@@ -118,9 +118,13 @@ def run_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest) -> 
         report.quarantine_location = quarantine.location
 
     groups = read_groups(spark, to_read)
+    sources = [{"uri": f.uri, "size": f.entry.size, "mtime_ns": f.entry.mtime_ns} for f in (*to_read, *unreadable)]
+    if not groups:  # only empty or unreadable files: nothing for the table, but the ledger remembers them
+        quarantine.finish()
+        ledger.commit(ledger.begin(batch_id, sources, []))
+        report.duration_s = time.monotonic() - started
+        return report
     target = _resolve_target(groups, existing, request, database, name, table_uri)
-    report.schema_changes = [c.describe() for c in target.plan.changes] if target.exists else []
-    report.table_created = not target.exists
     report.type_conflicts = [f"{c.column}: table {c.table_type}, batch {c.batch_type} (rows that do not cast "
                              "are quarantined)" for c in target.plan.conflicts]
 
@@ -133,12 +137,17 @@ def run_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest) -> 
             quarantine.write_rows(rows.where(F.col(REASON_COL).isNotNull()))
             report.quarantine_location = quarantine.location
         staging_uri = join(table_uri, "_lakeward", "staging", batch_id)
-        files = _write_files(rows, target, staging_uri, storage)
+        files = _write_files(rows, target, staging_uri, storage) if any(row["ok"] for row in counts) else []
     finally:
         rows.unpersist()
     quarantine.finish()
 
-    sources = [{"uri": f.uri, "size": f.entry.size, "mtime_ns": f.entry.mtime_ns} for f in (*to_read, *unreadable)]
+    if not files:  # every record was quarantined: the table is left exactly as it was
+        ledger.commit(ledger.begin(batch_id, sources, []))
+        report.duration_s = time.monotonic() - started
+        return report
+    report.schema_changes = [c.describe() for c in target.plan.changes] if target.exists else []
+    report.table_created = not target.exists
     if request.format == "parquet":
         _commit_parquet(storage, glue, ledger, target, files, staging_uri, batch_id, sources)
     else:

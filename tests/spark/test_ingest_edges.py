@@ -212,3 +212,24 @@ def test_bzip2_pipe_and_headerless_csv_are_read(workdir):
     rows = query("SELECT id, city, c0, c1 FROM db.csvs ORDER BY coalesce(id, c0)")
     assert [list(r.values()) for r in rows] == [
         [1, "Oslo", None, None], [2, "Rome", None, None], [None, None, 3, "Lima"], [None, None, 4, "Kyiv"]]
+
+
+@pytest.mark.parametrize("content", [b"\x00\x01 binary only", b'{"truncated": \nnot json either\n'])
+def test_a_batch_with_nothing_writable_leaves_no_table_and_is_not_redone(workdir, glue, content):
+    raw = workdir / "raw"
+    raw.mkdir()
+    (raw / "only.json").write_bytes(content)
+    report = ingest(raw, "db.empty", workdir / "lake")
+    assert report["rows_written"] == 0 and report["rows_quarantined"] == report["rows_read"] > 0
+    assert glue.get_databases()["DatabaseList"] == []  # nothing writable: no database, no table
+    again = ingest(raw, "db.empty", workdir / "lake")
+    assert again["rows_read"] == 0 and again["files"][0]["status"] == "skipped"
+
+
+def test_hostile_file_and_partition_names_are_read_and_accounted(workdir):
+    raw = workdir / "raw"
+    write_jsonl(raw / "my file [1] {x} 100% ü*.jsonl", [{"id": 1, "tag": "a/b c:d%e"}, {"id": 2, "tag": "ü"}])
+    report = ingest(raw, "db.odd", workdir / "lake", "--partition-by", "tag")
+    assert [(Path(f["path"]).name, f["rows_written"]) for f in report["files"]] == [("my file [1] {x} 100% ü*.jsonl", 2)]
+    assert sorted(p["values"]["tag"] for p in report["partitions"]) == ["a/b c:d%e", "ü"]
+    assert query("SELECT id, tag FROM db.odd WHERE tag = 'a/b c:d%e'") == [{"id": 1, "tag": "a/b c:d%e"}]
