@@ -98,7 +98,12 @@ def table_from_glue(database: str, table: dict[str, Any]) -> CatalogTable:
         database=database, name=name, format="delta" if is_delta else "parquet",
         location=descriptor.get("Location", ""), columns=columns, partition_keys=partition_keys,
         parameters={k: v for k, v in parameters.items() if k not in own})
-    return CatalogTable(definition, table.get("VersionId"))
+    foreign = None
+    if FORMAT_PARAMETER not in parameters:
+        kind = parameters.get("table_type") or parameters.get("classification") or descriptor.get(
+            "SerdeInfo", {}).get("SerializationLibrary") or "unknown"
+        foreign = f"{kind} table not created by lakeward"
+    return CatalogTable(definition, table.get("VersionId"), foreign)
 
 
 def partition_from_glue(entry: dict[str, Any]) -> Partition:

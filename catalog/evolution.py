@@ -1,7 +1,7 @@
 """Reconcile a batch's schema with the table's schema.
 
 The mode implemented here is ``evolve``: new columns and nested fields are added, types widen along the
-lattice in catalog.types.widen, and a type never narrows. A batch column whose type cannot be widened
+lattice in catalog.types.widen as far as the table's format allows, and a type never narrows. A batch column whose type cannot be widened
 into the table's type (a string arriving in a bigint column) does not change the table: its values are
 cast to the table type and the rows whose values do not survive the cast are quarantined by the caller.
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from catalog.schema import Column
-from catalog.types import DataType, to_hive, widen
+from catalog.types import Array, DataType, Map, Promotion, Struct, to_hive, widen
 
 ChangeKind = Literal["add_column", "widen_type", "add_nested_fields"]
 
@@ -50,13 +50,10 @@ class EvolutionPlan:
     def changed(self) -> bool:
         return bool(self.changes)
 
-    def type_of(self, name: str) -> DataType:
-        return next(c.type for c in self.columns if c.name == name)
-
 
 def plan_evolution(table_columns: tuple[Column, ...] | None, batch_columns: list[Column],
-                   promote: bool = True) -> EvolutionPlan:
-    """promote=False (Delta tables) allows additive changes only: new columns and new nested fields."""
+                   promote: Promotion = "parquet") -> EvolutionPlan:
+    """promote is the widening the table's format allows (see catalog.types.widen)."""
     if table_columns is None:
         return EvolutionPlan(tuple(batch_columns),
                              [SchemaChange("add_column", c.name, None, to_hive(c.type)) for c in batch_columns])
@@ -76,7 +73,18 @@ def plan_evolution(table_columns: tuple[Column, ...] | None, batch_columns: list
             plan.conflicts.append(TypeConflict(incoming.name, to_hive(current.type), to_hive(incoming.type)))
         elif merged != current.type:
             columns[position] = Column(current.name, merged, current.comment, current.parameters)
-            kind: ChangeKind = "widen_type" if promote else "add_nested_fields"
+            kind: ChangeKind = "add_nested_fields" if _same_leaves(current.type, merged) else "widen_type"
             plan.changes.append(SchemaChange(kind, current.name, to_hive(current.type), to_hive(merged)))
     plan.columns = tuple(columns)
     return plan
+
+
+def _same_leaves(old: DataType, new: DataType) -> bool:
+    """True when new only adds struct fields to old (no leaf type changed)."""
+    if isinstance(old, Struct) and isinstance(new, Struct):
+        return all(_same_leaves(f.type, new.field(f.name).type) for f in old.fields)  # type: ignore[union-attr]
+    if isinstance(old, Array) and isinstance(new, Array):
+        return _same_leaves(old.element, new.element)
+    if isinstance(old, Map) and isinstance(new, Map):
+        return _same_leaves(old.key, new.key) and _same_leaves(old.value, new.value)
+    return old == new

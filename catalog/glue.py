@@ -41,11 +41,9 @@ class GlueCatalog:
         except (ClientError, BotoCoreError) as e:
             raise _translate(e, action, resource) from e
 
-    def ensure_database(self, database: str, location: str | None = None) -> bool:
+    def ensure_database(self, database: str) -> bool:
         """Create the database when missing; True when it was created."""
         db_input: dict[str, Any] = {"Name": database, "Description": "managed by lakeward"}
-        if location:
-            db_input["LocationUri"] = location
         try:
             self._glue.create_database(**self._catalog, DatabaseInput=db_input)
             return True
@@ -98,6 +96,23 @@ class GlueCatalog:
             created += len(chunk) - len(response.get("Errors", []))
         return created
 
+    def update_partition_columns(self, table: TableDefinition) -> int:
+        """Give every registered partition the table's columns (after a schema change), 100 per call."""
+        partitions = list(self.partitions(table.database, table.name))
+        for start in range(0, len(partitions), PARTITION_BATCH):
+            chunk = partitions[start:start + PARTITION_BATCH]
+            response = self._call(
+                "BatchUpdatePartition", f"table {table.qualified_name}", DatabaseName=table.database,
+                TableName=table.name,
+                Entries=[{"PartitionValueList": list(p.values),
+                          "PartitionInput": partition_input(table, p.values, p.location)} for p in chunk])
+            if response.get("Errors"):
+                first = response["Errors"][0]
+                raise CatalogError(
+                    f"Glue refused to update {len(response['Errors'])} partition(s) of {table.qualified_name}, "
+                    f"first {first.get('PartitionValueList')}: {first.get('ErrorDetail', {}).get('ErrorMessage')}")
+        return len(partitions)
+
     def partitions(self, database: str, name: str, expression: str | None = None) -> Iterator[Partition]:
         kwargs: dict[str, Any] = {**self._catalog, "DatabaseName": database, "TableName": name}
         if expression:
@@ -108,16 +123,6 @@ class GlueCatalog:
                     yield partition_from_glue(entry)
         except (ClientError, BotoCoreError) as e:
             raise _translate(e, "GetPartitions", f"table {database}.{name}") from e
-
-    def table_versions(self, database: str, name: str) -> list[dict[str, Any]]:
-        versions: list[dict[str, Any]] = []
-        try:
-            for page in self._glue.get_paginator("get_table_versions").paginate(
-                    **self._catalog, DatabaseName=database, TableName=name):
-                versions.extend(page.get("TableVersions", []))
-        except (ClientError, BotoCoreError) as e:
-            raise _translate(e, "GetTableVersions", f"table {database}.{name}") from e
-        return versions
 
 
 def _snake(action: str) -> str:

@@ -44,6 +44,7 @@ class CatalogTable:
 
     definition: TableDefinition
     version_id: str | None
+    foreign: str | None = None  # what the table is when lakeward did not create it (it then refuses to write)
 
 
 @dataclass(frozen=True)

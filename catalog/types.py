@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from lakeward.errors import SchemaEvolutionError
 
@@ -170,17 +171,21 @@ def _decimal_of(t: DataType) -> Decimal | None:
     return Decimal(INTEGER_DIGITS[t.name], 0) if rank is not None else None  # type: ignore[union-attr]
 
 
-def widen(old: DataType, new: DataType, promote: bool = True) -> DataType | None:
-    """The narrowest type holding every value of both, along the documented lattice, or None.
+Promotion = Literal["all", "parquet", "none"]
 
-    With promote=False only additive changes are allowed (new struct fields, recursively); any change of
-    a primitive type is incompatible. Delta tables evolve that way: the Delta protocol cannot change a
-    column's type without the typeWidening feature, which Athena does not read.
 
-    Lattice: tinyint < smallint < int < bigint < double; float < double; integers < decimal (when the
-    integer's digits fit) ; decimal(p1,s1) + decimal(p2,s2) -> decimal(max integral digits + max scale,
-    max scale) up to 38 digits; date < timestamp; structs merge field by field (new fields are
-    appended); arrays and maps widen their element types. Anything else is incompatible.
+def widen(old: DataType, new: DataType, promote: Promotion = "all") -> DataType | None:
+    """The narrowest type holding every value of both, or None when there is none on the lattice.
+
+    promote="all" (files of one batch): tinyint < smallint < int < bigint < double; float < double;
+    integers < decimal (when the integer's digits fit); decimal(p1,s1) + decimal(p2,s2) ->
+    decimal(max integral digits + max scale, max scale) up to 38 digits; date < timestamp.
+    promote="parquet" (an existing Parquet table): only what Athena reads from older files written with
+    the narrower type: tinyint < smallint < int < bigint and float < double.
+    promote="none" (an existing Delta table): no primitive type changes; the Delta protocol needs the
+    typeWidening feature for that, which Athena does not read.
+    At every level structs merge field by field (new fields appended) and arrays and maps widen their
+    element types; anything else is incompatible.
     """
     if old == new:
         return old
@@ -192,11 +197,13 @@ def widen(old: DataType, new: DataType, promote: bool = True) -> DataType | None
     if isinstance(old, Map) and isinstance(new, Map):
         key, value = widen(old.key, new.key, promote), widen(old.value, new.value, promote)
         return Map(key, value) if key is not None and value is not None else None
-    if not promote:
+    if promote == "none":
         return None
     old_rank, new_rank = _integer_rank(old), _integer_rank(new)
     if old_rank is not None and new_rank is not None:
         return Primitive(INTEGERS[max(old_rank, new_rank)])
+    if promote == "parquet":
+        return DOUBLE if {old, new} == {FLOAT, DOUBLE} else None
     numeric = {"float", "double"}
     if isinstance(old, Primitive) and isinstance(new, Primitive):
         names = {old.name, new.name}
@@ -216,7 +223,7 @@ def widen(old: DataType, new: DataType, promote: bool = True) -> DataType | None
     return None
 
 
-def _widen_struct(old: Struct, new: Struct, promote: bool) -> Struct | None:
+def _widen_struct(old: Struct, new: Struct, promote: Promotion) -> Struct | None:
     fields: list[Field] = []
     for field in old.fields:
         other = new.field(field.name)

@@ -16,7 +16,7 @@ OPTIONAL = {"format": "parquet", "partition_by": "", "lake": "lake", "report": "
 
 
 def resolve_options(argv: list[str]) -> dict[str, str]:
-    present = [k for k in OPTIONAL if f"--{k}" in argv]
+    present = [k for k in OPTIONAL if any(a == f"--{k}" or a.startswith(f"--{k}=") for a in argv)]
     args = {**OPTIONAL, **getResolvedOptions(argv, REQUIRED + present)}
     return {k: v for k, v in args.items() if v is not None}
 

@@ -5,6 +5,7 @@ import pyarrow as pa
 
 from catalog import types as C
 from catalog.schema import Column
+from lakeward.errors import TableFormatError
 
 _PRIMITIVES = {
     "boolean": pa.bool_(), "tinyint": pa.int8(), "smallint": pa.int16(), "int": pa.int32(),
@@ -33,3 +34,26 @@ def to_arrow(t: C.DataType, utc: bool = True) -> pa.DataType:
 
 def arrow_schema(columns: tuple[Column, ...] | list[Column], utc: bool = True) -> pa.Schema:
     return pa.schema([pa.field(c.name, to_arrow(c.type, utc)) for c in columns])
+
+
+def from_arrow(t: pa.DataType, where: str = "") -> C.DataType:
+    """Arrow -> catalog type (for schemas read back from Delta logs)."""
+    if pa.types.is_struct(t):
+        return C.Struct(tuple(C.Field(t.field(i).name, from_arrow(t.field(i).type, f"{where}.{t.field(i).name}"))
+                              for i in range(t.num_fields)))
+    if pa.types.is_map(t):
+        return C.Map(from_arrow(t.key_type, where), from_arrow(t.item_type, where))
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_list_view(t) or pa.types.is_large_list_view(t):
+        return C.Array(from_arrow(t.value_type, where))
+    if pa.types.is_decimal(t):
+        return C.Decimal(t.precision, t.scale)
+    if pa.types.is_timestamp(t):
+        return C.TIMESTAMP
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return C.STRING
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
+        return C.BINARY
+    for name, arrow_type in _PRIMITIVES.items():
+        if t == arrow_type:
+            return C.Primitive(name)
+    raise TableFormatError(f"column {where.lstrip('.') or '?'} has Arrow type {t}, which lakeward cannot map")

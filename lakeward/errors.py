@@ -29,6 +29,10 @@ class ConcurrentModificationError(CatalogError):
     """Another writer changed the table between our read and our write."""
 
 
+class ConcurrentWriteError(LakewardError):
+    """Another writer holds the table's lock."""
+
+
 class SchemaEvolutionError(LakewardError):
     """A batch's schema cannot be reconciled with the table's schema."""
 

@@ -1,28 +1,26 @@
 """The ingestion ledger: which raw files a table already holds, committed with the data.
 
-One JSON record per batch under ``<table>/_lakeward/ledger/``. A record is written ``pending`` before
-files become visible and ``committed`` once the batch is (Parquet: after the files are published and
-partitions registered; Delta: after the Delta commit, which also carries the batch id as a
-transaction). A file counts as ingested only through a committed record, so a crash never leaves rows
-that a rerun would add a second time: the rerun rolls the crashed batch back (or, for Delta, confirms it
-from the log) before ingesting.
+One JSON record per batch under ``<table>/_lakeward/ledger/``, written only while the table's writer
+lock is held (lakeward.locking). A record is written ``pending`` before any file becomes visible and
+``committed`` once the batch is (Parquet: after the files are published and partitions registered;
+Delta: after the Delta commit, whose ``lakeward`` app transaction version the record names). A file
+counts as ingested only through a committed record. Since the lock is held, a pending record found at
+the start of a run belongs to a writer that died: the run completes it (Delta: the commit is in the log)
+or rolls it back (deletes its files and quarantine output) before ingesting, so nothing is added twice.
 
 Rule for changed files: a file is identified by its path; if its size or modification time differ from
 the committed record, it is ingested again in full as a new version and the report marks it ``changed``.
-Rows from its earlier version stay in the table (use a merge or overwrite mode to replace them).
+Rows from its earlier version stay in the table (use a merge or overwrite mode to replace them). The
+size and time recorded are those of the bytes Spark actually read.
 """
 from __future__ import annotations
 
-import os
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from lakeward.storage import Storage, join
-
-PENDING_LEASE_S = float(os.environ.get("LAKEWARD_PENDING_LEASE_S", "3600"))
 
 
 @dataclass(frozen=True)
@@ -54,22 +52,20 @@ class Ledger:
         return result
 
     @staticmethod
-    def abandoned(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Pending records whose writer is gone: dead on this host, or silent past the lease."""
-        host, now = socket.gethostname(), time.time()
-        result = []
-        for record in records:
-            if record["status"] != "pending":
-                continue
-            if record.get("host") == host and not _alive(record.get("pid", -1)):
-                result.append(record)
-            elif now - record.get("started_at", 0) > PENDING_LEASE_S:
-                result.append(record)
-        return result
+    def partition_spec(records: list[dict[str, Any]]) -> str | None:
+        """The partition spec of the latest committed batch (Delta tables keep it here: delta-rs accepts
+        no table properties of ours)."""
+        committed = sorted((r for r in records if r["status"] == "committed" and "partition_spec" in r),
+                           key=lambda r: r["batch_id"])
+        return committed[-1]["partition_spec"] if committed else None
 
-    def begin(self, batch_id: str, sources: list[dict[str, Any]], outputs: list[str]) -> dict[str, Any]:
-        record = {"batch_id": batch_id, "status": "pending", "started_at": time.time(),
-                  "host": socket.gethostname(), "pid": os.getpid(), "sources": sources, "outputs": outputs}
+    @staticmethod
+    def pending(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [r for r in records if r["status"] == "pending"]
+
+    def begin(self, batch_id: str, sources: list[dict[str, Any]], outputs: list[str], **extra: Any) -> dict[str, Any]:
+        record = {"batch_id": batch_id, "status": "pending", "started_at": time.time(), "sources": sources,
+                  "outputs": outputs, **extra}
         self.storage.write_json(self._uri(batch_id), record)
         return record
 
@@ -79,15 +75,3 @@ class Ledger:
 
     def remove(self, batch_id: str) -> None:
         self.storage.delete_many([self._uri(batch_id)])
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -41,7 +41,8 @@ class PartitionField:
     def expression(self, source: SparkColumn) -> SparkColumn:
         if self.transform == "identity":
             return source
-        as_timestamp = F.to_timestamp(source) if self.transform == "hour" else source
+        # Through a timestamp, so a string with a zone offset lands on its UTC date, as a timestamp does.
+        as_timestamp = F.to_timestamp(source)
         return {"date": F.to_date, "year": F.year, "month": F.month, "day": F.dayofmonth,
                 "hour": F.hour}[self.transform](as_timestamp)
 

@@ -1,6 +1,5 @@
-"""Batch ingestion as clear steps: resolve the table, pick the files, read, project onto the evolved
-schema, write files, commit (Parquet: publish and register partitions; Delta: delta-rs transaction),
-register in the catalog, commit the ledger, and report.
+"""Batch ingestion as clear steps: resolve the table and lock it, recover, pick the new files, read,
+project onto the evolved schema, count, quarantine, write files, commit and register, report.
 """
 from __future__ import annotations
 
@@ -12,6 +11,7 @@ from datetime import datetime, timezone
 from functools import reduce
 from typing import Any
 
+import pyarrow.fs as pafs
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -19,23 +19,23 @@ from catalog import types as C
 from catalog.evolution import EvolutionPlan, plan_evolution
 from catalog.glue import GlueCatalog
 from catalog.names import normalize_identifier
-from catalog.schema import Column, Partition, TableDefinition, TableFormat, TABLE_FORMATS
-from lakeward.arrow_types import arrow_schema
+from catalog.schema import CatalogTable, Column, TableDefinition, TableFormat, TABLE_FORMATS
 from lakeward.aws import AwsContext
+from lakeward.commit import CommitContext, commit_delta, commit_parquet, recover, staging_uri, sync_catalog
 from lakeward.errors import SourceError, SpecError
 from lakeward.ledger import Ledger
-from lakeward.partitioning import HIVE_NULL, PartitionField, parse_partition_spec, spec_text
-from lakeward.projection import batch_columns, conform
+from lakeward.locking import TableLock
+from lakeward.partitioning import PartitionField, parse_partition_spec, spec_text
+from lakeward.projection import conform, group_columns, quoted, resolve_names
 from lakeward.quarantine import Quarantine
-from lakeward.readers import CORRUPT_COL, FILE_COL, ReadGroup, read_groups, spark_file_uri, spark_path
+from lakeward.readers import CORRUPT_COL, FILE_COL, MTIME_COL, RAW_COL, REASON_COL, SIZE_COL, ReadGroup, read_groups, spark_file_uri, spark_path
 from lakeward.report import FileReport, PartitionReport, RunReport
-from lakeward.sources import SourceFile, discover
+from lakeward.sources import SourceFile, sniff_all
 from lakeward.spark_types import to_spark
-from lakeward.storage import Storage, join, to_uri
-from lakeward.tables import DataFile, delta, publish, staged_files
+from lakeward.storage import FileEntry, Storage, join, to_uri
+from lakeward.tables import DataFile, delta, staged_files
 
 PARTITION_SPEC_PARAMETER = "lakeward.partition_spec"
-REASON_COL, RAW_COL = "_lw_reason", "_lw_raw"
 MAX_RECORDS_PER_FILE = 5_000_000
 
 
@@ -60,144 +60,192 @@ def new_batch_id() -> str:
 
 
 @dataclass
-class _Target:
-    """The table as it will be after this batch."""
+class _Existing:
+    """The table before this batch: its schema as the data records it (Glue for Parquet, the log for
+    Delta) and what Glue holds."""
 
+    columns: tuple[Column, ...] | None
+    partition_keys: tuple[Column, ...]
+    partition_spec: str | None
+    parameters: dict[str, str]
+    glue: CatalogTable | None
+
+
+@dataclass
+class _Target:
     definition: TableDefinition
     plan: EvolutionPlan
     partitions: list[PartitionField]
-    version_id: str | None
-    exists: bool
+    names: list[dict[str, str]]  # per read group: raw name -> column name
+
+    @property
+    def spec(self) -> str:
+        return spec_text(self.partitions)
 
 
 def run_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest) -> RunReport:
-    started = time.monotonic()
     if request.format not in TABLE_FORMATS:
         raise SpecError(f"--format {request.format!r}: expected one of {', '.join(TABLE_FORMATS)}")
     database, name = parse_table_name(request.table)
     storage = Storage.for_aws(aws)
     glue = GlueCatalog(aws.client("glue"))
-    existing = glue.load_table(database, name)
-    if existing and existing.definition.format != request.format:
-        raise SpecError(f"table {database}.{name} is a {existing.definition.format} table; "
-                        f"pass --format {existing.definition.format}")
-    lake_uri = to_uri(request.lake)
-    table_uri = existing.definition.location if existing else join(lake_uri, database, name)
-    report = RunReport(f"{database}.{name}", request.format, None, table_uri)
-
+    current = glue.load_table(database, name)
+    if current is not None and current.foreign:
+        raise SpecError(f"table {database}.{name} is a {current.foreign}; lakeward writes only to tables it "
+                        "created. Choose another --table name")
+    if current is not None and current.definition.format != request.format:
+        raise SpecError(f"table {database}.{name} is a {current.definition.format} table; "
+                        f"pass --format {current.definition.format}")
+    table_uri = current.definition.location if current else join(to_uri(request.lake), database, name)
     source_uri = to_uri(request.source)
     if not storage.exists(source_uri):
         raise SourceError(f"source {request.source} does not exist")
+    with TableLock(storage, table_uri, f"lakeward ingest {database}.{name}"):
+        return _ingest(spark, aws, request, storage, glue, current, database, name, table_uri, source_uri)
+
+
+def _existing(aws: AwsContext, storage: Storage, request: IngestRequest, current: CatalogTable | None,
+              table_uri: str, records: list[dict[str, Any]]) -> _Existing:
+    glue_def = current.definition if current else None
+    has_log = storage.exists(join(table_uri, "_delta_log"))
+    if request.format == "parquet":
+        if has_log:
+            raise SpecError(f"a Delta table exists at {table_uri}; pass --format delta")
+        return _Existing(glue_def.columns if glue_def else None, glue_def.partition_keys if glue_def else (),
+                         glue_def.parameters.get(PARTITION_SPEC_PARAMETER) if glue_def else None,
+                         dict(glue_def.parameters) if glue_def else {}, current)
+    log = delta.log_schema(table_uri, aws.storage_options()) if has_log else None
+    parameters = dict(glue_def.parameters) if glue_def else {}
+    if log is None:
+        return _Existing(None, (), None, parameters, current)
+    spec = (Ledger.partition_spec(records) or parameters.get(PARTITION_SPEC_PARAMETER)
+            or ",".join(k.name for k in log.partition_keys))
+    return _Existing(log.columns, log.partition_keys, spec, parameters, current)
+
+
+def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storage: Storage, glue: GlueCatalog,
+            current: CatalogTable | None, database: str, name: str, table_uri: str, source_uri: str) -> RunReport:
+    started = time.monotonic()
+    report = RunReport(f"{database}.{name}", request.format, None, table_uri)
     ledger = Ledger(storage, table_uri)
+    ctx = CommitContext(aws, storage, glue, ledger)
     records = ledger.records()
-    report.recovered_batches = _recover(storage, aws, ledger, records, table_uri, request.format)
+    report.recovered_batches = recover(ctx, records, table_uri)
     if report.recovered_batches:
         records = ledger.records()
-    ingested = Ledger.ingested(records)
+    existing = _existing(aws, storage, request, current, table_uri, records)
 
-    to_read: list[SourceFile] = []
-    unreadable: list[SourceFile] = []
-    for f in discover(storage, source_uri):
-        seen = ingested.get(f.uri)
-        if seen and (seen.size, seen.mtime_ns) == (f.entry.size, f.entry.mtime_ns):
-            report.files.append(FileReport(f.uri, f.format, "skipped", reason=f"already ingested in batch {seen.batch_id}"))
-        elif f.problem:
-            unreadable.append(f)
+    ingested = Ledger.ingested(records)
+    fresh: list[FileEntry] = []
+    for entry in storage.list_files(source_uri, skip_hidden=not _is_file(storage, source_uri)):
+        seen = ingested.get(entry.uri)
+        if seen and seen.size == entry.size and seen.mtime_ns // 1000 == entry.mtime_ns // 1000:
+            report.files.append(FileReport(entry.uri, None, "skipped", reason=f"already ingested in batch {seen.batch_id}"))
         else:
-            to_read.append(f)
-    if not to_read and not unreadable:
+            fresh.append(entry)
+    files = sniff_all(storage, fresh)
+    to_read = [f for f in files if not f.problem]
+    unreadable = [f for f in files if f.problem]
+    if not files:
+        _repair_catalog(glue, request, existing, database, name, table_uri)
         report.duration_s = time.monotonic() - started
         return report
 
     batch_id = report.batch_id = new_batch_id()
-    quarantine = Quarantine(storage, join(lake_uri, "_quarantine", database, name), batch_id)
+    quarantine = Quarantine(storage, join(to_uri(request.lake), "_quarantine", database, name), batch_id)
+    batch = {"batch_id": batch_id, "quarantine": quarantine.location,
+             "sources": [{"uri": f.uri, "size": f.entry.size, "mtime_ns": f.entry.mtime_ns} for f in unreadable]}
     for f in unreadable:
         quarantine.add_file(f)
         report.files.append(FileReport(f.uri, f.format, "quarantined", 1, 0, 1, f.problem))
-    if unreadable:
         report.quarantine_location = quarantine.location
 
     groups = read_groups(spark, to_read)
-    sources = [{"uri": f.uri, "size": f.entry.size, "mtime_ns": f.entry.mtime_ns} for f in (*to_read, *unreadable)]
-    if not groups:  # only empty or unreadable files: nothing for the table, but the ledger remembers them
-        quarantine.finish()
-        ledger.commit(ledger.begin(batch_id, sources, []))
-        report.duration_s = time.monotonic() - started
-        return report
-    target = _resolve_target(groups, existing, request, database, name, table_uri)
-    report.type_conflicts = [f"{c.column}: table {c.table_type}, batch {c.batch_type} (rows that do not cast "
-                             "are quarantined)" for c in target.plan.conflicts]
-
-    rows = _project(groups, target)
-    rows = rows.persist()
-    try:
-        counts = _counts(rows, target.partitions)
-        _account(report, to_read, counts, changed={f.uri for f in to_read if f.uri in ingested})
-        if any(not row["ok"] for row in counts):
-            quarantine.write_rows(rows.where(F.col(REASON_COL).isNotNull()))
-            report.quarantine_location = quarantine.location
-        staging_uri = join(table_uri, "_lakeward", "staging", batch_id)
-        files = _write_files(rows, target, staging_uri, storage) if any(row["ok"] for row in counts) else []
-    finally:
-        rows.unpersist()
+    counts: list[dict[str, Any]] = []
+    written: list[DataFile] = []
+    target = None
+    if groups:
+        target = _resolve_target(groups, existing, request, database, name, table_uri)
+        batch["partition_spec"] = target.spec
+        report.type_conflicts = [f"{c.column}: table {c.table_type}, batch {c.batch_type} (rows that do not "
+                                 "fit are quarantined)" for c in target.plan.conflicts]
+        rows = _project(groups, target).persist()
+        try:
+            counts = _counts(rows, target.partitions)
+            _account(report, to_read, counts, changed={f.uri for f in to_read if f.uri in ingested})
+            batch["sources"] += _read_sources(to_read, counts)
+            if any(not row["ok"] for row in counts):
+                quarantine.write_rows(rows.where(F.col(REASON_COL).isNotNull()))
+                report.quarantine_location = quarantine.location
+            if any(row["ok"] for row in counts):
+                written = _write_files(rows, target, staging_uri(table_uri, batch_id), storage)
+        finally:
+            rows.unpersist()
+    else:
+        batch["sources"] += [{"uri": f.uri, "size": f.entry.size, "mtime_ns": f.entry.mtime_ns} for f in to_read]
+        report.files.extend(FileReport(f.uri, f.format, "ingested") for f in to_read)
     quarantine.finish()
 
-    if not files:  # every record was quarantined: the table is left exactly as it was
-        ledger.commit(ledger.begin(batch_id, sources, []))
-        report.duration_s = time.monotonic() - started
-        return report
-    report.schema_changes = [c.describe() for c in target.plan.changes] if target.exists else []
-    report.table_created = not target.exists
-    if request.format == "parquet":
-        _commit_parquet(storage, glue, ledger, target, files, staging_uri, batch_id, sources)
+    if target is None or not written:  # nothing for the table: it stays exactly as it was
+        ledger.commit(ledger.begin(outputs=[], **batch))
+        _repair_catalog(glue, request, existing, database, name, table_uri)
     else:
-        report.delta_version = _commit_delta(storage, aws, glue, ledger, target, files, staging_uri, batch_id, sources)
-    report.partitions = _partition_report(counts, files, target.partitions)
+        report.table_created = existing.columns is None
+        report.schema_changes = [] if report.table_created else [c.describe() for c in target.plan.changes]
+        if request.format == "parquet":
+            commit_parquet(ctx, target.definition, existing.glue, written, batch)
+        else:
+            changed = {c.column for c in target.plan.changes}
+            evolved = [c for c in target.definition.columns if c.name in changed] if existing.columns else None
+            report.delta_version = commit_delta(ctx, target.definition, existing.glue, written, batch, evolved)
+        report.partitions = _partition_report(counts, written, target.partitions)
     report.duration_s = time.monotonic() - started
     return report
 
 
-def _recover(storage: Storage, aws: AwsContext, ledger: Ledger, records: list[dict[str, Any]], table_uri: str,
-             table_format: str) -> list[str]:
-    """Finish or roll back batches whose writer died; returns what was done, for the report."""
-    done = []
-    for record in Ledger.abandoned(records):
-        batch_id = record["batch_id"]
-        if table_format == "delta" and delta.is_committed(table_uri, aws.storage_options(), batch_id):
-            ledger.commit(record)
-            done.append(f"batch {batch_id}: found in the Delta log, ledger completed")
-            continue
-        storage.delete_many([join(table_uri, rel) for rel in record.get("outputs", [])])
-        storage.delete_dir(join(table_uri, "_lakeward", "staging", batch_id))
-        ledger.remove(batch_id)
-        done.append(f"batch {batch_id}: interrupted before commit, rolled back ({len(record.get('outputs', []))} files)")
-    return done
+def _is_file(storage: Storage, uri: str) -> bool:
+    return storage.info(uri).type == pafs.FileType.File
 
 
-def _resolve_target(groups: list[ReadGroup], existing: Any, request: IngestRequest, database: str, name: str,
-                    table_uri: str) -> _Target:
-    table = existing.definition if existing else None
+def _repair_catalog(glue: GlueCatalog, request: IngestRequest, existing: _Existing, database: str, name: str,
+                    table_uri: str) -> None:
+    """A Delta table's Glue entry follows its log even when an earlier run failed between the two."""
+    if request.format != "delta" or existing.columns is None:
+        return
+    parameters = {**existing.parameters, PARTITION_SPEC_PARAMETER: existing.partition_spec or ""}
+    table = TableDefinition(database, name, "delta", table_uri, existing.columns, existing.partition_keys, parameters)
+    sync_catalog(glue, table, existing.glue)
+
+
+def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: IngestRequest, database: str,
+                    name: str, table_uri: str) -> _Target:
     spec = request.partition_by
-    if table is not None:
-        stored = table.parameters.get(PARTITION_SPEC_PARAMETER, "")
+    if existing.columns is not None:
+        stored = existing.partition_spec or ""
         if spec is None:
             spec = stored
-        elif spec_text(parse_partition_spec(spec)) != stored:
+        elif spec_text(parse_partition_spec(spec)) != spec_text(parse_partition_spec(stored)):
             raise SpecError(f"table {database}.{name} is partitioned by {stored or 'nothing'!r}; "
                             f"--partition-by {spec!r} would change it (not supported)")
     partitions = parse_partition_spec(spec)
     derived = {p.name for p in partitions if p.transform != "identity"}
 
+    names = [resolve_names(g.df, g.data_columns, derived) for g in groups]
     batch: dict[str, C.DataType] = {}
-    for group in groups:
-        _, columns = batch_columns(group.data_columns, derived)
-        for column in columns:
+    for group, mapping in zip(groups, names):
+        clash = derived & {normalize_identifier(f.name) for f in group.data_columns}
+        if clash:
+            raise SpecError(f"--partition-by {spec!r}: the partition column {sorted(clash)[0]!r} has the name of a "
+                            "data column; name the derived column differently (for example ts_day=day(ts))")
+        for column in group_columns(group.data_columns, mapping):
             batch[column.name] = C.unify(batch[column.name], column.type) if column.name in batch else column.type
-    known = {**{c.name: c.type for c in (table.columns if table else ())}, **batch}
+    known = {**{c.name: c.type for c in (existing.columns or ())}, **{k.name: k.type for k in existing.partition_keys},
+             **batch}
     keys: list[Column] = []
     for p in partitions:
-        if p.transform == "identity" and table is not None and table.column(p.name) is not None:
-            keys.append(table.column(p.name))
+        stored_key = next((k for k in existing.partition_keys if k.name == p.name), None)
+        if stored_key is not None:
+            keys.append(stored_key)
             continue
         if p.source not in known:
             raise SpecError(f"--partition-by {p}: column {p.source!r} is not in the data; columns are "
@@ -205,11 +253,10 @@ def _resolve_target(groups: list[ReadGroup], existing: Any, request: IngestReque
         keys.append(Column(p.name, p.result_type(known[p.source])))
     identity = {p.name for p in partitions if p.transform == "identity"}
     incoming = [Column(n, t) for n, t in batch.items() if n not in identity]
-    plan = plan_evolution(table.columns if table else None, incoming, promote=request.format == "parquet")
-    parameters = dict(table.parameters) if table else {}
-    parameters[PARTITION_SPEC_PARAMETER] = spec_text(partitions)
+    plan = plan_evolution(existing.columns, incoming, promote="parquet" if request.format == "parquet" else "none")
+    parameters = {**existing.parameters, PARTITION_SPEC_PARAMETER: spec_text(partitions)}
     definition = TableDefinition(database, name, request.format, table_uri, plan.columns, tuple(keys), parameters)
-    return _Target(definition, plan, partitions, existing.version_id if existing else None, existing is not None)
+    return _Target(definition, plan, partitions, names)
 
 
 def _project(groups: list[ReadGroup], target: _Target) -> DataFrame:
@@ -217,23 +264,25 @@ def _project(groups: list[ReadGroup], target: _Target) -> DataFrame:
     columns = list(target.definition.columns)
     identity_keys = [k for k in target.definition.partition_keys
                      if any(p.name == k.name and p.transform == "identity" for p in target.partitions)]
-    derived = {p.name for p in target.partitions if p.transform != "identity"}
     frames = []
-    for group in groups:
-        names, _ = batch_columns(group.data_columns, derived)
-        by_name = {names[f.name]: f for f in group.data_columns}
+    for group, mapping in zip(groups, target.names):
+        sources: dict[str, list] = defaultdict(list)
+        for f in group.data_columns:
+            sources[mapping[f.name]].append(f)
         values, problems = {}, []
         for column in (*columns, *identity_keys):
-            source = by_name.get(column.name)
-            if source is None:
+            if not sources.get(column.name):
                 values[column.name] = F.lit(None).cast(to_spark(column.type))
                 continue
-            converted, lossy = conform(F.col(f"`{source.name}`"), source.dataType, column.type)
-            values[column.name] = converted
-            if lossy is not None:
-                problems.append(F.when(lossy, F.lit(
-                    f"column {column.name}: value {source.name!r} of type {source.dataType.simpleString()} "
-                    f"does not fit the table type {C.to_hive(column.type)}")))
+            converted = []
+            for source in sources[column.name]:
+                value, lossy = conform(quoted(source.name), source.dataType, column.type)
+                converted.append(value)
+                if lossy is not None:
+                    problems.append(F.when(lossy, F.lit(
+                        f"column {column.name}: value of {source.name!r} ({source.dataType.simpleString()}) "
+                        f"does not fit the table type {C.to_hive(column.type)}")))
+            values[column.name] = converted[0] if len(converted) == 1 else F.coalesce(*converted)
         keys = {}
         for p in target.partitions:
             key_type = to_spark(target.definition.column(p.name).type)
@@ -247,21 +296,38 @@ def _project(groups: list[ReadGroup], target: _Target) -> DataFrame:
         reason = F.when(F.col(CORRUPT_COL).isNotNull(), malformed)
         if problems:
             reason = reason.otherwise(F.nullif(F.concat_ws("; ", *problems), F.lit("")))
-        raw_struct = F.struct(*[F.col(f"`{f.name}`") for f in group.data_columns]) if group.data_columns else F.lit(None)
-        raw = F.coalesce(F.col(CORRUPT_COL), F.to_json(raw_struct) if group.data_columns else F.lit(None))
-        frame = group.df.select(
+        raw = F.col(CORRUPT_COL)
+        if group.data_columns:
+            raw = F.coalesce(raw, F.to_json(F.struct(*[quoted(f.name) for f in group.data_columns])))
+        frames.append(group.df.select(
             *[values[c.name].alias(c.name) for c in columns],
             *[keys[p.name].alias(p.name) for p in target.partitions],
-            F.col(FILE_COL), reason.alias(REASON_COL), F.when(reason.isNotNull(), raw).alias(RAW_COL))
-        frames.append(frame)
+            F.col(FILE_COL), reason.alias(REASON_COL), F.when(reason.isNotNull(), raw).alias(RAW_COL),
+            F.col(SIZE_COL), F.col(MTIME_COL)))
     return reduce(DataFrame.unionByName, frames)
 
 
 def _counts(rows: DataFrame, partitions: list[PartitionField]) -> list[dict[str, Any]]:
-    """Row counts per source file, partition and outcome: aggregates only, never table data."""
+    """Row counts per source file, partition and outcome, and the file size and time Spark read:
+    aggregates only, never table data."""
     keys = [F.col(p.name).cast("string").alias(p.name) for p in partitions]
-    grouped = rows.groupBy(F.col(FILE_COL), *keys, F.col(REASON_COL).isNull().alias("ok")).count()
+    grouped = rows.groupBy(F.col(FILE_COL), *keys, F.col(REASON_COL).isNull().alias("ok")).agg(
+        F.count(F.lit(1)).alias("count"), F.max(SIZE_COL).alias("size"), F.max(MTIME_COL).alias("mtime_us"))
     return [r.asDict() for r in grouped.collect()]
+
+
+def _read_sources(files: list[SourceFile], counts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Ledger entries with the size and time of the bytes Spark read (a file appended between the listing
+    and the read is recorded as read, so the next run does not take it for changed)."""
+    seen = {spark_file_uri(row[FILE_COL]): row for row in counts}
+    sources = []
+    for f in files:
+        row = seen.get(f.uri)
+        if row is not None and row["size"] is not None and row["size"] != f.entry.size:
+            sources.append({"uri": f.uri, "size": row["size"], "mtime_ns": row["mtime_us"] * 1000})
+        else:
+            sources.append({"uri": f.uri, "size": f.entry.size, "mtime_ns": f.entry.mtime_ns})
+    return sources
 
 
 def _account(report: RunReport, files: list[SourceFile], counts: list[dict[str, Any]], changed: set[str]) -> None:
@@ -280,64 +346,17 @@ def _account(report: RunReport, files: list[SourceFile], counts: list[dict[str, 
     report.files.extend(per_file.values())
 
 
-def _write_files(rows: DataFrame, target: _Target, staging_uri: str, storage: Storage) -> list[DataFile]:
+def _write_files(rows: DataFrame, target: _Target, staging: str, storage: Storage) -> list[DataFile]:
     names = [p.name for p in target.partitions]
     good = rows.where(F.col(REASON_COL).isNull()).select(
-        *[c.name for c in target.definition.columns], *names)
+        *[quoted(c.name) for c in target.definition.columns], *names)
     if names:
         good = good.repartition(*names)
     writer = good.write.mode("overwrite").option("maxRecordsPerFile", MAX_RECORDS_PER_FILE)
     if names:
         writer = writer.partitionBy(*names)
-    writer.parquet(spark_path(staging_uri))
-    return staged_files(storage, staging_uri, names)
-
-
-def _partition_locations(table_uri: str, files: list[DataFile], keys: tuple[Column, ...]) -> list[Partition]:
-    seen: dict[str, Partition] = {}
-    for f in files:
-        folder = f.relative.rsplit("/", 1)[0]
-        if folder not in seen:
-            values = tuple(HIVE_NULL if f.partition_values[k.name] is None else f.partition_values[k.name] for k in keys)
-            seen[folder] = Partition(values, join(table_uri, folder))
-    return list(seen.values())
-
-
-def _register(glue: GlueCatalog, target: _Target) -> None:
-    glue.ensure_database(target.definition.database)
-    if not target.exists:
-        glue.create_table(target.definition)
-    elif target.plan.changed:
-        glue.update_table(target.definition, target.version_id)
-
-
-def _commit_parquet(storage: Storage, glue: GlueCatalog, ledger: Ledger, target: _Target, files: list[DataFile],
-                    staging_uri: str, batch_id: str, sources: list[dict[str, Any]]) -> None:
-    # The schema is widened before any file that needs it becomes visible.
-    _register(glue, target)
-    record = ledger.begin(batch_id, sources, [f.relative for f in files])
-    publish(storage, staging_uri, target.definition.location, files)
-    if target.definition.partition_keys:
-        glue.add_partitions(target.definition,
-                            _partition_locations(target.definition.location, files, target.definition.partition_keys))
-    ledger.commit(record)
-    storage.delete_dir(staging_uri)
-
-
-def _commit_delta(storage: Storage, aws: AwsContext, glue: GlueCatalog, ledger: Ledger, target: _Target,
-                  files: list[DataFile], staging_uri: str, batch_id: str, sources: list[dict[str, Any]]) -> int:
-    table = target.definition
-    publish(storage, staging_uri, table.location, files)  # invisible to Delta readers until committed
-    record = ledger.begin(batch_id, sources, [f.relative for f in files])
-    actions = delta.add_actions(storage, table.location, files)
-    schema = arrow_schema([*table.columns, *table.partition_keys])
-    evolved = [c for c in table.columns if c.name in {change.column for change in target.plan.changes}]
-    version = delta.commit(table.location, aws.storage_options(), schema, [k.name for k in table.partition_keys],
-                           actions, batch_id, table.name, arrow_schema(evolved) if target.exists else None)
-    _register(glue, target)  # after the commit, so Glue always matches the Delta log
-    ledger.commit(record)
-    storage.delete_dir(staging_uri)
-    return version
+    writer.parquet(spark_path(staging))
+    return staged_files(storage, staging, names)
 
 
 def _partition_report(counts: list[dict[str, Any]], files: list[DataFile],

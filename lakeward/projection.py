@@ -6,15 +6,17 @@ from __future__ import annotations
 from functools import reduce
 
 from pyspark.sql import Column as SparkColumn
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from catalog import types as C
-from catalog.names import assign_names
+from catalog.names import assign_names, normalize_identifier
 from catalog.schema import Column
 from lakeward.spark_types import to_catalog, to_spark
 
-_NUMERIC = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType, T.DecimalType)
+_INTEGRAL = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)
+_NUMERIC = (*_INTEGRAL, T.FloatType, T.DoubleType, T.DecimalType)
 
 
 def normalised_type(dt: T.DataType, where: str = "") -> C.DataType:
@@ -30,11 +32,41 @@ def normalised_type(dt: T.DataType, where: str = "") -> C.DataType:
     return to_catalog(dt, where)
 
 
-def batch_columns(fields: list[T.StructField], reserved: set[str]) -> tuple[dict[str, str], list[Column]]:
-    """Top-level raw name -> normalised name, and the normalised columns of one group."""
-    names = assign_names([f.name for f in fields], taken=reserved)
-    columns = [Column(names[f.name], normalised_type(f.dataType, f.name)) for f in fields]
-    return names, columns
+def quoted(name: str) -> SparkColumn:
+    """A top-level column by its exact raw name, whatever characters it holds."""
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
+def resolve_names(df: DataFrame, fields: list[T.StructField], reserved: set[str]) -> dict[str, str]:
+    """Top-level raw name -> column name for one read group.
+
+    Raw names that normalise alike (orderId, order_id, "Order ID") are one column when no record sets
+    more than one of them; when some record does, the data says they differ and they get suffixes. Only
+    groups with such names pay for the check (one aggregate).
+    """
+    by_base: dict[str, list[str]] = {}
+    for f in fields:
+        by_base.setdefault(normalize_identifier(f.name), []).append(f.name)
+    clashes = {base: raws for base, raws in by_base.items() if len(raws) > 1 and base not in reserved}
+    together: dict[str, int] = {}
+    if clashes:
+        checks = [F.sum(F.when(sum((quoted(r).isNotNull().cast("int") for r in raws), F.lit(0)) > 1, 1)
+                        .otherwise(0)).alias(base) for base, raws in clashes.items()]
+        together = {k: v or 0 for k, v in df.agg(*checks).collect()[0].asDict().items()}
+    merged = {raw: base for base, raws in clashes.items() if together.get(base) == 0 for raw in raws}
+    rest = assign_names([f.name for f in fields if f.name not in merged],
+                        taken=reserved | set(merged.values()))
+    return {**merged, **rest}
+
+
+def group_columns(fields: list[T.StructField], names: dict[str, str]) -> list[Column]:
+    """The normalised columns of one group (raw names merged into one column unify their types)."""
+    types: dict[str, C.DataType] = {}
+    for f in fields:
+        t = normalised_type(f.dataType, f.name)
+        name = names[f.name]
+        types[name] = C.unify(types[name], t) if name in types else t
+    return [Column(n, t) for n, t in types.items()]
 
 
 def _any(conditions: list[SparkColumn]) -> SparkColumn | None:
@@ -92,7 +124,13 @@ def conform(expr: SparkColumn, src: T.DataType, tgt: C.DataType) -> tuple[SparkC
     converted = expr.cast(target)
     if C.widen(to_catalog(src), tgt) == tgt:
         return converted, None
-    lost = expr.isNotNull() & converted.isNull()
+    lost = converted.isNull()
     if isinstance(src, _NUMERIC) and isinstance(target, _NUMERIC):
         lost = lost | (converted.cast(src) != expr)
-    return converted, lost
+    elif isinstance(src, T.StringType) and isinstance(target, _INTEGRAL):
+        lost = lost | ~F.trim(expr).rlike(r"^[+-]?[0-9]+$")  # Spark would truncate "4.5" to 4
+    elif isinstance(src, T.StringType) and isinstance(target, T.DecimalType):
+        lost = lost | (converted.cast("double") != expr.cast("double"))  # rounding
+    elif isinstance(target, T.DateType) and isinstance(src, (T.StringType, T.TimestampType, T.TimestampNTZType)):
+        lost = lost | (converted.cast("timestamp") != expr.cast("timestamp"))  # a time of day would be dropped
+    return converted, expr.isNotNull() & lost

@@ -14,7 +14,7 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lakeward.readers import FILE_COL, spark_path
+from lakeward.readers import FILE_COL, RAW_COL, REASON_COL, spark_path
 from lakeward.sources import SourceFile
 from lakeward.storage import Storage, join
 
@@ -33,8 +33,8 @@ class Quarantine:
                             "batch_id": self.batch_id})
 
     def write_rows(self, bad: DataFrame) -> None:
-        (bad.select(F.col(FILE_COL).alias("source_file"), F.col("_lw_reason").alias("reason"),
-                    F.col("_lw_raw").alias("raw"), F.lit(self.batch_id).alias("batch_id"))
+        (bad.select(F.col(FILE_COL).alias("source_file"), F.col(REASON_COL).alias("reason"),
+                    F.col(RAW_COL).alias("raw"), F.lit(self.batch_id).alias("batch_id"))
          .coalesce(1).write.mode("append").json(spark_path(join(self.location, "rows"))))
 
     def finish(self) -> None:

@@ -54,25 +54,52 @@ def _conjuncts(condition: exp.Expression) -> list[exp.Expression]:
     return list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
 
 
+def _null_extended(table: exp.Table, select: exp.Select) -> bool:
+    """True when an outer join can give this table's columns NULLs that a WHERE clause then tests: its
+    rows must not be filtered before the join."""
+    joins = select.args.get("joins") or []
+    for i, join in enumerate(joins):
+        side = (join.side or "").upper()
+        if side == "FULL":
+            return True
+        if side == "LEFT" and join.this is table:
+            return True
+        if side == "RIGHT":
+            source = select.args.get("from") or select.args.get("from_")
+            earlier = [source.this if source else None, *(j.this for j in joins[:i])]
+            if any(t is table for t in earlier):
+                return True
+    return False
+
+
 def partition_predicate(table: exp.Table, keys: set[str]) -> exp.Expression | None:
-    """The part of the enclosing WHERE that only reads this table's partition columns."""
+    """The part of the enclosing WHERE that only reads this table's partition columns (None when nothing
+    can be pushed safely)."""
     select = table.find_ancestor(exp.Select)
     where = select.args.get("where") if select else None
-    if where is None or not keys:
+    if where is None or not keys or _null_extended(table, select):
         return None
     single = len([t for t in select.find_all(exp.Table) if t.find_ancestor(exp.Select) is select]) == 1
-    names = {table.alias_or_name, table.name}
     kept = []
     for conjunct in _conjuncts(where.this):
         columns = list(conjunct.find_all(exp.Column))
         if not columns or conjunct.find(exp.Select) is not None:
             continue
-        if all(c.name in keys and (c.table in names or (not c.table and single)) for c in columns):
+        if all(c.name in keys and _refers_to(c, table, single) for c in columns):
             copy = conjunct.copy()
             for c in copy.find_all(exp.Column):
                 c.set("table", None)
+                c.set("db", None)
             kept.append(copy)
     return exp.and_(*kept) if kept else None
+
+
+def _refers_to(column: exp.Column, table: exp.Table, single: bool) -> bool:
+    if not column.table:
+        return single
+    if table.alias:
+        return column.table == table.alias and not column.db
+    return column.table == table.name and (not column.db or column.db == (table.db or DEFAULT_DATABASE))
 
 
 class _Resolver:
@@ -179,8 +206,14 @@ def run_query(aws: AwsContext, sql: str) -> QueryResult:
         scans.append(scan)
         view = f"__lakeward_{i}"
         con.register(view, dataset)
-        alias = node.alias_or_name
-        node.replace(exp.alias_(exp.to_table(view), alias, table=True) if alias else exp.to_table(view))
+        replacement = exp.to_table(view)
+        alias = node.args.get("alias")
+        replacement.set("alias", alias.copy() if alias else exp.TableAlias(this=exp.to_identifier(node.name)))
+        if not alias:  # db.table.column references now go through the alias, which is the table name
+            for column in tree.find_all(exp.Column):
+                if column.table == node.name and column.db in ("", node.db or DEFAULT_DATABASE):
+                    column.set("db", None)
+        node.replace(replacement)
     try:
         cursor = con.execute(tree.sql("duckdb"))
         columns = [d[0] for d in cursor.description]

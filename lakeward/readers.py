@@ -1,7 +1,7 @@
 """Read raw files with Spark, one read per group of files that share a format and its options.
 
 Every group yields a DataFrame of the raw columns plus two bookkeeping columns: the source file and,
-for records Spark could not parse, the raw text (``_corrupt_record``). Nothing is dropped here.
+for records Spark could not parse, the raw text (Spark's corrupt-record column). Nothing is dropped here.
 """
 from __future__ import annotations
 
@@ -14,11 +14,20 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from lakeward.errors import SourceError
 from lakeward.sources import SourceFile
 
-FILE_COL = "_lw_file"
-CORRUPT_COL = "_lw_corrupt"
-_SPARK_CORRUPT = "_corrupt_record"
+# Bookkeeping columns; raw data cannot collide with them because raw columns are addressed by exact name
+# and these names are refused in raw data (see _with_bookkeeping).
+FILE_COL = "__lakeward_file"
+CORRUPT_COL = "__lakeward_corrupt"
+SIZE_COL = "__lakeward_size"
+MTIME_COL = "__lakeward_mtime_us"
+BOOKKEEPING = (FILE_COL, CORRUPT_COL, SIZE_COL, MTIME_COL)
+# Added after projection, beside normalised names (which never start with an underscore).
+REASON_COL = "_lw_reason"
+RAW_COL = "_lw_raw"
+_SPARK_CORRUPT = "__lakeward_corrupt_record"
 _GLOB_CHARS = "\\[]{}*?"
 
 
@@ -30,7 +39,7 @@ class ReadGroup:
 
     @property
     def data_columns(self) -> list[T.StructField]:
-        return [f for f in self.df.schema.fields if f.name not in (FILE_COL, CORRUPT_COL)]
+        return [f for f in self.df.schema.fields if f.name not in BOOKKEEPING]
 
 
 def spark_path(uri: str) -> str:
@@ -48,16 +57,23 @@ def spark_file_uri(path: str) -> str:
 
 def _group_key(f: SourceFile) -> str:
     if f.format == "csv":
-        return f"csv|{f.delimiter}|{f.header}|{f.header_line}"
+        return f"csv|{f.delimiter}|{f.header}|{f.multiline}|{f.header_line}"
     if f.format == "parquet":
         return f"parquet|{f.parquet_schema}"
     return str(f.format)
 
 
-def _with_bookkeeping(df: DataFrame, corrupt: bool) -> DataFrame:
-    corrupt_col = F.col(_SPARK_CORRUPT) if corrupt and _SPARK_CORRUPT in df.columns else F.lit(None).cast("string")
-    data = [F.col(f"`{c}`") for c in df.columns if c != _SPARK_CORRUPT]
-    return df.select(*data, F.col("_metadata.file_path").alias(FILE_COL), corrupt_col.alias(CORRUPT_COL))
+def _with_bookkeeping(df: DataFrame, corrupt: bool, paths: list[str]) -> DataFrame:
+    reserved = [c for c in df.columns if c in (*BOOKKEEPING, "_metadata") or (not corrupt and c == _SPARK_CORRUPT)]
+    if reserved:
+        raise SourceError(f"files {', '.join(paths[:3])}{' ...' if len(paths) > 3 else ''} have a column named "
+                          f"{reserved[0]!r}, which lakeward reserves; rename it in the source")
+    has_corrupt = corrupt and _SPARK_CORRUPT in df.columns
+    corrupt_col = F.col(_SPARK_CORRUPT) if has_corrupt else F.lit(None).cast("string")
+    data = [F.col("`" + c.replace("`", "``") + "`") for c in df.columns if not (has_corrupt and c == _SPARK_CORRUPT)]
+    return df.select(*data, F.col("_metadata.file_path").alias(FILE_COL), corrupt_col.alias(CORRUPT_COL),
+                     F.col("_metadata.file_size").alias(SIZE_COL),
+                     F.unix_micros(F.col("_metadata.file_modification_time")).alias(MTIME_COL))
 
 
 def _read_json(spark: SparkSession, paths: list[str], multiline: bool) -> DataFrame:
@@ -71,9 +87,9 @@ def _read_json(spark: SparkSession, paths: list[str], multiline: bool) -> DataFr
     return df
 
 
-def _read_csv(spark: SparkSession, paths: list[str], delimiter: str, header: bool) -> DataFrame:
+def _read_csv(spark: SparkSession, paths: list[str], delimiter: str, header: bool, multiline: bool) -> DataFrame:
     options: dict[str, Any] = {"sep": delimiter, "header": str(header).lower(), "mode": "PERMISSIVE",
-                               "escape": '"', "enforceSchema": "false"}
+                               "escape": '"', "enforceSchema": "false", "multiLine": str(multiline).lower()}
     inferred = spark.read.options(inferSchema="true", **options).csv(paths).schema
     schema = T.StructType([*inferred.fields, T.StructField(_SPARK_CORRUPT, T.StringType(), True)])
     return spark.read.options(columnNameOfCorruptRecord=_SPARK_CORRUPT, **options).schema(schema).csv(paths)
@@ -89,10 +105,11 @@ def read_groups(spark: SparkSession, files: list[SourceFile]) -> list[ReadGroup]
         paths = [spark_path(f.uri) for f in members]
         first = members[0]
         if first.format in ("jsonl", "json"):
-            df = _with_bookkeeping(_read_json(spark, paths, first.format == "json"), corrupt=True)
+            df = _with_bookkeeping(_read_json(spark, paths, first.format == "json"), True, paths)
         elif first.format == "csv":
-            df = _with_bookkeeping(_read_csv(spark, paths, first.delimiter or ",", first.header), corrupt=True)
+            df = _with_bookkeeping(_read_csv(spark, paths, first.delimiter or ",", first.header, first.multiline),
+                                   True, paths)
         else:
-            df = _with_bookkeeping(spark.read.parquet(*paths), corrupt=False)
+            df = _with_bookkeeping(spark.read.parquet(*paths), False, paths)
         groups.append(ReadGroup(key, members, df))
     return groups

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import bz2
 import csv
+import io
 import json
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ from lakeward.storage import FileEntry, Storage
 
 Format = Literal["jsonl", "json", "csv", "parquet"]
 HEAD_BYTES = 64 * 1024
+JSON_CHECK_BYTES = 16 * 1024 * 1024  # a JSON document is read this far to tell one document from several
 DELIMITERS = [",", ";", "\t", "|"]
 _COMPRESSION_BY_SUFFIX = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bzip2"}
 _MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2"}
@@ -28,6 +30,7 @@ class SourceFile:
     delimiter: str | None = None
     header: bool = True
     header_line: str | None = None
+    multiline: bool = False  # CSV with quoted fields that span lines
     parquet_schema: str | None = None  # files with different Parquet schemas are read apart
     problem: str | None = None  # why the file cannot be read at all (it is then quarantined whole)
 
@@ -52,11 +55,11 @@ def _decompress_head(data: bytes, compression: str) -> bytes:
 
 
 def _looks_like_data(row: list[str]) -> bool:
-    """A first row with an empty or numeric field is data, not a header."""
+    """A first row with a numeric field is data, not a header."""
     for field in row:
         value = field.strip()
         if not value:
-            return True
+            continue
         try:
             float(value)
             return True
@@ -65,18 +68,38 @@ def _looks_like_data(row: list[str]) -> bool:
     return False
 
 
-def _sniff_text(entry: FileEntry, text: str, compression: str | None, lower_name: str) -> SourceFile:
+def _json_layout(text: str, complete: bool) -> tuple[Format | None, str | None]:
+    """JSON lines, one JSON document, or a problem. Spark reads only the first value of a multi-line
+    document, so several documents in one file must not be read that way."""
+    stripped = text.strip()
+    try:
+        _, end = json.JSONDecoder().raw_decode(stripped)
+    except json.JSONDecodeError:
+        lines = [line for line in stripped.splitlines() if line.strip()]
+        if not complete:
+            lines = lines[:-1]  # the last line may be cut by the read limit
+        for line in lines[:50]:
+            try:
+                json.loads(line)
+                return "jsonl", None  # one value per line; the lines that do not parse are quarantined
+            except json.JSONDecodeError:
+                continue
+        return ("json", None) if not complete or len(lines) <= 1 else ("jsonl", None)
+    if not stripped[end:].strip():
+        return ("json" if "\n" in stripped else "jsonl"), None
+    if "\n" not in stripped[:end]:
+        return "jsonl", None
+    return None, ("several JSON documents one after another; write one per line (JSON lines) or wrap them "
+                  "in an array")
+
+
+def _sniff_text(entry: FileEntry, text: str, compression: str | None, lower_name: str, complete: bool) -> SourceFile:
     stripped = text.lstrip("\ufeff \t\r\n")
     if not stripped:
-        return SourceFile(entry, "jsonl", compression)  # empty: no records
-    if stripped[0] == "[":
-        return SourceFile(entry, "json", compression)
-    if stripped[0] == "{":
-        first_line = stripped.split("\n", 1)[0].strip()
-        try:
-            return SourceFile(entry, "jsonl" if isinstance(json.loads(first_line), dict) else "json", compression)
-        except json.JSONDecodeError:
-            return SourceFile(entry, "jsonl" if lower_name.endswith((".jsonl", ".ndjson")) else "json", compression)
+        return SourceFile(entry, "jsonl", compression)  # blank: no records
+    if stripped[0] in "[{":
+        layout, problem = _json_layout(stripped, complete)
+        return SourceFile(entry, layout, compression, problem=problem)
     lines = [line for line in stripped.splitlines()[:50] if line.strip()]
     sample = "\n".join(lines)
     try:
@@ -89,9 +112,11 @@ def _sniff_text(entry: FileEntry, text: str, compression: str | None, lower_name
         else:
             return SourceFile(entry, None, compression,
                               problem="not JSON, CSV/TSV or Parquet: no consistent delimiter among , ; TAB |")
-    first = next(csv.reader([lines[0]], delimiter=delimiter))
+    rows = list(csv.reader(io.StringIO(stripped), delimiter=delimiter))
+    multiline = any("\n" in field or "\r" in field for row in rows[:-1] for field in row)
+    first = rows[0]
     header = not _looks_like_data(first)
-    return SourceFile(entry, "csv", compression, delimiter, header, lines[0] if header else None)
+    return SourceFile(entry, "csv", compression, delimiter, header, lines[0] if header else None, multiline)
 
 
 def sniff(storage: Storage, entry: FileEntry) -> SourceFile:
@@ -131,14 +156,23 @@ def sniff(storage: Storage, entry: FileEntry) -> SourceFile:
             head = _decompress_head(head, by_suffix)
         except (OSError, EOFError, zlib.error, ValueError) as e:
             return SourceFile(entry, None, by_suffix, problem=f"corrupt {by_suffix} stream: {e}")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return SourceFile(entry, None, by_suffix, problem="UTF-16 text; convert it to UTF-8")
     if b"\x00" in head[:4096]:
         return SourceFile(entry, None, by_suffix, problem="binary content that is not Parquet")
+    complete = entry.size <= HEAD_BYTES and not by_suffix
+    if not complete and not by_suffix and head.lstrip()[:1] in (b"{", b"[") and entry.size <= JSON_CHECK_BYTES:
+        head, complete = storage.read_head(entry.uri, JSON_CHECK_BYTES), True
     text = head.decode("utf-8", errors="replace")
-    return _sniff_text(entry, text, by_suffix, lower)
+    return _sniff_text(entry, text, by_suffix, lower, complete)
+
+
+def sniff_all(storage: Storage, entries: list[FileEntry]) -> list[SourceFile]:
+    """Detect the formats of many files; one small read per file (on S3, one GET each), in parallel."""
+    with ThreadPoolExecutor(16) as pool:
+        return list(pool.map(lambda entry: sniff(storage, entry), entries))
 
 
 def discover(storage: Storage, source: str) -> list[SourceFile]:
     """All non-hidden files under source, with their detected formats (sorted by path)."""
-    entries = storage.list_files(source)
-    with ThreadPoolExecutor(16) as pool:  # one small read per file; on S3 that is one GET each
-        return list(pool.map(lambda entry: sniff(storage, entry), entries))
+    return sniff_all(storage, storage.list_files(source))

@@ -49,10 +49,11 @@ def is_hidden(name: str) -> bool:
 class Storage:
     """A filesystem able to reach both local and s3:// URIs."""
 
-    def __init__(self, s3_options: dict[str, Any] | None = None):
+    def __init__(self, s3_options: dict[str, Any] | None = None, s3_client: Any = None):
         self._local = pafs.LocalFileSystem()
         self._s3_options = s3_options or {}
         self._s3: pafs.S3FileSystem | None = None
+        self._s3_client = s3_client  # boto3, for what pyarrow cannot do (conditional puts)
 
     @classmethod
     def for_aws(cls, aws: Any) -> "Storage":
@@ -64,7 +65,7 @@ class Storage:
         if "AWS_ENDPOINT_URL" in opts:
             endpoint = urlparse(opts["AWS_ENDPOINT_URL"])
             s3.update(endpoint_override=endpoint.netloc, scheme=endpoint.scheme or "https")
-        return cls(s3)
+        return cls(s3, aws.client("s3"))
 
     def resolve(self, uri: str) -> tuple[pafs.FileSystem, str]:
         if uri.startswith("s3://"):
@@ -125,9 +126,32 @@ class Storage:
             return json.loads(f.read())
 
     def write_json(self, uri: str, value: Any) -> None:
+        self.write_bytes(uri, json.dumps(value, indent=1, sort_keys=True).encode())
+
+    def create_exclusive(self, uri: str, data: bytes) -> bool:
+        """Create uri with data only if it does not exist; False if it does."""
+        fs, path = self.resolve(uri)
+        if isinstance(fs, pafs.LocalFileSystem):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                return False
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            return True
+        bucket, _, key = path.partition("/")
+        try:
+            self._s3_client.put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
+        except self._s3_client.exceptions.ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
+                return False
+            raise
+        return True
+
+    def write_bytes(self, uri: str, data: bytes) -> None:
         """Write atomically where the filesystem allows (local: rename; S3: single PUT)."""
         fs, path = self.resolve(uri)
-        data = json.dumps(value, indent=1, sort_keys=True).encode()
         if isinstance(fs, pafs.LocalFileSystem):
             os.makedirs(os.path.dirname(path), exist_ok=True)
             tmp = f"{path}.tmp{os.getpid()}"

@@ -2,7 +2,8 @@
 
 Each add action carries size, partition values and statistics (numRecords, minValues, maxValues,
 nullCount) read from the Parquet footers, so Delta readers can skip files. The batch id is committed as
-a Delta transaction (app id ``lakeward:<batch id>``), which is how a crashed batch is recognised later.
+a Delta app transaction (app id ``lakeward``, one version per batch, recorded in the ledger), which is
+how a crashed batch is recognised later.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import datetime as dt
 import json
 import math
 import time
+from dataclasses import dataclass
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
@@ -20,6 +22,8 @@ from deltalake import CommitProperties, DeltaTable, Schema, Transaction
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
+from catalog.schema import Column
+from lakeward.arrow_types import from_arrow
 from lakeward.errors import TableFormatError
 from lakeward.storage import Storage, join
 from lakeward.tables import DataFile
@@ -31,8 +35,7 @@ def delta_uri(table_uri: str) -> str:
     return table_uri[len("file://"):] if table_uri.startswith("file://") else table_uri
 
 
-def app_id(batch_id: str) -> str:
-    return f"lakeward:{batch_id}"
+APP_ID = "lakeward"
 
 
 def _stat_value(value: Any) -> Any:
@@ -74,7 +77,10 @@ def footer_stats(metadata: pq.FileMetaData) -> dict[str, Any]:
             if stats is None:
                 complete = False
                 break
-            null_count += stats.null_count or 0
+            if not stats.has_null_count:
+                complete = False
+                break
+            null_count += stats.null_count
             if stats.has_min_max:
                 lo = stats.min if lo is None else min(lo, stats.min)
                 hi = stats.max if hi is None else max(hi, stats.max)
@@ -106,8 +112,32 @@ def open_table(table_uri: str, storage_options: dict[str, str]) -> DeltaTable | 
         return None
 
 
+@dataclass(frozen=True)
+class LogSchema:
+    columns: tuple[Column, ...]  # in log order, partition columns excluded
+    partition_keys: tuple[Column, ...]
+
+
+def log_schema(table_uri: str, storage_options: dict[str, str]) -> LogSchema | None:
+    """The table schema as the Delta log records it, or None when there is no Delta table there."""
+    table = open_table(table_uri, storage_options)
+    if table is None:
+        return None
+    arrow = pa.schema(table.schema().to_arrow())
+    keys = table.metadata().partition_columns
+    columns = [Column(f.name, from_arrow(f.type, f.name)) for f in arrow]
+    return LogSchema(tuple(c for c in columns if c.name not in keys),
+                     tuple(next(c for c in columns if c.name == k) for k in keys))
+
+
+def next_transaction(table_uri: str, storage_options: dict[str, str]) -> int:
+    table = open_table(table_uri, storage_options)
+    return ((table.transaction_version(APP_ID) if table else None) or 0) + 1
+
+
 def commit(table_uri: str, storage_options: dict[str, str], schema: pa.Schema, partition_by: list[str],
-           actions: list[AddAction], batch_id: str, name: str, evolved: pa.Schema | None = None) -> int:
+           actions: list[AddAction], batch_id: str, name: str, txn_version: int,
+           evolved: pa.Schema | None = None) -> int:
     """Commit the batch's files as one transaction; returns the new table version.
 
     ``evolved`` holds the columns this batch adds or extends with nested fields. delta-rs keeps the log's
@@ -115,7 +145,7 @@ def commit(table_uri: str, storage_options: dict[str, str], schema: pa.Schema, p
     (a metadata-only commit; harmless if the data commit then fails).
     """
     properties = CommitProperties(custom_metadata={"lakeward.batch_id": batch_id},
-                                  app_transactions=[Transaction(app_id(batch_id), 1)])
+                                  app_transactions=[Transaction(APP_ID, txn_version)])
     table = open_table(table_uri, storage_options)
     delta_schema = Schema.from_arrow(schema)
     try:
@@ -141,6 +171,7 @@ def commit(table_uri: str, storage_options: dict[str, str], schema: pa.Schema, p
     return DeltaTable(delta_uri(table_uri), storage_options=storage_options or None).version()
 
 
-def is_committed(table_uri: str, storage_options: dict[str, str], batch_id: str) -> bool:
+def is_committed(table_uri: str, storage_options: dict[str, str], txn_version: int) -> bool:
     table = open_table(table_uri, storage_options)
-    return table is not None and table.transaction_version(app_id(batch_id)) is not None
+    applied = table.transaction_version(APP_ID) if table is not None else None
+    return applied is not None and applied >= txn_version

@@ -98,7 +98,9 @@ def test_delta_table_log_stats_and_glue_schema_agree(raw, workdir, glue):
     assert all(a["size"] > 0 and set(a["partitionValues"]) == {"dt"} for a in adds)
     assert all("amount" in s["minValues"] and "order_id" in s["nullCount"] for s in stats)
     txn = next(e["txn"] for e in log if "txn" in e)
-    assert txn["appId"] == f"lakeward:{report['batch_id']}"
+    record = json.loads((location / "_lakeward/ledger" / f"{report['batch_id']}.json").read_text())
+    assert (txn["appId"], txn["version"]) == ("lakeward", record["delta_txn"]) == ("lakeward", 1)
+    assert record["status"] == "committed"
 
     table = glue.get_table(DatabaseName="demo", Name="orders_delta")["Table"]
     assert table["Parameters"]["table_type"] == "DELTA"

@@ -63,19 +63,47 @@ def test_widening_never_narrows(a, b):
 
 
 @given(types, types)
-def test_unify_always_answers_and_is_stable(a, b):
-    merged = C.unify(a, b)
-    assert C.unify(merged, merged) == merged
+def test_unify_agrees_with_widen_and_falls_back_only_when_it_must(a, b):
+    assert C.unify(a, a) == a
+    widened = C.widen(a, b)
+    if widened is not None:
+        assert C.unify(a, b) == widened
+
+
+@pytest.mark.parametrize("old, new, parquet, delta", [
+    (C.INT, C.BIGINT, C.BIGINT, None),
+    (C.FLOAT, C.DOUBLE, C.DOUBLE, None),
+    (C.BIGINT, C.DOUBLE, None, None),  # Athena cannot read INT64 files as double
+    (C.DATE, C.TIMESTAMP, None, None),
+    (C.Decimal(10, 2), C.Decimal(12, 2), None, None),
+    (C.Struct((C.Field("a", C.INT),)), C.Struct((C.Field("a", C.INT), C.Field("b", C.STRING))),
+     C.Struct((C.Field("a", C.INT), C.Field("b", C.STRING))), C.Struct((C.Field("a", C.INT), C.Field("b", C.STRING)))),
+])
+def test_table_formats_allow_only_what_their_readers_read(old, new, parquet, delta):
+    assert C.widen(old, new, "parquet") == parquet
+    assert C.widen(old, new, "none") == delta
 
 
 def test_evolution_adds_widens_and_reports_conflicts_without_narrowing():
-    table = (Column("id", C.STRING), Column("amount", C.BIGINT), Column("qty", C.INT))
-    batch = [Column("amount", C.DOUBLE), Column("qty", C.STRING), Column("coupon", C.STRING)]
-    plan = plan_evolution(table, batch)
+    table = (Column("id", C.STRING), Column("amount", C.BIGINT), Column("qty", C.INT), Column("f", C.FLOAT))
+    batch = [Column("amount", C.DOUBLE), Column("qty", C.BIGINT), Column("f", C.DOUBLE), Column("id", C.INT),
+             Column("coupon", C.STRING)]
+    plan = plan_evolution(table, batch, promote="parquet")
     assert [(c.name, C.to_hive(c.type)) for c in plan.columns] == [
-        ("id", "string"), ("amount", "double"), ("qty", "int"), ("coupon", "string")]
-    assert [c.describe() for c in plan.changes] == ["widened amount bigint -> double", "added column coupon string"]
-    assert [(c.column, c.table_type, c.batch_type) for c in plan.conflicts] == [("qty", "int", "string")]
+        ("id", "string"), ("amount", "bigint"), ("qty", "bigint"), ("f", "double"), ("coupon", "string")]
+    assert [c.describe() for c in plan.changes] == [
+        "widened qty int -> bigint", "widened f float -> double", "added column coupon string"]
+    assert [(c.column, c.table_type, c.batch_type) for c in plan.conflicts] == [
+        ("amount", "bigint", "double"), ("id", "string", "int")]
+
+
+def test_delta_evolution_is_additive():
+    table = (Column("s", C.Struct((C.Field("x", C.INT),))), Column("n", C.INT))
+    batch = [Column("s", C.Struct((C.Field("x", C.INT), C.Field("y", C.DATE)))), Column("n", C.BIGINT)]
+    plan = plan_evolution(table, batch, promote="none")
+    assert [c.describe() for c in plan.changes] == [
+        "added nested fields to s: struct<x:int> -> struct<x:int,y:date>"]
+    assert [c.column for c in plan.conflicts] == ["n"]
 
 
 def test_evolution_with_nothing_new_changes_nothing():
