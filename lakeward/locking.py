@@ -18,8 +18,10 @@ from typing import Any
 from lakeward.errors import ConcurrentWriteError
 from lakeward.storage import Storage, join
 
-LEASE_S = float(os.environ.get("LAKEWARD_LOCK_LEASE_S", "300"))
-WAIT_S = float(os.environ.get("LAKEWARD_LOCK_WAIT_S", "600"))
+
+
+def _setting(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
 
 
 def _alive(pid: int) -> bool:
@@ -41,18 +43,20 @@ class TableLock:
         self.purpose = purpose
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.lease_s = _setting("LAKEWARD_LOCK_LEASE_S", 300)
+        self.wait_s = _setting("LAKEWARD_LOCK_WAIT_S", 600)
 
     def _body(self) -> bytes:
         return json.dumps({"token": self.token, "host": socket.gethostname(), "pid": os.getpid(),
                            "purpose": self.purpose, "heartbeat": time.time()}).encode()
 
     def _stale(self, holder: dict[str, Any]) -> bool:
-        if time.time() - holder.get("heartbeat", 0) > LEASE_S:
+        if time.time() - holder.get("heartbeat", 0) > self.lease_s:
             return True
         return holder.get("host") == socket.gethostname() and not _alive(int(holder.get("pid", -1)))
 
     def __enter__(self) -> "TableLock":
-        deadline = time.monotonic() + WAIT_S
+        deadline = time.monotonic() + self.wait_s
         while not self.storage.create_exclusive(self.uri, self._body()):
             try:
                 holder = self.storage.read_json(self.uri)
@@ -65,15 +69,15 @@ class TableLock:
             if time.monotonic() > deadline:
                 raise ConcurrentWriteError(
                     f"table at {self.table_uri} is being written by {holder.get('purpose')} (host "
-                    f"{holder.get('host')}, pid {holder.get('pid')}); waited {WAIT_S:.0f} s. If that writer is "
-                    f"gone, its lock expires {LEASE_S:.0f} s after its last heartbeat")
+                    f"{holder.get('host')}, pid {holder.get('pid')}); waited {self.wait_s:.0f} s. If that writer "
+                    f"is gone, its lock expires {self.lease_s:.0f} s after its last heartbeat")
             time.sleep(1)
         self._thread = threading.Thread(target=self._heartbeat, daemon=True)
         self._thread.start()
         return self
 
     def _heartbeat(self) -> None:
-        while not self._stop.wait(LEASE_S / 5):
+        while not self._stop.wait(self.lease_s / 5):
             try:
                 if self.storage.read_json(self.uri).get("token") == self.token:
                     self.storage.write_bytes(self.uri, self._body())

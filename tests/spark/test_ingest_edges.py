@@ -252,3 +252,59 @@ def test_hostile_file_and_partition_names_are_read_and_accounted(workdir):
     assert [(Path(f["path"]).name, f["rows_written"]) for f in report["files"]] == [("my file [1] {x} 100% ü*.jsonl", 2)]
     assert sorted(p["values"]["tag"] for p in report["partitions"]) == ["a/b c:d%e", "ü"]
     assert query("SELECT id, tag FROM db.odd WHERE tag = 'a/b c:d%e'") == [{"id": 1, "tag": "a/b c:d%e"}]
+
+
+def test_a_live_writer_blocks_and_a_dead_one_does_not(workdir, aws_env, monkeypatch):
+    write_jsonl(workdir / "raw/a.jsonl", [{"a": 1}])
+    lock = workdir / "lake/db/locked/_lakeward/lock.json"
+    lock.parent.mkdir(parents=True)
+    holder = {"token": "t", "host": os.uname().nodename, "pid": os.getpid(), "purpose": "another ingest",
+              "heartbeat": __import__("time").time()}
+    lock.write_text(json.dumps(holder))
+    monkeypatch.setenv("LAKEWARD_LOCK_WAIT_S", "1")
+    blocked = cli("ingest", str(workdir / "raw"), "--table", "db.locked", "--lake", str(workdir / "lake"))
+    assert blocked.exit_code == 2 and "is being written by another ingest" in blocked.stderr
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    lock.write_text(json.dumps({**holder, "pid": int(dead.stdout)}))
+    assert ingest(workdir / "raw", "db.locked", workdir / "lake")["rows_written"] == 1
+    assert not lock.exists()
+
+
+def test_glue_is_rebuilt_from_the_delta_log_when_it_went_missing(workdir, glue):
+    write_jsonl(workdir / "raw/a.jsonl", [{"id": 1, "day": "d1"}])
+    ingest(workdir / "raw", "db.heal", workdir / "lake", "--format", "delta", "--partition-by", "day")
+    before = glue.get_table(DatabaseName="db", Name="heal")["Table"]
+    glue.delete_table(DatabaseName="db", Name="heal")
+    report = ingest(workdir / "raw", "db.heal", workdir / "lake", "--format", "delta")
+    assert report["rows_read"] == 0
+    after = glue.get_table(DatabaseName="db", Name="heal")["Table"]
+    assert after["StorageDescriptor"]["Columns"] == before["StorageDescriptor"]["Columns"]
+    assert after["Parameters"]["lakeward.partition_spec"] == "day"
+    assert query("SELECT id FROM db.heal WHERE day = 'd1'") == [{"id": 1}]
+
+
+def test_equally_normalised_names_from_different_files_are_one_column(workdir, glue):
+    write_jsonl(workdir / "raw/a.jsonl", [{"orderId": 1}])
+    write_jsonl(workdir / "raw/b.jsonl", [{"order_id": 2}])
+    write_jsonl(workdir / "raw/c.jsonl", [{"Order ID": 3, "a`b": "tick"}])
+    ingest(workdir / "raw", "db.merged", workdir / "lake")
+    columns = [c["Name"] for c in glue.get_table(DatabaseName="db", Name="merged")["Table"]["StorageDescriptor"]["Columns"]]
+    assert sorted(columns) == ["a_b", "order_id"]
+    assert query("SELECT order_id, a_b FROM db.merged ORDER BY 1") == [
+        {"order_id": 1, "a_b": None}, {"order_id": 2, "a_b": None}, {"order_id": 3, "a_b": "tick"}]
+
+
+def test_tables_lakeward_did_not_create_are_refused(workdir, glue):
+    glue.create_database(DatabaseInput={"Name": "db"})
+    glue.create_table(DatabaseName="db", TableInput={"Name": "legacy", "Parameters": {"classification": "csv"},
+                                                     "StorageDescriptor": {"Columns": [{"Name": "a", "Type": "int"}],
+                                                                           "Location": str(workdir / "legacy")}})
+    write_jsonl(workdir / "raw/a.jsonl", [{"a": 1}])
+    result = cli("ingest", str(workdir / "raw"), "--table", "db.legacy")
+    assert result.exit_code == 2 and "csv table not created by lakeward" in result.stderr
+
+
+def test_reserved_column_names_are_refused_with_the_file_named(workdir, aws_env):
+    write_jsonl(workdir / "raw/r.jsonl", [{"__lakeward_file": 1}])
+    result = cli("ingest", str(workdir / "raw"), "--table", "db.r", "--lake", str(workdir / "lake"))
+    assert result.exit_code == 2 and "r.jsonl" in result.stderr and "reserves" in result.stderr

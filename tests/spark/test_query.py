@@ -45,3 +45,15 @@ def test_partition_predicates_prune_before_any_file_is_opened(tables, workdir):
 def test_csv_output(tables):
     result = cli("query", "SELECT cust, name FROM shop.customers ORDER BY cust", "--output", "csv")
     assert result.stdout.splitlines() == ["cust,name", "0,zero", "1,one", "2,two"]
+
+
+def test_outer_joins_and_self_joins_are_not_over_pruned(tables):
+    # Every order matches itself, so no row has a NULL right side; pruning the right side by
+    # "day IS NULL" before the join would empty it and return all 12 rows.
+    assert query("SELECT count(*) AS n FROM shop.orders o LEFT JOIN shop.orders p ON o.id = p.id "
+                 "WHERE p.day IS NULL") == [{"n": 0}]
+    # Day 1 holds ids 4, 8, 12 (customers 1, 2, 0); each customer has 4 orders in all. The predicate names
+    # the unaliased table only; pruning o2 by it too would give 3.
+    assert query("SELECT count(*) AS n FROM shop.orders JOIN shop.orders o2 ON orders.cust = o2.cust "
+                 "WHERE orders.day = '2024-01-01'") == [{"n": 12}]
+    assert query("SELECT x, y FROM shop.customers AS c(x, y) ORDER BY x LIMIT 1") == [{"x": 0, "y": "zero"}]

@@ -51,3 +51,21 @@ def test_unreadable_files_get_a_reason_naming_the_fix(tmp_path):
     assert "binary" in found["blob.dat"].problem
     assert "Parquet" in found["cut.parquet"].problem
     assert found["prose.txt"].format == "csv"  # one text column: read as a headered CSV
+
+
+def test_json_layout_never_hands_spark_several_documents(tmp_path):
+    (tmp_path / "concat.json").write_text('{\n "a": 1\n}\n{\n "a": 2\n}\n')
+    (tmp_path / "lines_bad_first.json").write_text('{"a": \n{"a": 2}\n{"a": 3}\n')
+    (tmp_path / "one_doc.json").write_text('{\n "a": [1, 2]\n}\n')
+    (tmp_path / "big_first_line.json").write_text(json.dumps({"x": "y" * 100_000}) + "\n" + '{"x": "z"}\n')
+    (tmp_path / "utf16.csv").write_bytes("a,b\n1,2\n".encode("utf-16"))
+    (tmp_path / "quoted.csv").write_text('id,note\n1,"two\nlines"\n2,plain\n')
+    (tmp_path / "pandas.csv").write_text(",name,amount\n0,a,1\n")
+    found = detect(tmp_path)
+    assert found["concat.json"].format is None and "several JSON documents" in found["concat.json"].problem
+    assert found["lines_bad_first.json"].format == "jsonl"
+    assert found["one_doc.json"].format == "json"
+    assert found["big_first_line.json"].format == "jsonl"
+    assert "UTF-16" in found["utf16.csv"].problem
+    assert found["quoted.csv"].multiline
+    assert found["pandas.csv"].header
