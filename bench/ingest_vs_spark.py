@@ -84,9 +84,9 @@ def main() -> None:
 
         plain(-1)  # warm-up: JIT, caches
         for run in range(args.repeat):
-            results["plain spark"].append(timed(lambda: plain(run)))
+            results["plain spark"].append(timed(lambda r=run: plain(r)))
             for fmt in args.formats.split(","):
-                results.setdefault(f"lakeward {fmt}", []).append(timed(lambda: ours(fmt, run)))
+                results.setdefault(f"lakeward {fmt}", []).append(timed(lambda f=fmt, r=run: ours(f, r)))
         base = min(results["plain spark"])
         print(f"input: {args.mb} MB JSON lines, {rows:,} rows, 16 files; Spark master "
               f"{spark.sparkContext.master}; best of {args.repeat}")

@@ -104,7 +104,7 @@ def conform(expr: SparkColumn, src: T.DataType, tgt: C.DataType) -> tuple[SparkC
             F.exists(expr, lambda x: F.coalesce(conform(x, src.elementType, tgt.element)[1], F.lit(False))),
             F.lit(False))
     if isinstance(tgt, C.Map) and isinstance(src, T.MapType):
-        key_type, value_type = to_spark(tgt.key), to_spark(tgt.value)
+        key_type = to_spark(tgt.key)
         converted = F.transform_values(expr, lambda _, v: conform(v, src.valueType, tgt.value)[0])
         if src.keyType != key_type:
             converted = F.transform_keys(converted, lambda k, _: k.cast(key_type))

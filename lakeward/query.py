@@ -58,11 +58,11 @@ def _null_extended(table: exp.Table, select: exp.Select) -> bool:
     """True when an outer join can give this table's columns NULLs that a WHERE clause then tests: its
     rows must not be filtered before the join."""
     joins = select.args.get("joins") or []
-    for i, join in enumerate(joins):
-        side = (join.side or "").upper()
+    for i, clause in enumerate(joins):
+        side = (clause.side or "").upper()
         if side == "FULL":
             return True
-        if side == "LEFT" and join.this is table:
+        if side == "LEFT" and clause.this is table:
             return True
         if side == "RIGHT":
             source = select.args.get("from") or select.args.get("from_")
