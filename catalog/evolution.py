@@ -1,9 +1,14 @@
-"""Reconcile a batch's schema with the table's schema.
+"""Reconcile a batch's schema with the table's schema under the table's evolution mode.
 
-The mode implemented here is ``evolve``: new columns and nested fields are added, types widen along the
-lattice in catalog.types.widen as far as the table's format allows, and a type never narrows. A batch column whose type cannot be widened
-into the table's type (a string arriving in a bigint column) does not change the table: its values are
-cast to the table type and the rows whose values do not survive the cast are quarantined by the caller.
+- ``evolve`` (default): new columns and nested fields are added, types widen along the lattice in
+  catalog.types.widen as far as the table's format allows, and a type never narrows.
+- ``freeze``: the table is a read-only contract; nothing in the catalog changes. Columns the table does
+  not have are ``unknown``; the caller quarantines rows that carry values for them.
+- ``rescue``: like freeze, but the table has a ``_rescued_data`` string column (added once) where the
+  caller puts unknown fields and values that cannot be cast, as JSON, instead of quarantining the row.
+In every mode a batch column whose type cannot become the table's (a string in a bigint column) is a
+conflict: its values are cast to the table type, and values that do not survive the cast follow the
+mode (quarantine, or rescue).
 """
 from __future__ import annotations
 
@@ -11,9 +16,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from catalog.schema import Column
-from catalog.types import Array, DataType, Map, Promotion, Struct, to_hive, widen
+from catalog.types import STRING, Array, DataType, Map, Promotion, Struct, to_hive, widen
 
 ChangeKind = Literal["add_column", "widen_type", "add_nested_fields"]
+EvolutionMode = Literal["evolve", "freeze", "rescue"]
+EVOLUTION_MODES: tuple[EvolutionMode, ...] = ("evolve", "freeze", "rescue")
+RESCUED_COLUMN = "_rescued_data"
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ class EvolutionPlan:
     columns: tuple[Column, ...]
     changes: list[SchemaChange] = field(default_factory=list)
     conflicts: list[TypeConflict] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # batch columns a frozen or rescuing table lacks
 
     @property
     def changed(self) -> bool:
@@ -52,11 +61,17 @@ class EvolutionPlan:
 
 
 def plan_evolution(table_columns: tuple[Column, ...] | None, batch_columns: list[Column],
-                   promote: Promotion = "parquet") -> EvolutionPlan:
-    """promote is the widening the table's format allows (see catalog.types.widen)."""
+                   promote: Promotion = "parquet", mode: EvolutionMode = "evolve") -> EvolutionPlan:
+    """promote is the widening the table's format allows (see catalog.types.widen). A table that does not
+    exist yet is created from the batch (plus the rescue column in rescue mode); freeze needs a table."""
     if table_columns is None:
-        return EvolutionPlan(tuple(batch_columns),
-                             [SchemaChange("add_column", c.name, None, to_hive(c.type)) for c in batch_columns])
+        columns = list(batch_columns)
+        if mode == "rescue":
+            columns.append(Column(RESCUED_COLUMN, STRING))
+        return EvolutionPlan(tuple(columns),
+                             [SchemaChange("add_column", c.name, None, to_hive(c.type)) for c in columns])
+    if mode != "evolve":
+        return _plan_fixed(table_columns, batch_columns, mode)
     columns = list(table_columns)
     index = {c.name: i for i, c in enumerate(columns)}
     plan = EvolutionPlan(())
@@ -76,6 +91,21 @@ def plan_evolution(table_columns: tuple[Column, ...] | None, batch_columns: list
             kind: ChangeKind = "add_nested_fields" if _same_leaves(current.type, merged) else "widen_type"
             plan.changes.append(SchemaChange(kind, current.name, to_hive(current.type), to_hive(merged)))
     plan.columns = tuple(columns)
+    return plan
+
+
+def _plan_fixed(table_columns: tuple[Column, ...], batch_columns: list[Column], mode: EvolutionMode) -> EvolutionPlan:
+    columns = {c.name: c for c in table_columns}
+    plan = EvolutionPlan(table_columns)
+    if mode == "rescue" and RESCUED_COLUMN not in columns:
+        plan.columns = (*table_columns, Column(RESCUED_COLUMN, STRING))
+        plan.changes.append(SchemaChange("add_column", RESCUED_COLUMN, None, "string"))
+    for incoming in batch_columns:
+        current = columns.get(incoming.name)
+        if current is None:
+            plan.unknown.append(incoming.name)
+        elif widen(current.type, incoming.type, "all") != current.type:
+            plan.conflicts.append(TypeConflict(incoming.name, to_hive(current.type), to_hive(incoming.type)))
     return plan
 
 

@@ -1,7 +1,8 @@
 """AWS Glue 5.1 batch job: ingest raw files into a governed Parquet or Delta table.
 
 Job parameters: --source (s3:// prefix or file), --table DB.TABLE, and optionally --format parquet|delta,
---partition_by SPEC, --lake s3://bucket/prefix, --report s3://.../report.json or a local path.
+--partition_by SPEC, --evolution evolve|freeze|rescue, --lake s3://bucket/prefix,
+--report s3://.../report.json or a local path.
 Locally: ``python glue_jobs/ingest.py --JOB_NAME x --source raw/ --table demo.orders``.
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 from awsglue.utils import getResolvedOptions
 
 REQUIRED = ["JOB_NAME", "source", "table"]
-OPTIONAL = {"format": "parquet", "partition_by": "", "lake": "lake", "report": ""}
+OPTIONAL = {"format": "parquet", "partition_by": "", "lake": "lake", "report": "", "evolution": ""}
 
 
 def resolve_options(argv: list[str]) -> dict[str, str]:
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         job = Job(glue_context())
         job.init(args["JOB_NAME"], args)
     request = IngestRequest(args["source"], args["table"], args["format"],  # type: ignore[arg-type]
-                            args["partition_by"] or None, args["lake"])
+                            args["partition_by"] or None, args["lake"], args["evolution"] or None)  # type: ignore[arg-type]
     try:
         with aws_context() as aws:
             report = run_ingest(spark_session(), aws, request)

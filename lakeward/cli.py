@@ -47,21 +47,23 @@ def main() -> None:
 @main.command()
 @click.argument("source")
 @click.option("--table", required=True, help="Target table as DB.TABLE (created when missing).")
-@click.option("--format", "table_format", type=click.Choice(["parquet", "delta"]), default="parquet",
-              show_default=True, help="Table format.")
+@click.option("--format", "table_format", type=click.Choice(["parquet", "delta"]),
+              help="Table format of a new table (default parquet); an existing table keeps its own.")
 @click.option("--partition-by", help="COL[,COL...] or NAME=TRANSFORM(COL); transforms: date, year, month, day, hour.")
 @click.option("--lake", default="lake", show_default=True, envvar="LAKEWARD_LAKE",
               help="Lake root (folder or s3://bucket/prefix) where new tables are created.")
+@click.option("--evolution", type=click.Choice(["evolve", "freeze", "rescue"]),
+              help="Schema evolution mode, kept with the table (default: the table's mode, else evolve).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Also write the run report as JSON.")
-def ingest(source: str, table: str, table_format: str, partition_by: str | None, lake: str,
-           report_path: str | None) -> None:
+def ingest(source: str, table: str, table_format: str | None, partition_by: str | None, lake: str,
+           evolution: str | None, report_path: str | None) -> None:
     """Ingest SOURCE (a raw file or folder, any mix of JSON, CSV/TSV, Parquet, .gz/.bz2) into DB.TABLE."""
     with _clear_errors():
         from lakeward.aws import aws_context
         from lakeward.pipeline import IngestRequest, run_ingest
         from lakeward.runtime import spark_session
 
-        request = IngestRequest(source, table, table_format, partition_by, lake)  # type: ignore[arg-type]
+        request = IngestRequest(source, table, table_format, partition_by, lake, evolution)  # type: ignore[arg-type]
         with aws_context() as aws:
             report = run_ingest(spark_session(), aws, request)
         report.print(console)

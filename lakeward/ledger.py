@@ -52,12 +52,12 @@ class Ledger:
         return result
 
     @staticmethod
-    def partition_spec(records: list[dict[str, Any]]) -> str | None:
-        """The partition spec of the latest committed batch (Delta tables keep it here: delta-rs accepts
-        no table properties of ours)."""
-        committed = sorted((r for r in records if r["status"] == "committed" and "partition_spec" in r),
+    def latest(records: list[dict[str, Any]], key: str) -> Any:
+        """A table setting (partition_spec, evolution) as the latest committed batch recorded it. Delta
+        tables keep their settings here: delta-rs accepts no table properties of ours."""
+        committed = sorted((r for r in records if r["status"] == "committed" and key in r),
                            key=lambda r: r["batch_id"])
-        return committed[-1]["partition_spec"] if committed else None
+        return committed[-1][key] if committed else None
 
     @staticmethod
     def pending(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import reduce
 from typing import Any
@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from catalog import types as C
-from catalog.evolution import EvolutionPlan, plan_evolution
+from catalog.evolution import EVOLUTION_MODES, RESCUED_COLUMN, EvolutionMode, EvolutionPlan, plan_evolution
 from catalog.glue import GlueCatalog
 from catalog.names import normalize_identifier
 from catalog.schema import CatalogTable, Column, TableDefinition, TableFormat, TABLE_FORMATS
@@ -36,6 +36,7 @@ from lakeward.storage import FileEntry, Storage, join, to_uri
 from lakeward.tables import DataFile, delta, staged_files
 
 PARTITION_SPEC_PARAMETER = "lakeward.partition_spec"
+EVOLUTION_PARAMETER = "lakeward.evolution"
 MAX_RECORDS_PER_FILE = 5_000_000
 
 
@@ -43,9 +44,10 @@ MAX_RECORDS_PER_FILE = 5_000_000
 class IngestRequest:
     source: str
     table: str  # DB.TABLE
-    format: TableFormat = "parquet"
+    format: TableFormat | None = None  # None: the existing table's format, else parquet
     partition_by: str | None = None
     lake: str = "lake"
+    evolution: EvolutionMode | None = None  # None: the table's stored mode, else evolve
 
 
 def parse_table_name(text: str) -> tuple[str, str]:
@@ -69,6 +71,7 @@ class _Existing:
     partition_spec: str | None
     parameters: dict[str, str]
     glue: CatalogTable | None
+    evolution: str | None = None
 
 
 @dataclass
@@ -77,6 +80,7 @@ class _Target:
     plan: EvolutionPlan
     partitions: list[PartitionField]
     names: list[dict[str, str]]  # per read group: raw name -> column name
+    mode: EvolutionMode = "evolve"
 
     @property
     def spec(self) -> str:
@@ -84,8 +88,10 @@ class _Target:
 
 
 def run_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest) -> RunReport:
-    if request.format not in TABLE_FORMATS:
+    if request.format is not None and request.format not in TABLE_FORMATS:
         raise SpecError(f"--format {request.format!r}: expected one of {', '.join(TABLE_FORMATS)}")
+    if request.evolution is not None and request.evolution not in EVOLUTION_MODES:
+        raise SpecError(f"--evolution {request.evolution!r}: expected one of {', '.join(EVOLUTION_MODES)}")
     database, name = parse_table_name(request.table)
     storage = Storage.for_aws(aws)
     glue = GlueCatalog(aws.client("glue"))
@@ -93,9 +99,10 @@ def run_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest) -> 
     if current is not None and current.foreign:
         raise SpecError(f"table {database}.{name} is a {current.foreign}; lakeward writes only to tables it "
                         "created. Choose another --table name")
-    if current is not None and current.definition.format != request.format:
+    if current is not None and request.format not in (None, current.definition.format):
         raise SpecError(f"table {database}.{name} is a {current.definition.format} table; "
                         f"pass --format {current.definition.format}")
+    request = replace(request, format=request.format or (current.definition.format if current else "parquet"))
     table_uri = current.definition.location if current else join(to_uri(request.lake), database, name)
     source_uri = to_uri(request.source)
     if not storage.exists(source_uri):
@@ -113,14 +120,16 @@ def _existing(aws: AwsContext, storage: Storage, request: IngestRequest, current
             raise SpecError(f"a Delta table exists at {table_uri}; pass --format delta")
         return _Existing(glue_def.columns if glue_def else None, glue_def.partition_keys if glue_def else (),
                          glue_def.parameters.get(PARTITION_SPEC_PARAMETER) if glue_def else None,
-                         dict(glue_def.parameters) if glue_def else {}, current)
+                         dict(glue_def.parameters) if glue_def else {}, current,
+                         glue_def.parameters.get(EVOLUTION_PARAMETER) if glue_def else None)
     log = delta.log_schema(table_uri, aws.storage_options()) if has_log else None
     parameters = dict(glue_def.parameters) if glue_def else {}
     if log is None:
         return _Existing(None, (), None, parameters, current)
-    spec = (Ledger.partition_spec(records) or parameters.get(PARTITION_SPEC_PARAMETER)
+    spec = (Ledger.latest(records, "partition_spec") or parameters.get(PARTITION_SPEC_PARAMETER)
             or ",".join(k.name for k in log.partition_keys))
-    return _Existing(log.columns, log.partition_keys, spec, parameters, current)
+    mode = Ledger.latest(records, "evolution") or parameters.get(EVOLUTION_PARAMETER)
+    return _Existing(log.columns, log.partition_keys, spec, parameters, current, mode)
 
 
 def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storage: Storage, glue: GlueCatalog,
@@ -167,6 +176,7 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
     if groups:
         target = _resolve_target(groups, existing, request, database, name, table_uri)
         batch["partition_spec"] = target.spec
+        batch["evolution"] = target.mode
         report.type_conflicts = [f"{c.column}: table {c.table_type}, batch {c.batch_type} (rows that do not "
                                  "fit are quarantined)" for c in target.plan.conflicts]
         rows = _project(groups, target).persist()
@@ -212,7 +222,8 @@ def _repair_catalog(glue: GlueCatalog, request: IngestRequest, existing: _Existi
     """A Delta table's Glue entry follows its log even when an earlier run failed between the two."""
     if request.format != "delta" or existing.columns is None:
         return
-    parameters = {**existing.parameters, PARTITION_SPEC_PARAMETER: existing.partition_spec or ""}
+    parameters = {**existing.parameters, PARTITION_SPEC_PARAMETER: existing.partition_spec or "",
+                  EVOLUTION_PARAMETER: existing.evolution or "evolve"}
     table = TableDefinition(database, name, "delta", table_uri, existing.columns, existing.partition_keys, parameters)
     sync_catalog(glue, table, existing.glue)
 
@@ -253,10 +264,15 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
         keys.append(Column(p.name, p.result_type(known[p.source])))
     identity = {p.name for p in partitions if p.transform == "identity"}
     incoming = [Column(n, t) for n, t in batch.items() if n not in identity]
-    plan = plan_evolution(existing.columns, incoming, promote="parquet" if request.format == "parquet" else "none")
-    parameters = {**existing.parameters, PARTITION_SPEC_PARAMETER: spec_text(partitions)}
+    mode: EvolutionMode = request.evolution or existing.evolution or "evolve"  # type: ignore[assignment]
+    if mode == "freeze" and existing.columns is None:
+        raise SpecError(f"--evolution freeze: table {database}.{name} does not exist yet, so there is no contract "
+                        "to hold the data to; create it with a first ingest in evolve or rescue mode")
+    plan = plan_evolution(existing.columns, incoming, promote="parquet" if request.format == "parquet" else "none",
+                          mode=mode)
+    parameters = {**existing.parameters, PARTITION_SPEC_PARAMETER: spec_text(partitions), EVOLUTION_PARAMETER: mode}
     definition = TableDefinition(database, name, request.format, table_uri, plan.columns, tuple(keys), parameters)
-    return _Target(definition, plan, partitions, names)
+    return _Target(definition, plan, partitions, names, mode)
 
 
 def _project(groups: list[ReadGroup], target: _Target) -> DataFrame:
@@ -269,7 +285,16 @@ def _project(groups: list[ReadGroup], target: _Target) -> DataFrame:
         sources: dict[str, list] = defaultdict(list)
         for f in group.data_columns:
             sources[mapping[f.name]].append(f)
-        values, problems = {}, []
+        values, problems, rescued = {}, [], []
+        known = {c.name for c in (*columns, *identity_keys)}
+        for column_name in target.plan.unknown:
+            for source in sources.get(column_name, []):
+                if target.mode == "rescue":
+                    rescued.append((source.name, quoted(source.name).isNotNull()))
+                else:
+                    problems.append(F.when(quoted(source.name).isNotNull(), F.lit(
+                        f"column {column_name} (from {source.name!r}) is not in the table, whose schema is "
+                        f"frozen")))
         for column in (*columns, *identity_keys):
             if not sources.get(column.name):
                 values[column.name] = F.lit(None).cast(to_spark(column.type))
@@ -277,12 +302,17 @@ def _project(groups: list[ReadGroup], target: _Target) -> DataFrame:
             converted = []
             for source in sources[column.name]:
                 value, lossy = conform(quoted(source.name), source.dataType, column.type)
-                converted.append(value)
-                if lossy is not None:
+                if lossy is not None and target.mode == "rescue":
+                    value = F.when(lossy, F.lit(None)).otherwise(value)
+                    rescued.append((source.name, lossy))
+                elif lossy is not None:
                     problems.append(F.when(lossy, F.lit(
                         f"column {column.name}: value of {source.name!r} ({source.dataType.simpleString()}) "
                         f"does not fit the table type {C.to_hive(column.type)}")))
+                converted.append(value)
             values[column.name] = converted[0] if len(converted) == 1 else F.coalesce(*converted)
+        if RESCUED_COLUMN in known:
+            values[RESCUED_COLUMN] = _rescued(rescued)
         keys = {}
         for p in target.partitions:
             key_type = to_spark(target.definition.column(p.name).type)
@@ -305,6 +335,14 @@ def _project(groups: list[ReadGroup], target: _Target) -> DataFrame:
             F.col(FILE_COL), reason.alias(REASON_COL), F.when(reason.isNotNull(), raw).alias(RAW_COL),
             F.col(SIZE_COL), F.col(MTIME_COL)))
     return reduce(DataFrame.unionByName, frames)
+
+
+def _rescued(entries: list) -> Any:
+    """The _rescued_data JSON: the raw values that could not go into their columns, by raw name."""
+    if not entries:
+        return F.lit(None).cast("string")
+    document = F.to_json(F.struct(*[F.when(condition, quoted(raw)).alias(raw) for raw, condition in entries]))
+    return F.nullif(document, F.lit("{}"))
 
 
 def _counts(rows: DataFrame, partitions: list[PartitionField]) -> list[dict[str, Any]]:

@@ -110,3 +110,37 @@ def test_evolution_with_nothing_new_changes_nothing():
     table = (Column("id", C.BIGINT),)
     plan = plan_evolution(table, [Column("id", C.INT)])
     assert not plan.changed and plan.columns == table
+
+
+def test_freeze_changes_nothing_and_names_what_does_not_fit():
+    table = (Column("id", C.BIGINT), Column("s", C.Struct((C.Field("x", C.INT),))))
+    batch = [Column("id", C.INT), Column("s", C.Struct((C.Field("x", C.INT), C.Field("y", C.INT)))),
+             Column("extra", C.STRING)]
+    plan = plan_evolution(table, batch, mode="freeze")
+    assert plan.columns == table and not plan.changes
+    assert plan.unknown == ["extra"]
+    assert [c.column for c in plan.conflicts] == ["s"]  # a new nested field does not fit a frozen struct
+
+
+def test_rescue_adds_its_column_once():
+    table = (Column("id", C.BIGINT),)
+    plan = plan_evolution(table, [Column("id", C.STRING), Column("x", C.INT)], mode="rescue")
+    assert [c.name for c in plan.columns] == ["id", "_rescued_data"]
+    assert [c.describe() for c in plan.changes] == ["added column _rescued_data string"]
+    assert plan.unknown == ["x"] and [c.column for c in plan.conflicts] == ["id"]
+    again = plan_evolution(plan.columns, [Column("id", C.BIGINT)], mode="rescue")
+    assert not again.changes and not again.conflicts
+
+
+@given(st.lists(st.tuples(names, types), min_size=1, max_size=5, unique_by=lambda c: c[0]),
+       st.lists(st.lists(st.tuples(names, types), max_size=5, unique_by=lambda c: c[0]), max_size=4))
+def test_evolution_is_monotone_a_type_never_narrows(first, batches):
+    table = plan_evolution(None, [Column(n, t) for n, t in first]).columns
+    for batch in batches:
+        after = plan_evolution(table, [Column(n, t) for n, t in batch], promote="parquet").columns
+        before = {c.name: c.type for c in table}
+        for column in after:
+            if column.name in before:
+                assert C.widen(before[column.name], column.type, "parquet") == column.type
+        assert [c.name for c in after][:len(table)] == [c.name for c in table]
+        table = after

@@ -1,0 +1,77 @@
+"""A string arriving in a bigint column, and a column the table does not have, under each mode."""
+import json
+
+import pytest
+
+from tests.helpers import cli, ingest, query
+from tests.spark.test_ingest_edges import write_jsonl
+
+pytestmark = [pytest.mark.spark, pytest.mark.aws]
+
+FIRST = [{"id": 1, "amount": 10}]
+SECOND = [{"id": "two", "amount": 20, "extra": "e"}, {"id": 3, "amount": 30}]
+
+
+def versions(glue, name):
+    return len(glue.get_table_versions(DatabaseName="db", TableName=name)["TableVersions"])
+
+
+def quarantined(lake, name):
+    return [json.loads(line) for f in (lake / "_quarantine/db" / name).rglob("*.json") for line in f.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("table_format", ["parquet", "delta"])
+def test_evolve_adds_the_column_and_quarantines_the_string(workdir, glue, table_format):
+    lake = workdir / "lake"
+    write_jsonl(workdir / "b1/a.jsonl", FIRST)
+    ingest(workdir / "b1", "db.ev", lake, "--format", table_format)
+    write_jsonl(workdir / "b2/b.jsonl", SECOND)
+    report = ingest(workdir / "b2", "db.ev", lake)
+    assert (report["rows_written"], report["rows_quarantined"]) == (1, 1)
+    assert report["schema_changes"] == ["added column extra string"]
+    assert "column id" in quarantined(lake, "ev")[0]["reason"]
+    assert query("SELECT id, amount, extra FROM db.ev ORDER BY id") == [
+        {"id": 1, "amount": 10, "extra": None}, {"id": 3, "amount": 30, "extra": None}]
+
+
+@pytest.mark.parametrize("table_format", ["parquet", "delta"])
+def test_freeze_never_changes_the_catalog_and_quarantines_what_does_not_fit(workdir, glue, table_format):
+    lake = workdir / "lake"
+    write_jsonl(workdir / "b1/a.jsonl", FIRST)
+    ingest(workdir / "b1", "db.fr", lake, "--format", table_format)
+    before = glue.get_table(DatabaseName="db", Name="fr")["Table"]["StorageDescriptor"]["Columns"]
+    write_jsonl(workdir / "b2/b.jsonl", SECOND)
+    report = ingest(workdir / "b2", "db.fr", lake, "--evolution", "freeze")
+    assert (report["rows_written"], report["rows_quarantined"]) == (1, 1)
+    assert report["schema_changes"] == []
+    reason = quarantined(lake, "fr")[0]["reason"]
+    assert "column id" in reason and "column extra (from 'extra') is not in the table" in reason
+    table = glue.get_table(DatabaseName="db", Name="fr")["Table"]
+    assert table["StorageDescriptor"]["Columns"] == before
+    assert table["Parameters"]["lakeward.evolution"] == "freeze"
+    write_jsonl(workdir / "b3/c.jsonl", [{"id": 4, "other": 1}])
+    third = ingest(workdir / "b3", "db.fr", lake)  # the stored mode applies without the option
+    assert (third["rows_written"], third["rows_quarantined"]) == (0, 1)
+
+
+@pytest.mark.parametrize("table_format", ["parquet", "delta"])
+def test_rescue_keeps_every_row_and_puts_what_does_not_fit_in_rescued_data(workdir, glue, table_format):
+    lake = workdir / "lake"
+    write_jsonl(workdir / "b1/a.jsonl", FIRST)
+    first = ingest(workdir / "b1", "db.rs", lake, "--format", table_format, "--evolution", "rescue")
+    assert first["rows_written"] == 1
+    columns = [c["Name"] for c in glue.get_table(DatabaseName="db", Name="rs")["Table"]["StorageDescriptor"]["Columns"]]
+    assert columns == ["amount", "id", "_rescued_data"]
+    write_jsonl(workdir / "b2/b.jsonl", SECOND)
+    report = ingest(workdir / "b2", "db.rs", lake)
+    assert (report["rows_written"], report["rows_quarantined"]) == (2, 0)
+    rows = query('SELECT id, amount, "_rescued_data" AS r FROM db.rs ORDER BY amount')
+    assert [(r["id"], r["amount"]) for r in rows] == [(1, 10), (None, 20), (3, 30)]
+    assert json.loads(rows[1]["r"]) == {"id": "two", "extra": "e"}
+    assert rows[0]["r"] is None and rows[2]["r"] is None
+
+
+def test_freeze_needs_a_table(workdir, aws_env):
+    write_jsonl(workdir / "raw/a.jsonl", FIRST)
+    result = cli("ingest", str(workdir / "raw"), "--table", "db.none", "--evolution", "freeze")
+    assert result.exit_code == 2 and "does not exist yet" in result.stderr
