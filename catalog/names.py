@@ -14,6 +14,7 @@ the order they appear.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 
@@ -64,3 +65,12 @@ def assign_names(raw_names: list[str], taken: set[str] | None = None) -> dict[st
         used.add(name)
         mapping[raw] = name
     return mapping
+
+
+RAW_NAMES_PARAMETER = "lakeward.raw_names"
+
+
+def recorded_raw_names(parameters: dict[str, str]) -> list[str]:
+    """The raw names a column was fed from, as recorded in its Glue column Parameters."""
+    text = parameters.get(RAW_NAMES_PARAMETER)
+    return list(json.loads(text)) if text else []

@@ -15,7 +15,7 @@ class Column:
     name: str
     type: DataType
     comment: str | None = None
-    parameters: dict[str, str] = field(default_factory=dict, compare=False)
+    parameters: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

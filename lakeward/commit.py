@@ -38,9 +38,13 @@ def sync_catalog(glue: GlueCatalog, table: TableDefinition, current: CatalogTabl
     if current.definition == table:
         return False
     glue.update_table(table, current.version_id)
-    if table.format == "parquet" and table.partition_keys and current.definition.columns != table.columns:
+    if table.format == "parquet" and table.partition_keys and _types(current.definition) != _types(table):
         glue.update_partition_columns(table)
     return True
+
+
+def _types(table: TableDefinition) -> list[tuple[str, object]]:
+    return [(c.name, c.type) for c in table.columns]
 
 
 def recover(ctx: CommitContext, records: list[dict[str, Any]], table_uri: str) -> list[str]:

@@ -3,6 +3,7 @@ project onto the evolved schema, count, quarantine, write files, commit and regi
 """
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections import defaultdict
@@ -18,7 +19,7 @@ from pyspark.sql import functions as F
 from catalog import types as C
 from catalog.evolution import EVOLUTION_MODES, RESCUED_COLUMN, EvolutionMode, EvolutionPlan, plan_evolution
 from catalog.glue import GlueCatalog
-from catalog.names import normalize_identifier
+from catalog.names import RAW_NAMES_PARAMETER, normalize_identifier, recorded_raw_names
 from catalog.schema import CatalogTable, Column, TableDefinition, TableFormat, TABLE_FORMATS
 from lakeward.aws import AwsContext
 from lakeward.commit import CommitContext, commit_delta, commit_parquet, recover, staging_uri, sync_catalog
@@ -36,6 +37,8 @@ from lakeward.storage import FileEntry, Storage, join, to_uri
 from lakeward.tables import DataFile, delta, staged_files
 
 PARTITION_SPEC_PARAMETER = "lakeward.partition_spec"
+FIRST_SEEN_PARAMETER = "lakeward.first_seen"
+SOURCE_PARAMETER = "lakeward.source"
 EVOLUTION_PARAMETER = "lakeward.evolution"
 MAX_RECORDS_PER_FILE = 5_000_000
 
@@ -126,6 +129,11 @@ def _existing(aws: AwsContext, storage: Storage, request: IngestRequest, current
     parameters = dict(glue_def.parameters) if glue_def else {}
     if log is None:
         return _Existing(None, (), None, parameters, current)
+    if glue_def is not None:  # the log has the schema; Glue has what lakeward recorded about each column
+        recorded = {c.name: c for c in (*glue_def.columns, *glue_def.partition_keys)}
+        log = delta.LogSchema(*(tuple(replace(c, comment=recorded[c.name].comment,
+                                              parameters=recorded[c.name].parameters) if c.name in recorded else c
+                                      for c in part) for part in (log.columns, log.partition_keys)))
     spec = (Ledger.latest(records, "partition_spec") or parameters.get(PARTITION_SPEC_PARAMETER)
             or ",".join(k.name for k in log.partition_keys))
     mode = Ledger.latest(records, "evolution") or parameters.get(EVOLUTION_PARAMETER)
@@ -241,7 +249,9 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
     partitions = parse_partition_spec(spec)
     derived = {p.name for p in partitions if p.transform != "identity"}
 
-    names = [resolve_names(g.df, g.data_columns, derived) for g in groups]
+    known = {raw: c.name for c in (*(existing.columns or ()), *existing.partition_keys)
+             for raw in recorded_raw_names(c.parameters)}
+    names = [resolve_names(g.df, g.data_columns, derived, known) for g in groups]
     batch: dict[str, C.DataType] = {}
     for group, mapping in zip(groups, names):
         clash = derived & {normalize_identifier(f.name) for f in group.data_columns}
@@ -271,8 +281,37 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
     plan = plan_evolution(existing.columns, incoming, promote="parquet" if request.format == "parquet" else "none",
                           mode=mode)
     parameters = {**existing.parameters, PARTITION_SPEC_PARAMETER: spec_text(partitions), EVOLUTION_PARAMETER: mode}
-    definition = TableDefinition(database, name, request.format, table_uri, plan.columns, tuple(keys), parameters)
+    origin = {SOURCE_PARAMETER: to_uri(request.source), FIRST_SEEN_PARAMETER: datetime.now(timezone.utc).isoformat(
+        timespec="seconds")}
+    columns = annotate(plan.columns, names, origin)
+    plan.columns = columns
+    definition = TableDefinition(database, name, request.format, table_uri, columns, annotate(tuple(keys), names, origin),
+                                 parameters)
     return _Target(definition, plan, partitions, names, mode)
+
+
+def annotate(columns: tuple[Column, ...], names: list[dict[str, str]], origin: dict[str, str]) -> tuple[Column, ...]:
+    """Record in each column's Parameters the raw names it is fed from (so later batches map them the
+    same way) and, once, where and when it was first seen; the comment names the first raw name."""
+    raws: dict[str, set[str]] = defaultdict(set)
+    for mapping in names:
+        for raw, column in mapping.items():
+            raws[column].add(raw)
+    result = []
+    for column in columns:
+        parameters = dict(column.parameters)
+        recorded = recorded_raw_names(parameters)
+        new = sorted(raws.get(column.name, set()) - set(recorded))
+        if FIRST_SEEN_PARAMETER not in parameters:
+            parameters.update(origin)
+        if new:
+            parameters[RAW_NAMES_PARAMETER] = json.dumps(recorded + new, ensure_ascii=False)
+        all_raw = recorded + new
+        comment = column.comment
+        if comment is None and all_raw and all_raw[0] != column.name:
+            comment = f"raw name: {all_raw[0]}"[:255]
+        result.append(replace(column, comment=comment, parameters=parameters))
+    return tuple(result)
 
 
 def _project(groups: list[ReadGroup], target: _Target) -> DataFrame:

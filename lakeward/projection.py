@@ -37,26 +37,39 @@ def quoted(name: str) -> SparkColumn:
     return F.col("`" + name.replace("`", "``") + "`")
 
 
-def resolve_names(df: DataFrame, fields: list[T.StructField], reserved: set[str]) -> dict[str, str]:
+def resolve_names(df: DataFrame, fields: list[T.StructField], reserved: set[str],
+                  known: dict[str, str] | None = None) -> dict[str, str]:
     """Top-level raw name -> column name for one read group.
 
-    Raw names that normalise alike (orderId, order_id, "Order ID") are one column when no record sets
-    more than one of them; when some record does, the data says they differ and they get suffixes. Only
-    groups with such names pay for the check (one aggregate).
+    A raw name the table has seen before keeps its column (``known``, recorded in the column's
+    Parameters), so the mapping never changes over time. Other raw names are normalised; names that
+    normalise alike (orderId, order_id, "Order ID"), here or in the table, are one column when no record
+    sets more than one of them; when some record does, the data says they differ and the new ones get
+    suffixes. Only groups with such names pay for the check (one aggregate).
     """
-    by_base: dict[str, list[str]] = {}
+    known = known or {}
+    fixed = {f.name: known[f.name] for f in fields if f.name in known}
+    by_target: dict[str, list[str]] = {}
     for f in fields:
-        by_base.setdefault(normalize_identifier(f.name), []).append(f.name)
-    clashes = {base: raws for base, raws in by_base.items() if len(raws) > 1 and base not in reserved}
+        by_target.setdefault(fixed.get(f.name) or normalize_identifier(f.name), []).append(f.name)
+    clashes = {target: raws for target, raws in by_target.items()
+               if len(raws) > 1 and target not in reserved and any(r not in fixed for r in raws)}
     together: dict[str, int] = {}
     if clashes:
         checks = [F.sum(F.when(sum((quoted(r).isNotNull().cast("int") for r in raws), F.lit(0)) > 1, 1)
-                        .otherwise(0)).alias(base) for base, raws in clashes.items()]
-        together = {k: v or 0 for k, v in df.agg(*checks).collect()[0].asDict().items()}
-    merged = {raw: base for base, raws in clashes.items() if together.get(base) == 0 for raw in raws}
-    rest = assign_names([f.name for f in fields if f.name not in merged],
-                        taken=reserved | set(merged.values()))
-    return {**merged, **rest}
+                        .otherwise(0)).alias(f"c{i}") for i, raws in enumerate(clashes.values())]
+        row = df.agg(*checks).collect()[0]
+        together = {target: row[f"c{i}"] or 0 for i, target in enumerate(clashes)}
+    mapping = dict(fixed)
+    for target, raws in by_target.items():
+        if target in reserved:
+            continue
+        if len(raws) == 1 or together.get(target) == 0:
+            mapping.update({raw: target for raw in raws if raw not in fixed})
+    rest = [f.name for f in fields if f.name not in mapping]
+    taken = reserved | set(mapping.values()) | set(known.values())
+    mapping.update(assign_names(rest, taken=taken))
+    return mapping
 
 
 def group_columns(fields: list[T.StructField], names: dict[str, str]) -> list[Column]:

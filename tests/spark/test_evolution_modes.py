@@ -75,3 +75,28 @@ def test_freeze_needs_a_table(workdir, aws_env):
     write_jsonl(workdir / "raw/a.jsonl", FIRST)
     result = cli("ingest", str(workdir / "raw"), "--table", "db.none", "--evolution", "freeze")
     assert result.exit_code == 2 and "does not exist yet" in result.stderr
+
+
+@pytest.mark.parametrize("table_format", ["parquet", "delta"])
+def test_raw_name_mapping_is_recorded_and_stable_over_time(workdir, glue, table_format):
+    lake = workdir / "lake"
+    write_jsonl(workdir / "b1/a.jsonl", [{"Name": "upper", "name": "lower", "orderId": 1}])
+    ingest(workdir / "b1", "db.names", lake, "--format", table_format)
+    # Alone, raw "name" would normalise to "name"; the table already maps it to name_2, and keeps doing so.
+    write_jsonl(workdir / "b2/b.jsonl", [{"name": "lower again", "order_id": 2}])
+    second = ingest(workdir / "b2", "db.names", lake)
+    assert second["schema_changes"] == []
+    assert query("SELECT name, name_2, order_id FROM db.names ORDER BY order_id") == [
+        {"name": "upper", "name_2": "lower", "order_id": 1},
+        {"name": None, "name_2": "lower again", "order_id": 2}]
+    columns = {c["Name"]: c for c in glue.get_table(DatabaseName="db", Name="names")["Table"]["StorageDescriptor"]["Columns"]}
+    assert json.loads(columns["name"]["Parameters"]["lakeward.raw_names"]) == ["Name"]
+    assert json.loads(columns["name_2"]["Parameters"]["lakeward.raw_names"]) == ["name"]
+    assert json.loads(columns["order_id"]["Parameters"]["lakeward.raw_names"]) == ["orderId", "order_id"]
+    assert columns["order_id"]["Comment"] == "raw name: orderId"
+    assert columns["order_id"]["Parameters"]["lakeward.source"].endswith("/b1")
+    assert columns["order_id"]["Parameters"]["lakeward.first_seen"].startswith("20")
+    write_jsonl(workdir / "b3/c.jsonl", [{"Name": "x", "orderId": 3}])
+    before = len(glue.get_table_versions(DatabaseName="db", TableName="names")["TableVersions"])
+    ingest(workdir / "b3", "db.names", lake)  # nothing new: no table version
+    assert len(glue.get_table_versions(DatabaseName="db", TableName="names")["TableVersions"]) == before
