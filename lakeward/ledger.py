@@ -60,6 +60,15 @@ class Ledger:
         return committed[-1][key] if committed else None
 
     @staticmethod
+    def names(records: list[dict[str, Any]]) -> dict[str, str]:
+        """Raw name -> column, as every committed batch mapped them (kept here as well as in Glue, so the
+        mapping survives a lost catalog entry)."""
+        mapping: dict[str, str] = {}
+        for record in sorted((r for r in records if r["status"] == "committed"), key=lambda r: r["batch_id"]):
+            mapping.update(record.get("names", {}))
+        return mapping
+
+    @staticmethod
     def pending(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [r for r in records if r["status"] == "pending"]
 

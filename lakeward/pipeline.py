@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import reduce
 from typing import Any
@@ -75,6 +75,7 @@ class _Existing:
     parameters: dict[str, str]
     glue: CatalogTable | None
     evolution: str | None = None
+    names: dict[str, str] = field(default_factory=dict)  # raw name -> column, from the ledger
 
 
 @dataclass
@@ -116,6 +117,16 @@ def run_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest) -> 
 
 def _existing(aws: AwsContext, storage: Storage, request: IngestRequest, current: CatalogTable | None,
               table_uri: str, records: list[dict[str, Any]]) -> _Existing:
+    existing = _existing_schema(aws, storage, request, current, table_uri, records)
+    existing.names = Ledger.names(records)
+    if existing.columns is not None and request.format == "delta":
+        existing.columns = annotate(existing.columns, [existing.names], {})
+        existing.partition_keys = annotate(existing.partition_keys, [existing.names], {})
+    return existing
+
+
+def _existing_schema(aws: AwsContext, storage: Storage, request: IngestRequest, current: CatalogTable | None,
+                     table_uri: str, records: list[dict[str, Any]]) -> _Existing:
     glue_def = current.definition if current else None
     has_log = storage.exists(join(table_uri, "_delta_log"))
     if request.format == "parquet":
@@ -185,6 +196,7 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
         target = _resolve_target(groups, existing, request, database, name, table_uri)
         batch["partition_spec"] = target.spec
         batch["evolution"] = target.mode
+        batch["names"] = {raw: column for mapping in target.names for raw, column in mapping.items()}
         report.type_conflicts = [f"{c.column}: table {c.table_type}, batch {c.batch_type} (rows that do not "
                                  "fit are quarantined)" for c in target.plan.conflicts]
         rows = _project(groups, target).persist()
@@ -249,8 +261,8 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
     partitions = parse_partition_spec(spec)
     derived = {p.name for p in partitions if p.transform != "identity"}
 
-    known = {raw: c.name for c in (*(existing.columns or ()), *existing.partition_keys)
-             for raw in recorded_raw_names(c.parameters)}
+    known = {**existing.names, **{raw: c.name for c in (*(existing.columns or ()), *existing.partition_keys)
+                                  for raw in recorded_raw_names(c.parameters)}}
     names = [resolve_names(g.df, g.data_columns, derived, known) for g in groups]
     batch: dict[str, C.DataType] = {}
     for group, mapping in zip(groups, names):

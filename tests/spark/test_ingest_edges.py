@@ -278,7 +278,9 @@ def test_glue_is_rebuilt_from_the_delta_log_when_it_went_missing(workdir, glue):
     report = ingest(workdir / "raw", "db.heal", workdir / "lake", "--format", "delta")
     assert report["rows_read"] == 0
     after = glue.get_table(DatabaseName="db", Name="heal")["Table"]
-    assert after["StorageDescriptor"]["Columns"] == before["StorageDescriptor"]["Columns"]
+    assert [(c["Name"], c["Type"], json.loads(c["Parameters"]["lakeward.raw_names"]))
+            for c in after["StorageDescriptor"]["Columns"]] == [
+        (c["Name"], c["Type"], json.loads(c["Parameters"]["lakeward.raw_names"])) for c in before["StorageDescriptor"]["Columns"]]
     assert after["Parameters"]["lakeward.partition_spec"] == "day"
     assert query("SELECT id FROM db.heal WHERE day = 'd1'") == [{"id": 1}]
 
