@@ -201,7 +201,9 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
                                  "fit are quarantined)" for c in target.plan.conflicts]
         rows = _project(groups, target).persist()
         try:
-            counts = _counts(rows, target.partitions)
+            watch = _new_columns(target)
+            counts = _counts(rows, target.partitions, watch)
+            report.pending_columns = _set_pending(target, watch, counts)
             _account(report, to_read, counts, changed={f.uri for f in to_read if f.uri in ingested})
             batch["sources"] += _read_sources(to_read, counts)
             if any(not row["ok"] for row in counts):
@@ -396,13 +398,31 @@ def _rescued(entries: list) -> Any:
     return F.nullif(document, F.lit("{}"))
 
 
-def _counts(rows: DataFrame, partitions: list[PartitionField]) -> list[dict[str, Any]]:
-    """Row counts per source file, partition and outcome, and the file size and time Spark read:
-    aggregates only, never table data."""
+def _counts(rows: DataFrame, partitions: list[PartitionField], watch: list[str]) -> list[dict[str, Any]]:
+    """Row counts per source file, partition and outcome, the file size and time Spark read, and the
+    non-null values of the watched columns (``nonnull_<i>``): aggregates only, never table data."""
     keys = [F.col(p.name).cast("string").alias(p.name) for p in partitions]
     grouped = rows.groupBy(F.col(FILE_COL), *keys, F.col(REASON_COL).isNull().alias("ok")).agg(
-        F.count(F.lit(1)).alias("count"), F.max(SIZE_COL).alias("size"), F.max(MTIME_COL).alias("mtime_us"))
+        F.count(F.lit(1)).alias("count"), F.max(SIZE_COL).alias("size"), F.max(MTIME_COL).alias("mtime_us"),
+        *[F.count(quoted(c)).alias(f"nonnull_{i}") for i, c in enumerate(watch)])
     return [r.asDict() for r in grouped.collect()]
+
+
+def _new_columns(target: _Target) -> list[str]:
+    sources = {p.source for p in target.partitions}
+    return [c.column for c in target.plan.changes if c.kind == "add_column" and c.column not in sources
+            and c.column != RESCUED_COLUMN]
+
+
+def _set_pending(target: _Target, watch: list[str], counts: list[dict[str, Any]]) -> list[str]:
+    """Drop from the plan the new columns that are NULL in every row of the batch: their type would be a
+    guess. They stay pending until a batch brings values (their values are all NULL, so nothing is lost)."""
+    pending = [c for i, c in enumerate(watch) if not sum(r[f"nonnull_{i}"] for r in counts)]
+    if pending:
+        target.plan.columns = tuple(c for c in target.plan.columns if c.name not in pending)
+        target.plan.changes = [c for c in target.plan.changes if c.column not in pending]
+        target.definition = replace(target.definition, columns=target.plan.columns)
+    return pending
 
 
 def _read_sources(files: list[SourceFile], counts: list[dict[str, Any]]) -> list[dict[str, Any]]:

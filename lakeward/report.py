@@ -39,6 +39,7 @@ class RunReport:
     partitions: list[PartitionReport] = field(default_factory=list)
     schema_changes: list[str] = field(default_factory=list)
     type_conflicts: list[str] = field(default_factory=list)
+    pending_columns: list[str] = field(default_factory=list)
     quarantine_location: str | None = None
     recovered_batches: list[str] = field(default_factory=list)
     table_created: bool = False
@@ -81,6 +82,8 @@ class RunReport:
             console.print(parts)
         for change in self.schema_changes:
             console.print(f"[cyan]schema:[/] {change}")
+        for column in self.pending_columns:
+            console.print(f"[yellow]pending:[/] {column} is NULL in every row; its type waits for a batch with values")
         for conflict in self.type_conflicts:
             console.print(f"[yellow]type conflict:[/] {conflict}")
         for batch in self.recovered_batches:

@@ -100,3 +100,20 @@ def test_raw_name_mapping_is_recorded_and_stable_over_time(workdir, glue, table_
     before = len(glue.get_table_versions(DatabaseName="db", TableName="names")["TableVersions"])
     ingest(workdir / "b3", "db.names", lake)  # nothing new: no table version
     assert len(glue.get_table_versions(DatabaseName="db", TableName="names")["TableVersions"]) == before
+
+
+@pytest.mark.parametrize("table_format", ["parquet", "delta"])
+def test_an_all_null_column_stays_pending_until_values_arrive(workdir, glue, table_format):
+    lake = workdir / "lake"
+    write_jsonl(workdir / "b1/a.jsonl", [{"id": 1, "later": None}, {"id": 2}])
+    first = ingest(workdir / "b1", "db.pend", lake, "--format", table_format)
+    assert first["pending_columns"] == ["later"]
+    columns = lambda: [(c["Name"], c["Type"]) for c in  # noqa: E731
+                       glue.get_table(DatabaseName="db", Name="pend")["Table"]["StorageDescriptor"]["Columns"]]
+    assert columns() == [("id", "bigint")]
+    write_jsonl(workdir / "b2/b.jsonl", [{"id": 3, "later": 7}])
+    second = ingest(workdir / "b2", "db.pend", lake)
+    assert second["pending_columns"] == [] and second["schema_changes"] == ["added column later bigint"]
+    assert columns() == [("id", "bigint"), ("later", "bigint")]
+    assert query("SELECT id, later FROM db.pend ORDER BY id") == [
+        {"id": 1, "later": None}, {"id": 2, "later": None}, {"id": 3, "later": 7}]
