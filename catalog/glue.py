@@ -125,5 +125,19 @@ class GlueCatalog:
             raise _translate(e, "GetPartitions", f"table {database}.{name}") from e
 
 
+    def table_versions(self, database: str, name: str) -> list[tuple[str, Any, dict[str, Any]]]:
+        """(version id, update time, Glue table) for every stored version, oldest first."""
+        versions = []
+        try:
+            for page in self._glue.get_paginator("get_table_versions").paginate(
+                    **self._catalog, DatabaseName=database, TableName=name):
+                versions.extend(page.get("TableVersions", []))
+        except (ClientError, BotoCoreError) as e:
+            raise _translate(e, "GetTableVersions", f"table {database}.{name}") from e
+        result = [(v["VersionId"], v["Table"].get("UpdateTime") or v["Table"].get("CreateTime"), v["Table"])
+                  for v in versions]
+        return sorted(result, key=lambda v: int(v[0]) if str(v[0]).isdigit() else 0)
+
+
 def _snake(action: str) -> str:
     return "".join("_" + c.lower() if c.isupper() else c for c in action).lstrip("_")

@@ -141,5 +141,14 @@ def demo(workdir: str) -> None:
                 _render(run_query(aws, sql), "table")
 
 
+def _register_subcommands() -> None:
+    from lakeward.cli_schema import schema
+
+    main.add_command(schema)
+
+
+_register_subcommands()
+
+
 if __name__ == "__main__":
     main()

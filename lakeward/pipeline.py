@@ -91,7 +91,55 @@ class _Target:
         return spec_text(self.partitions)
 
 
+@dataclass
+class _Resolved:
+    request: IngestRequest  # with the format settled
+    storage: Storage
+    glue: GlueCatalog
+    current: CatalogTable | None
+    database: str
+    name: str
+    table_uri: str
+    source_uri: str
+
+
+@dataclass
+class Preview:
+    """What an ingest of the source would do to the table, computed without writing anything."""
+
+    table: str
+    format: str
+    exists: bool
+    files: list[SourceFile]
+    skipped: int
+    mode: str | None = None
+    plan: EvolutionPlan | None = None
+
+
 def run_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest) -> RunReport:
+    r = _resolve(aws, request)
+    with TableLock(r.storage, r.table_uri, f"lakeward ingest {r.database}.{r.name}"):
+        return _ingest(spark, aws, r.request, r.storage, r.glue, r.current, r.database, r.name, r.table_uri,
+                       r.source_uri)
+
+
+def preview_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest) -> Preview:
+    """The schema changes, conflicts and unknown columns an ingest would meet (a dry run: no lock, no
+    recovery, no writes)."""
+    r = _resolve(aws, request)
+    records = Ledger(r.storage, r.table_uri).records()
+    existing = _existing(aws, r.storage, r.request, r.current, r.table_uri, records)
+    report = RunReport(f"{r.database}.{r.name}", r.request.format or "parquet", None, r.table_uri)
+    files = _select_files(r.storage, r.source_uri, Ledger.ingested(records), report)
+    preview = Preview(report.table, report.format, existing.columns is not None, files, len(report.files))
+    groups = read_groups(spark, [f for f in files if not f.problem])
+    if groups:
+        target = _resolve_target(groups, existing, r.request, r.database, r.name, r.table_uri)
+        preview.plan, preview.mode = target.plan, target.mode
+    return preview
+
+
+def _resolve(aws: AwsContext, request: IngestRequest) -> _Resolved:
     if request.format is not None and request.format not in TABLE_FORMATS:
         raise SpecError(f"--format {request.format!r}: expected one of {', '.join(TABLE_FORMATS)}")
     if request.evolution is not None and request.evolution not in EVOLUTION_MODES:
@@ -111,8 +159,19 @@ def run_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest) -> 
     source_uri = to_uri(request.source)
     if not storage.exists(source_uri):
         raise SourceError(f"source {request.source} does not exist")
-    with TableLock(storage, table_uri, f"lakeward ingest {database}.{name}"):
-        return _ingest(spark, aws, request, storage, glue, current, database, name, table_uri, source_uri)
+    return _Resolved(request, storage, glue, current, database, name, table_uri, source_uri)
+
+
+def _select_files(storage: Storage, source_uri: str, ingested: dict, report: RunReport) -> list[SourceFile]:
+    """The source's files the ledger does not hold yet (the others are reported as skipped), sniffed."""
+    fresh: list[FileEntry] = []
+    for entry in storage.list_files(source_uri, skip_hidden=not _is_file(storage, source_uri)):
+        seen = ingested.get(entry.uri)
+        if seen and seen.size == entry.size and seen.mtime_ns // 1000 == entry.mtime_ns // 1000:
+            report.files.append(FileReport(entry.uri, None, "skipped", reason=f"already ingested in batch {seen.batch_id}"))
+        else:
+            fresh.append(entry)
+    return sniff_all(storage, fresh)
 
 
 def _existing(aws: AwsContext, storage: Storage, request: IngestRequest, current: CatalogTable | None,
@@ -164,14 +223,7 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
     existing = _existing(aws, storage, request, current, table_uri, records)
 
     ingested = Ledger.ingested(records)
-    fresh: list[FileEntry] = []
-    for entry in storage.list_files(source_uri, skip_hidden=not _is_file(storage, source_uri)):
-        seen = ingested.get(entry.uri)
-        if seen and seen.size == entry.size and seen.mtime_ns // 1000 == entry.mtime_ns // 1000:
-            report.files.append(FileReport(entry.uri, None, "skipped", reason=f"already ingested in batch {seen.batch_id}"))
-        else:
-            fresh.append(entry)
-    files = sniff_all(storage, fresh)
+    files = _select_files(storage, source_uri, ingested, report)
     to_read = [f for f in files if not f.problem]
     unreadable = [f for f in files if f.problem]
     if not files:

@@ -6,7 +6,8 @@ from lakeward.cli import main
 pytestmark = pytest.mark.unit
 
 
-@pytest.mark.parametrize("command", [[], ["ingest"], ["query"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["ingest"], ["query"], ["demo"], ["schema"], ["schema", "show"],
+                                     ["schema", "history"], ["schema", "diff"]])
 def test_every_command_has_help(command):
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output

@@ -37,3 +37,12 @@ def test_table_input_round_trips(fmt):
     t = TableDefinition("db", "t", fmt, "s3://b/db/t", COLUMNS, KEYS, {"owner": "x"})
     back = table_from_glue("db", {**table_input(t), "VersionId": "3"})
     assert back.definition == t and back.version_id == "3"
+
+
+def test_column_diff_names_added_changed_and_removed_columns():
+    from catalog.history import column_diff
+
+    old = (Column("a", C.INT), Column("b", C.STRING))
+    new = (Column("a", C.BIGINT), Column("c", C.DATE))
+    assert column_diff(old, new) == ["~ a int -> bigint", "+ c date", "- b string"]
+    assert column_diff(new, new) == []
