@@ -12,10 +12,12 @@ mode (quarantine, or rescue).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from catalog.schema import Column
+from catalog.names import RAW_NAMES_PARAMETER, recorded_raw_names
+from catalog.schema import Column, TableDefinition
 from catalog.types import STRING, Array, DataType, Map, Promotion, Struct, to_hive, widen
 
 ChangeKind = Literal["add_column", "widen_type", "add_nested_fields"]
@@ -118,3 +120,23 @@ def _same_leaves(old: DataType, new: DataType) -> bool:
     if isinstance(old, Map) and isinstance(new, Map):
         return _same_leaves(old.key, new.key) and _same_leaves(old.value, new.value)
     return old == new
+
+
+def merge_concurrent(theirs: TableDefinition, ours: TableDefinition) -> TableDefinition:
+    """Our intended table re-applied on top of a version another writer stored meanwhile: their columns
+    and parameters stay, ours are added or widened, raw-name records are united. Nothing of theirs is lost."""
+    mine = {c.name: c for c in ours.columns}
+    columns = []
+    for column in theirs.columns:
+        own = mine.pop(column.name, None)
+        if own is None:
+            columns.append(column)
+            continue
+        merged_type = widen(column.type, own.type, "all") or own.type
+        raw = list(dict.fromkeys(recorded_raw_names(column.parameters) + recorded_raw_names(own.parameters)))
+        parameters = {**column.parameters, **own.parameters}
+        if raw:
+            parameters[RAW_NAMES_PARAMETER] = json.dumps(raw, ensure_ascii=False)
+        columns.append(Column(column.name, merged_type, own.comment or column.comment, parameters))
+    columns.extend(c for c in ours.columns if c.name in mine)
+    return replace(ours, columns=tuple(columns), parameters={**theirs.parameters, **ours.parameters})

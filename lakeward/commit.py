@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from catalog.evolution import merge_concurrent
 from catalog.glue import GlueCatalog
 from catalog.schema import CatalogTable, Column, Partition, TableDefinition
 from lakeward.arrow_types import arrow_schema
 from lakeward.aws import AwsContext
+from lakeward.errors import ConcurrentModificationError
 from lakeward.ledger import Ledger
 from lakeward.partitioning import HIVE_NULL
 from lakeward.storage import Storage, join
@@ -27,20 +29,33 @@ def staging_uri(table_uri: str, batch_id: str) -> str:
     return join(table_uri, "_lakeward", "staging", batch_id)
 
 
+CATALOG_RETRIES = 5
+
+
 def sync_catalog(glue: GlueCatalog, table: TableDefinition, current: CatalogTable | None) -> bool:
     """Create or update the Glue table so it equals ``table``; True when Glue changed. A table that is
-    already equal gets no new version. Parquet partitions registered earlier get the new columns too, so
-    Athena never sees a partition schema that disagrees with the table."""
+    already equal gets no new version. The update names the version it was based on; when another
+    writer stored a newer one meanwhile, ours is merged onto theirs and tried again. Parquet partitions
+    registered earlier get the new columns too, so Athena never sees a partition schema that disagrees."""
     glue.ensure_database(table.database)
-    if current is None:
-        glue.create_table(table)
+    for _ in range(CATALOG_RETRIES):
+        if current is None:
+            glue.create_table(table)
+            return True
+        if current.definition == table:
+            return False
+        try:
+            glue.update_table(table, current.version_id)
+        except ConcurrentModificationError:
+            current = glue.load_table(table.database, table.name)
+            if current is not None:
+                table = merge_concurrent(current.definition, table)
+            continue
+        if table.format == "parquet" and table.partition_keys and _types(current.definition) != _types(table):
+            glue.update_partition_columns(table)
         return True
-    if current.definition == table:
-        return False
-    glue.update_table(table, current.version_id)
-    if table.format == "parquet" and table.partition_keys and _types(current.definition) != _types(table):
-        glue.update_partition_columns(table)
-    return True
+    raise ConcurrentModificationError(f"table {table.qualified_name} kept changing under us; gave up after "
+                                      f"{CATALOG_RETRIES} attempts. Run the ingest again")
 
 
 def _types(table: TableDefinition) -> list[tuple[str, object]]:
