@@ -22,6 +22,7 @@ from catalog.glue import GlueCatalog
 from catalog.names import RAW_NAMES_PARAMETER, normalize_identifier, recorded_raw_names
 from catalog.schema import CatalogTable, Column, TableDefinition, TableFormat, TABLE_FORMATS
 from lakeward.aws import AwsContext
+from lakeward.content_types import FORMATS, infer_string_types
 from lakeward.commit import CommitContext, commit_delta, commit_parquet, recover, staging_uri, sync_catalog
 from lakeward.errors import SourceError, SpecError
 from lakeward.ledger import Ledger
@@ -39,6 +40,7 @@ from lakeward.tables import DataFile, delta, staged_files
 PARTITION_SPEC_PARAMETER = "lakeward.partition_spec"
 FIRST_SEEN_PARAMETER = "lakeward.first_seen"
 SOURCE_PARAMETER = "lakeward.source"
+PARSED_FROM_PARAMETER = "lakeward.parsed_from"
 EVOLUTION_PARAMETER = "lakeward.evolution"
 MAX_RECORDS_PER_FILE = 5_000_000
 
@@ -318,13 +320,17 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
     known = {**existing.names, **{raw: c.name for c in (*(existing.columns or ()), *existing.partition_keys)
                                   for raw in recorded_raw_names(c.parameters)}}
     names = [resolve_names(g.df, g.data_columns, derived, known) for g in groups]
+    table_types = {c.name: c.type for c in (existing.columns or ())}
+    typed = [{raw: t for raw, t in infer_string_types(g.df, g.data_columns).items()
+              if table_types.get(mapping[raw]) != C.STRING}  # a string column stays one
+             for g, mapping in zip(groups, names)]
     batch: dict[str, C.DataType] = {}
-    for group, mapping in zip(groups, names):
+    for group, mapping, content in zip(groups, names, typed):
         clash = derived & {normalize_identifier(f.name) for f in group.data_columns}
         if clash:
             raise SpecError(f"--partition-by {spec!r}: the partition column {sorted(clash)[0]!r} has the name of a "
                             "data column; name the derived column differently (for example ts_day=day(ts))")
-        for column in group_columns(group.data_columns, mapping):
+        for column in group_columns(group.data_columns, mapping, content):
             batch[column.name] = C.unify(batch[column.name], column.type) if column.name in batch else column.type
     known = {**{c.name: c.type for c in (existing.columns or ())}, **{k.name: k.type for k in existing.partition_keys},
              **batch}
@@ -349,16 +355,20 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
     parameters = {**existing.parameters, PARTITION_SPEC_PARAMETER: spec_text(partitions), EVOLUTION_PARAMETER: mode}
     origin = {SOURCE_PARAMETER: to_uri(request.source), FIRST_SEEN_PARAMETER: datetime.now(timezone.utc).isoformat(
         timespec="seconds")}
-    columns = annotate(plan.columns, names, origin)
+    parsed = {mapping[raw]: FORMATS[t.name] for mapping, content in zip(names, typed)  # type: ignore[union-attr]
+              for raw, t in content.items()}
+    columns = annotate(plan.columns, names, origin, parsed)
     plan.columns = columns
-    definition = TableDefinition(database, name, request.format, table_uri, columns, annotate(tuple(keys), names, origin),
-                                 parameters)
+    definition = TableDefinition(database, name, request.format, table_uri, columns,
+                                 annotate(tuple(keys), names, origin, parsed), parameters)
     return _Target(definition, plan, partitions, names, mode)
 
 
-def annotate(columns: tuple[Column, ...], names: list[dict[str, str]], origin: dict[str, str]) -> tuple[Column, ...]:
+def annotate(columns: tuple[Column, ...], names: list[dict[str, str]], origin: dict[str, str],
+             parsed: dict[str, str] | None = None) -> tuple[Column, ...]:
     """Record in each column's Parameters the raw names it is fed from (so later batches map them the
-    same way) and, once, where and when it was first seen; the comment names the first raw name."""
+    same way), once where and when it was first seen, and for a column typed from string content the
+    format it was parsed from; the comment names the first raw name."""
     raws: dict[str, set[str]] = defaultdict(set)
     for mapping in names:
         for raw, column in mapping.items():
@@ -370,6 +380,8 @@ def annotate(columns: tuple[Column, ...], names: list[dict[str, str]], origin: d
         new = sorted(raws.get(column.name, set()) - set(recorded))
         if FIRST_SEEN_PARAMETER not in parameters:
             parameters.update(origin)
+            if parsed and column.name in parsed:
+                parameters[PARSED_FROM_PARAMETER] = f"string ({parsed[column.name]})"
         if new:
             parameters[RAW_NAMES_PARAMETER] = json.dumps(recorded + new, ensure_ascii=False)
         all_raw = recorded + new

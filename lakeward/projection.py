@@ -72,11 +72,13 @@ def resolve_names(df: DataFrame, fields: list[T.StructField], reserved: set[str]
     return mapping
 
 
-def group_columns(fields: list[T.StructField], names: dict[str, str]) -> list[Column]:
-    """The normalised columns of one group (raw names merged into one column unify their types)."""
+def group_columns(fields: list[T.StructField], names: dict[str, str],
+                  typed: dict[str, C.DataType] | None = None) -> list[Column]:
+    """The normalised columns of one group (raw names merged into one column unify their types);
+    ``typed`` gives string columns the type their content has (lakeward.content_types)."""
     types: dict[str, C.DataType] = {}
     for f in fields:
-        t = normalised_type(f.dataType, f.name)
+        t = (typed or {}).get(f.name) or normalised_type(f.dataType, f.name)
         name = names[f.name]
         types[name] = C.unify(types[name], t) if name in types else t
     return [Column(n, t) for n, t in types.items()]

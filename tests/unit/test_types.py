@@ -144,3 +144,22 @@ def test_evolution_is_monotone_a_type_never_narrows(first, batches):
                 assert C.widen(before[column.name], column.type, "parquet") == column.type
         assert [c.name for c in after][:len(table)] == [c.name for c in table]
         table = after
+
+
+@given(st.lists(st.lists(st.tuples(names, st.sampled_from([C.INT, C.BIGINT, C.FLOAT, C.DOUBLE, C.DATE, C.TIMESTAMP])),
+                         min_size=1, max_size=4, unique_by=lambda c: c[0]), min_size=2, max_size=4), st.randoms())
+def test_batches_in_any_order_converge_to_the_same_schema_on_the_full_lattice(batches, rng):
+    def final(order):
+        table = None
+        for batch in order:
+            table = plan_evolution(table, [Column(n, t) for n, t in batch], promote="all").columns
+        return {c.name: c.type for c in table}
+
+    shuffled = list(batches)
+    rng.shuffle(shuffled)
+    first, second = final(batches), final(shuffled)
+    # Only pairs with no common supertype (date with a number) may settle by arrival order.
+    comparable = {n for n in first if all(C.widen(a, b) is not None for batch in batches for m, a in batch
+                                          if m == n for other in batches for k, b in other if k == n)}
+    assert set(first) == set(second)
+    assert {n: first[n] for n in comparable} == {n: second[n] for n in comparable}
