@@ -70,6 +70,7 @@ def main() -> None:
         rows = generate(raw, args.mb)
         spark = spark_session()
         results: dict[str, list[float]] = {"plain spark": []}
+        steps: dict[str, dict[str, float]] = {}
 
         def plain(run: int) -> None:
             out = work / f"plain-{run}"
@@ -81,6 +82,7 @@ def main() -> None:
                 report = run_ingest(spark, aws, IngestRequest(str(raw), f"bench.t_{fmt}_{run}", fmt,  # type: ignore[arg-type]
                                                               "dt=date(order_ts)", str(work / "lake")))
             assert report.rows_written == rows, (report.rows_written, rows)
+            steps[fmt] = report.timings
 
         plain(-1)  # warm-up: JIT, caches
         for run in range(args.repeat):
@@ -97,6 +99,8 @@ def main() -> None:
             best = min(times)
             print(f"{name:18s} {best:7.1f} s   {rows / best / 1e3:8.1f} k rows/s   ratio {best / base:4.2f}"
                   f"   {files[name]} files")
+        for fmt, timing in steps.items():
+            print(f"lakeward {fmt} steps (last run): " + ", ".join(f"{k} {v:.1f}" for k, v in timing.items()))
     finally:
         server.terminate()
         shutil.rmtree(work, ignore_errors=True)

@@ -242,7 +242,11 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
         report.files.append(FileReport(f.uri, f.format, "quarantined", 1, 0, 1, f.problem))
         report.quarantine_location = quarantine.location
 
+    clock = report.timings
+    clock["select_files_s"] = time.monotonic() - started
+    mark = time.monotonic()
     groups = read_groups(spark, to_read)
+    clock["read_and_infer_s"], mark = time.monotonic() - mark, time.monotonic()
     counts: list[dict[str, Any]] = []
     written: list[DataFile] = []
     target = None
@@ -253,11 +257,13 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
         batch["names"] = {raw: column for mapping in target.names for raw, column in mapping.items()}
         report.type_conflicts = [f"{c.column}: table {c.table_type}, batch {c.batch_type} (rows that do not "
                                  "fit are quarantined)" for c in target.plan.conflicts]
+        clock["plan_s"], mark = time.monotonic() - mark, time.monotonic()
         rows = _project(groups, target).persist()
         try:
             watch = _new_columns(target)
             counts = _counts(rows, target.partitions, watch)
             report.pending_columns = _set_pending(target, watch, counts)
+            clock["count_s"], mark = time.monotonic() - mark, time.monotonic()
             _account(report, to_read, counts, changed={f.uri for f in to_read if f.uri in ingested})
             batch["sources"] += _read_sources(to_read, counts)
             if any(not row["ok"] for row in counts):
@@ -265,6 +271,7 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
                 report.quarantine_location = quarantine.location
             if any(row["ok"] for row in counts):
                 written = _write_files(rows, target, staging_uri(table_uri, batch_id), storage)
+            clock["write_s"], mark = time.monotonic() - mark, time.monotonic()
         finally:
             rows.unpersist()
     else:
@@ -285,6 +292,7 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
             evolved = [c for c in target.definition.columns if c.name in changed] if existing.columns else None
             report.delta_version = commit_delta(ctx, target.definition, existing.glue, written, batch, evolved)
         report.partitions = _partition_report(counts, written, target.partitions)
+        clock["commit_s"] = time.monotonic() - mark
     report.duration_s = time.monotonic() - started
     return report
 

@@ -45,6 +45,7 @@ class RunReport:
     table_created: bool = False
     delta_version: int | None = None
     duration_s: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step
 
     @property
     def rows_read(self) -> int:
