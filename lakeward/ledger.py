@@ -23,6 +23,11 @@ from typing import Any
 from lakeward.storage import Storage, join
 
 
+def _commit_order(record: dict[str, Any]) -> tuple[float, str]:
+    """Records in the order their batches committed (batch ids alone do not order two batches well)."""
+    return record.get("committed_at", 0.0), record["batch_id"]
+
+
 @dataclass(frozen=True)
 class LedgerEntry:
     size: int
@@ -46,7 +51,7 @@ class Ledger:
     @staticmethod
     def ingested(records: list[dict[str, Any]]) -> dict[str, LedgerEntry]:
         result: dict[str, LedgerEntry] = {}
-        for record in sorted((r for r in records if r["status"] == "committed"), key=lambda r: r["batch_id"]):
+        for record in sorted((r for r in records if r["status"] == "committed"), key=_commit_order):
             for f in record["sources"]:
                 result[f["uri"]] = LedgerEntry(f["size"], f["mtime_ns"], record["batch_id"])
         return result
@@ -56,7 +61,7 @@ class Ledger:
         """A table setting (partition_spec, evolution) as the latest committed batch recorded it. Delta
         tables keep their settings here: delta-rs accepts no table properties of ours."""
         committed = sorted((r for r in records if r["status"] == "committed" and key in r),
-                           key=lambda r: r["batch_id"])
+                           key=_commit_order)
         return committed[-1][key] if committed else None
 
     @staticmethod
@@ -64,7 +69,7 @@ class Ledger:
         """Raw name -> column, as every committed batch mapped them (kept here as well as in Glue, so the
         mapping survives a lost catalog entry)."""
         mapping: dict[str, str] = {}
-        for record in sorted((r for r in records if r["status"] == "committed"), key=lambda r: r["batch_id"]):
+        for record in sorted((r for r in records if r["status"] == "committed"), key=_commit_order):
             mapping.update(record.get("names", {}))
         return mapping
 

@@ -24,7 +24,7 @@ from catalog.schema import CatalogTable, Column, TableDefinition, TableFormat, T
 from lakeward.aws import AwsContext
 from lakeward.content_types import FORMATS, infer_string_types
 from lakeward.commit import CommitContext, commit_delta, commit_parquet, recover, staging_uri, sync_catalog
-from lakeward.errors import SourceError, SpecError
+from lakeward.errors import ConcurrentWriteError, SourceError, SpecError
 from lakeward.ledger import Ledger
 from lakeward.locking import TableLock
 from lakeward.partitioning import PartitionField, parse_partition_spec, spec_text
@@ -63,7 +63,7 @@ def parse_table_name(text: str) -> tuple[str, str]:
 
 
 def new_batch_id() -> str:
-    return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -119,8 +119,13 @@ class Preview:
 
 
 def run_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest) -> RunReport:
-    r = _resolve(aws, request)
-    with TableLock(r.storage, r.table_uri, f"lakeward ingest {r.database}.{r.name}"):
+    locked = _resolve(aws, request)
+    with TableLock(locked.storage, locked.table_uri, f"lakeward ingest {locked.database}.{locked.name}"):
+        # Again under the lock: the writer we waited for may have created or changed the table.
+        r = _resolve(aws, request)
+        if r.table_uri != locked.table_uri:
+            raise ConcurrentWriteError(f"table {r.database}.{r.name} was created at {r.table_uri} by another writer "
+                                       "while this ingest waited; run it again")
         return _ingest(spark, aws, r.request, r.storage, r.glue, r.current, r.database, r.name, r.table_uri,
                        r.source_uri)
 

@@ -44,3 +44,4 @@ def test_an_unchanged_table_gets_no_new_version():
         stub.add_response("create_database", {})
         assert sync_catalog(GlueCatalog(client), table, CatalogTable(table, "7")) is False
         stub.assert_no_pending_responses()
+
