@@ -274,7 +274,7 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
             if any(not row["ok"] for row in counts):
                 quarantine.write_rows(rows.where(F.col(REASON_COL).isNotNull()))
                 report.quarantine_location = quarantine.location
-            if any(row["ok"] for row in counts):
+            if any(row["ok"] for row in counts) and (target.definition.columns or target.partitions):
                 written = _write_files(rows, target, staging_uri(table_uri, batch_id), storage)
             clock["write_s"], mark = time.monotonic() - mark, time.monotonic()
         finally:
@@ -332,7 +332,10 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
 
     known = {**existing.names, **{raw: c.name for c in (*(existing.columns or ()), *existing.partition_keys)
                                   for raw in recorded_raw_names(c.parameters)}}
-    names = [resolve_names(g.df, g.data_columns, derived, known) for g in groups]
+    names = []
+    for g in groups:  # one mapping for the whole batch: each group sees what the groups before it mapped
+        names.append(resolve_names(g.df, g.data_columns, derived, known))
+        known = {**names[-1], **known}
     table_types = {c.name: c.type for c in (existing.columns or ())}
     typed = [{raw: t for raw, t in infer_string_types(g.df, g.data_columns).items()
               if table_types.get(mapping[raw]) != C.STRING}  # a string column stays one
@@ -368,8 +371,13 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
     parameters = {**existing.parameters, PARTITION_SPEC_PARAMETER: spec_text(partitions), EVOLUTION_PARAMETER: mode}
     origin = {SOURCE_PARAMETER: to_uri(request.source), FIRST_SEEN_PARAMETER: datetime.now(timezone.utc).isoformat(
         timespec="seconds")}
+    final = {c.name: c.type for c in plan.columns}
     parsed = {mapping[raw]: FORMATS[t.name] for mapping, content in zip(names, typed)  # type: ignore[union-attr]
-              for raw, t in content.items()}
+              for raw, t in content.items() if final.get(mapping[raw]) == t}
+    if mode == "freeze":  # the catalog is a contract: not even annotations change (the ledger keeps names)
+        definition = TableDefinition(database, name, request.format, table_uri, plan.columns, tuple(keys),
+                                     {**existing.parameters, EVOLUTION_PARAMETER: mode})
+        return _Target(definition, plan, partitions, names, mode)
     columns = annotate(plan.columns, names, origin, parsed)
     plan.columns = columns
     definition = TableDefinition(database, name, request.format, table_uri, columns,
@@ -441,6 +449,15 @@ def _project(groups: list[ReadGroup], target: _Target) -> DataFrame:
                         f"does not fit the table type {C.to_hive(column.type)}")))
                 converted.append(value)
             values[column.name] = converted[0] if len(converted) == 1 else F.coalesce(*converted)
+            if len(converted) > 1:  # names mapped to one column earlier, now both set in one record
+                raws = [quoted(f.name) for f in sources[column.name]]
+                several = sum((r.isNotNull().cast("int") for r in raws), F.lit(0)) > 1
+                if target.mode == "rescue":
+                    rescued.extend((f.name, several) for f in sources[column.name][1:])
+                else:
+                    problems.append(F.when(several, F.lit(
+                        f"column {column.name}: fields {', '.join(repr(f.name) for f in sources[column.name])} "
+                        "are all set in this record; they map to one column")))
         if RESCUED_COLUMN in known:
             values[RESCUED_COLUMN] = _rescued(rescued)
         keys = {}

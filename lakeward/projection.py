@@ -13,6 +13,7 @@ from pyspark.sql import types as T
 from catalog import types as C
 from catalog.names import assign_names, normalize_identifier
 from catalog.schema import Column
+from lakeward.content_types import BOOLEAN, ISO_DATE, ISO_TIMESTAMP
 from lakeward.spark_types import to_catalog, to_spark
 
 _INTEGRAL = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)
@@ -146,6 +147,10 @@ def conform(expr: SparkColumn, src: T.DataType, tgt: C.DataType) -> tuple[SparkC
         lost = lost | ~F.trim(expr).rlike(r"^[+-]?[0-9]+$")  # Spark would truncate "4.5" to 4
     elif isinstance(src, T.StringType) and isinstance(target, T.DecimalType):
         lost = lost | (converted.cast("double") != expr.cast("double"))  # rounding
-    elif isinstance(target, T.DateType) and isinstance(src, (T.StringType, T.TimestampType, T.TimestampNTZType)):
-        lost = lost | (converted.cast("timestamp") != expr.cast("timestamp"))  # a time of day would be dropped
+    elif isinstance(target, T.DateType) and isinstance(src, (T.TimestampType, T.TimestampNTZType)):
+        lost = lost | ~converted.cast("timestamp").eqNullSafe(expr)  # a time of day would be dropped
+    elif isinstance(src, T.StringType) and isinstance(target, (T.DateType, T.TimestampType, T.BooleanType)):
+        # Strict patterns only: Spark's cast would also take "2024", "2024-01-01 junk" or "yes".
+        pattern = {T.DateType: ISO_DATE, T.TimestampType: f"{ISO_TIMESTAMP}|{ISO_DATE}", T.BooleanType: BOOLEAN}
+        lost = lost | ~F.trim(expr).rlike(pattern[type(target)])
     return converted, expr.isNotNull() & lost

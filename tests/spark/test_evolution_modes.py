@@ -138,3 +138,41 @@ def test_strings_that_are_timestamps_dates_or_booleans_are_typed_by_content(work
     write_jsonl(workdir / "raw2/b.jsonl", [{"when": "2024-01-01T00:00:00Z"}, {"when": "soon"}])
     report = ingest(workdir / "raw2", "db.typed2", workdir / "lake")
     assert (report["rows_written"], report["rows_quarantined"]) == (1, 1)
+
+
+def test_two_mapped_names_set_in_one_record_are_never_coalesced_silently(workdir, glue):
+    lake = workdir / "lake"
+    write_jsonl(workdir / "b1/a.jsonl", [{"userId": 1}])
+    ingest(workdir / "b1", "db.both_names", lake)
+    write_jsonl(workdir / "b2/b.jsonl", [{"user_id": 2}])
+    ingest(workdir / "b2", "db.both_names", lake)
+    write_jsonl(workdir / "b3/c.jsonl", [{"userId": 3, "user_id": 4}, {"user_id": 5}])
+    report = ingest(workdir / "b3", "db.both_names", lake)
+    assert (report["rows_written"], report["rows_quarantined"]) == (1, 1)
+    reasons = [json.loads(line)["reason"] for f in (lake / "_quarantine/db/both_names").rglob("*.json")
+               for line in f.read_text().splitlines()]
+    assert reasons == ["column user_id: fields 'userId', 'user_id' are all set in this record; they map to one column"]
+
+
+def test_content_typing_is_strict_in_the_sample_and_past_it(workdir, glue, monkeypatch):
+    write_jsonl(workdir / "raw/a.jsonl", [{"d": "2024-02-30"}, {"d": "2024-02-28"}])
+    ingest(workdir / "raw", "db.strict", workdir / "lake")
+    types = {c["Name"]: c["Type"] for c in glue.get_table(DatabaseName="db", Name="strict")["Table"]["StorageDescriptor"]["Columns"]}
+    assert types == {"d": "string"}  # one impossible date in the sample: the column stays a string
+    monkeypatch.setenv("LAKEWARD_TYPE_SAMPLE_ROWS", "1")
+    write_jsonl(workdir / "raw2/b.jsonl", [{"d": "2024-01-01"}, {"d": "2024"}, {"d": "2024-01-02 junk"}, {"d": "2024-01-03"}])
+    report = ingest(workdir / "raw2", "db.strict2", workdir / "lake")
+    assert (report["rows_written"], report["rows_quarantined"]) == (2, 2)
+
+
+def test_freeze_does_not_even_annotate_the_catalog(workdir, glue):
+    lake = workdir / "lake"
+    write_jsonl(workdir / "b1/a.jsonl", [{"orderId": 1}])
+    ingest(workdir / "b1", "db.fz", lake)
+    write_jsonl(workdir / "b2/b.jsonl", [{"orderId": 2}])
+    ingest(workdir / "b2", "db.fz", lake, "--evolution", "freeze")  # switching the mode is recorded once
+    versions = len(glue.get_table_versions(DatabaseName="db", TableName="fz")["TableVersions"])
+    write_jsonl(workdir / "b3/c.jsonl", [{"Order ID": 3}])  # a new raw alias under freeze
+    report = ingest(workdir / "b3", "db.fz", lake)
+    assert report["rows_written"] == 1
+    assert len(glue.get_table_versions(DatabaseName="db", TableName="fz")["TableVersions"]) == versions
