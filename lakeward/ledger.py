@@ -23,9 +23,15 @@ from typing import Any
 from lakeward.storage import Storage, join
 
 
-def _commit_order(record: dict[str, Any]) -> tuple[float, str]:
-    """Records in the order their batches committed (batch ids alone do not order two batches well)."""
-    return record.get("committed_at", 0.0), record["batch_id"]
+def _commit_order(record: dict[str, Any]) -> tuple[int, float, str]:
+    """Records in the order their batches ran: by the sequence number each took under the table lock
+    (clocks of different hosts may disagree), then by commit time for records written before it existed."""
+    return record.get("seq", 0), record.get("committed_at", 0.0), record["batch_id"]
+
+
+def next_seq(records: list[dict[str, Any]]) -> int:
+    """The sequence number for a new batch; call it under the table lock."""
+    return max((r.get("seq", 0) for r in records), default=0) + 1
 
 
 @dataclass(frozen=True)

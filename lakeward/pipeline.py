@@ -25,7 +25,7 @@ from lakeward.aws import AwsContext
 from lakeward.content_types import FORMATS, infer_string_types
 from lakeward.commit import CommitContext, commit_delta, commit_parquet, recover, staging_uri, sync_catalog
 from lakeward.errors import ConcurrentWriteError, SourceError, SpecError
-from lakeward.ledger import Ledger
+from lakeward.ledger import Ledger, next_seq
 from lakeward.locking import TableLock
 from lakeward.partitioning import PartitionField, parse_partition_spec, spec_text
 from lakeward.projection import conform, group_columns, quoted, resolve_names
@@ -240,7 +240,7 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
 
     batch_id = report.batch_id = new_batch_id()
     quarantine = Quarantine(storage, join(to_uri(request.lake), "_quarantine", database, name), batch_id)
-    batch = {"batch_id": batch_id, "quarantine": quarantine.location,
+    batch = {"batch_id": batch_id, "quarantine": quarantine.location, "seq": next_seq(records),
              "sources": [{"uri": f.uri, "size": f.entry.size, "mtime_ns": f.entry.mtime_ns} for f in unreadable]}
     for f in unreadable:
         quarantine.add_file(f)
