@@ -23,3 +23,9 @@ def query(sql: str) -> list[dict]:
     result = cli("query", sql, "--output", "json")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def quarantined(lake: Path, database: str, table: str, pattern: str = "*.json") -> list[dict]:
+    """Every JSON line quarantined for a table (rows by default; files.jsonl with pattern)."""
+    return [json.loads(line) for f in (lake / "_quarantine" / database / table).rglob(pattern)
+            for line in f.read_text().splitlines()]

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from tests.helpers import cli, ingest, query
+from tests.helpers import cli, ingest, quarantined, query
 from tests.spark.test_ingest_edges import write_jsonl
 
 pytestmark = [pytest.mark.spark, pytest.mark.aws]
@@ -16,10 +16,6 @@ def versions(glue, name):
     return len(glue.get_table_versions(DatabaseName="db", TableName=name)["TableVersions"])
 
 
-def quarantined(lake, name):
-    return [json.loads(line) for f in (lake / "_quarantine/db" / name).rglob("*.json") for line in f.read_text().splitlines()]
-
-
 @pytest.mark.parametrize("table_format", ["parquet", "delta"])
 def test_evolve_adds_the_column_and_quarantines_the_string(workdir, glue, table_format):
     lake = workdir / "lake"
@@ -29,7 +25,7 @@ def test_evolve_adds_the_column_and_quarantines_the_string(workdir, glue, table_
     report = ingest(workdir / "b2", "db.ev", lake)
     assert (report["rows_written"], report["rows_quarantined"]) == (1, 1)
     assert report["schema_changes"] == ["added column extra string"]
-    assert "column id" in quarantined(lake, "ev")[0]["reason"]
+    assert "column id" in quarantined(lake, "db", "ev")[0]["reason"]
     assert query("SELECT id, amount, extra FROM db.ev ORDER BY id") == [
         {"id": 1, "amount": 10, "extra": None}, {"id": 3, "amount": 30, "extra": None}]
 
@@ -44,7 +40,7 @@ def test_freeze_never_changes_the_catalog_and_quarantines_what_does_not_fit(work
     report = ingest(workdir / "b2", "db.fr", lake, "--evolution", "freeze")
     assert (report["rows_written"], report["rows_quarantined"]) == (1, 1)
     assert report["schema_changes"] == []
-    reason = quarantined(lake, "fr")[0]["reason"]
+    reason = quarantined(lake, "db", "fr")[0]["reason"]
     assert "column id" in reason and "column extra (from 'extra') is not in the table" in reason
     table = glue.get_table(DatabaseName="db", Name="fr")["Table"]
     assert table["StorageDescriptor"]["Columns"] == before
@@ -149,8 +145,7 @@ def test_two_mapped_names_set_in_one_record_are_never_coalesced_silently(workdir
     write_jsonl(workdir / "b3/c.jsonl", [{"userId": 3, "user_id": 4}, {"user_id": 5}])
     report = ingest(workdir / "b3", "db.both_names", lake)
     assert (report["rows_written"], report["rows_quarantined"]) == (1, 1)
-    reasons = [json.loads(line)["reason"] for f in (lake / "_quarantine/db/both_names").rglob("*.json")
-               for line in f.read_text().splitlines()]
+    reasons = [row["reason"] for row in quarantined(lake, "db", "both_names")]
     assert reasons == ["column user_id: fields 'userId', 'user_id' are all set in this record; they map to one column"]
 
 

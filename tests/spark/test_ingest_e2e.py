@@ -8,7 +8,7 @@ import pytest
 from deltalake import DeltaTable
 
 from lakeward.sample import write_sample
-from tests.helpers import cli, ingest, query
+from tests.helpers import cli, ingest, quarantined, query
 from tests.oracle import expected_rows, per_day
 
 pytestmark = [pytest.mark.spark, pytest.mark.aws]
@@ -70,11 +70,10 @@ def test_parquet_table_lands_registered_partitioned_and_readable(raw, workdir, g
     location = descriptor["Location"].removeprefix("file://")
     assert _duckdb_per_day(f"read_parquet('{location}/*/*.parquet', hive_partitioning=true)") == expected
 
-    quarantined = [json.loads(line) for f in (workdir / "lake/_quarantine/demo/orders").rglob("*.json")
-                   for line in f.read_text().splitlines()]
-    assert sorted(q["raw"] for q in quarantined) == sorted(
+    rejected = quarantined(workdir / "lake", "demo", "orders")
+    assert sorted(q["raw"] for q in rejected) == sorted(
         ['o-0041,410,EUR', '{"orderId": "o-bad1", "Amount": 5,', "this is not json"])
-    assert all(q["reason"].startswith("malformed") and q["source_file"] for q in quarantined)
+    assert all(q["reason"].startswith("malformed") and q["source_file"] for q in rejected)
 
     ours = query("SELECT CAST(dt AS VARCHAR) AS d, count(*) AS n, round(sum(amount), 2) AS s "
                  "FROM demo.orders GROUP BY 1 ORDER BY 1")

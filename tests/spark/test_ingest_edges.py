@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.helpers import cli, ingest, query
+from tests.helpers import cli, ingest, quarantined, query
 
 pytestmark = [pytest.mark.spark, pytest.mark.aws]
 ATHENA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,254}$")
@@ -71,7 +71,7 @@ def test_schema_drift_widens_what_athena_reads_and_quarantines_the_rest(workdir,
     assert (third["rows_written"], third["rows_quarantined"]) == (1, 2)
     assert third["type_conflicts"][0].startswith("id: table bigint, batch string")
     assert len(glue.get_table_versions(DatabaseName="db", TableName="drift")["TableVersions"]) == 2
-    rows = [json.loads(line) for f in (lake / "_quarantine/db/drift").rglob("*.json") for line in f.read_text().splitlines()]
+    rows = quarantined(lake, "db", "drift")
     assert sorted(json.loads(r["raw"])["id"] for r in rows if "column id" in r["reason"]) == ["6.5", "five"]
     assert any("column amount" in r["reason"] and json.loads(r["raw"])["amount"] == 40.5 for r in rows)
     assert query("SELECT id, qty, ratio, amount, note, day FROM db.drift ORDER BY id") == [
@@ -90,11 +90,11 @@ def test_unreadable_files_are_quarantined_whole_and_counted(workdir):
     (raw / "cut.parquet").write_bytes(b"PAR1" + b"\x00" * 20)
     report = ingest(raw, "db.q", workdir / "lake")
     assert (report["rows_read"], report["rows_written"], report["rows_quarantined"]) == (3, 1, 2)
-    quarantined = {Path(f["path"]).name: f["reason"] for f in report["files"] if f["status"] == "quarantined"}
-    assert set(quarantined) == {"blob.bin", "cut.parquet"}
+    whole = {Path(f["path"]).name: f["reason"] for f in report["files"] if f["status"] == "quarantined"}
+    assert set(whole) == {"blob.bin", "cut.parquet"}
     copies = list((workdir / "lake/_quarantine/db/q").rglob("files/*"))
     assert sorted(p.name for p in copies) == ["blob.bin", "cut.parquet"]
-    listing = [json.loads(line) for f in (workdir / "lake/_quarantine/db/q").rglob("files.jsonl") for line in f.read_text().splitlines()]
+    listing = quarantined(workdir / "lake", "db", "q", "files.jsonl")
     assert {Path(r["source_file"]).name for r in listing} == {"blob.bin", "cut.parquet"}
 
 
