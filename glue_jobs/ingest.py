@@ -1,19 +1,23 @@
 """AWS Glue 5.1 batch job: ingest raw files into a governed Parquet or Delta table.
 
-Job parameters: --source (s3:// prefix or file), --table DB.TABLE, and optionally --format parquet|delta,
---partition_by SPEC, --evolution evolve|freeze|rescue, --lake s3://bucket/prefix,
---report s3://.../report.json or a local path.
+Job parameters: --source (s3:// prefix or file) and --table DB.TABLE, or --spec s3://.../lakeward.yaml
+(every table it declares, or only --table); optionally --format parquet|delta, --partition_by SPEC,
+--evolution evolve|freeze|rescue, --hints COL=TYPE[;COL=TYPE...], --lake s3://bucket/prefix,
+--report s3://.../report.json or a local path (a list when several tables are ingested).
 Locally: ``python glue_jobs/ingest.py --JOB_NAME x --source raw/ --table demo.orders``.
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
+from pathlib import Path
 
 from awsglue.utils import getResolvedOptions
 
-REQUIRED = ["JOB_NAME", "source", "table"]
-OPTIONAL = {"format": "parquet", "partition_by": "", "lake": "lake", "report": "", "evolution": ""}
+REQUIRED = ["JOB_NAME"]
+OPTIONAL = {"source": "", "table": "", "spec": "", "format": "", "partition_by": "", "lake": "", "report": "",
+            "evolution": "", "hints": ""}
 
 
 def resolve_options(argv: list[str]) -> dict[str, str]:
@@ -32,8 +36,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from lakeward.aws import aws_context
     from lakeward.errors import LakewardError
-    from lakeward.pipeline import IngestRequest, run_ingest
+    from lakeward.pipeline import run_ingest
     from lakeward.runtime import glue_context, on_glue, spark_session
+    from lakeward.spec import ingest_requests
+    from lakeward.storage import Storage
 
     job = None
     if on_glue():
@@ -41,18 +47,25 @@ def main(argv: list[str] | None = None) -> int:
 
         job = Job(glue_context())
         job.init(args["JOB_NAME"], args)
-    request = IngestRequest(args["source"], args["table"], args["format"],  # type: ignore[arg-type]
-                            args["partition_by"] or None, args["lake"], args["evolution"] or None)  # type: ignore[arg-type]
     try:
         with aws_context() as aws:
-            report = run_ingest(spark_session(), aws, request)
-            report.print(Console())
+            storage = Storage.for_aws(aws)
+            requests = ingest_requests(storage, source=args["source"] or None, table=args["table"] or None,
+                                       spec_path=args["spec"] or None, lake=args["lake"] or None,
+                                       hints=[h for h in args["hints"].split(";") if h.strip()],
+                                       format=args["format"] or None, partition_by=args["partition_by"] or None,
+                                       evolution=args["evolution"] or None)
+            reports = []
+            for request in requests:
+                report = run_ingest(spark_session(), aws, request)
+                report.print(Console())
+                reports.append(report.to_dict())
+            document = reports[0] if len(reports) == 1 else reports
             if args["report"].startswith("s3://"):
-                from lakeward.storage import Storage
-
-                Storage.for_aws(aws).write_json(args["report"], report.to_dict())
+                storage.write_json(args["report"], document)
             elif args["report"]:
-                report.save(args["report"])
+                Path(args["report"]).parent.mkdir(parents=True, exist_ok=True)
+                Path(args["report"]).write_text(json.dumps(document, indent=2, default=str))
     except LakewardError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -45,30 +45,46 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("source")
-@click.option("--table", required=True, help="Target table as DB.TABLE (created when missing).")
+@click.argument("source", required=False)
+@click.option("--table", help="Target table as DB.TABLE (created when missing); with --spec, only this table.")
+@click.option("--spec", "spec_path", type=click.Path(dir_okay=False),
+              help="Table spec (YAML): source, format, partitioning, evolution and hints per table.")
 @click.option("--format", "table_format", type=click.Choice(["parquet", "delta"]),
               help="Table format of a new table (default parquet); an existing table keeps its own.")
 @click.option("--partition-by", help="COL[,COL...] or NAME=TRANSFORM(COL); transforms: date, year, month, day, hour.")
-@click.option("--lake", default="lake", show_default=True, envvar="LAKEWARD_LAKE",
-              help="Lake root (folder or s3://bucket/prefix) where new tables are created.")
+@click.option("--lake", envvar="LAKEWARD_LAKE",
+              help="Lake root (folder or s3://bucket/prefix) where new tables are created [default: the spec's, else lake].")
 @click.option("--evolution", type=click.Choice(["evolve", "freeze", "rescue"]),
               help="Schema evolution mode, kept with the table (default: the table's mode, else evolve).")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Also write the run report as JSON.")
-def ingest(source: str, table: str, table_format: str | None, partition_by: str | None, lake: str,
-           evolution: str | None, report_path: str | None) -> None:
-    """Ingest SOURCE (a raw file or folder, any mix of JSON, CSV/TSV, Parquet, .gz/.bz2) into DB.TABLE."""
+@click.option("--hint", "hints", multiple=True, metavar="COL=TYPE",
+              help="Schema hint: the column gets this Athena type instead of the inferred one (repeatable).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+              help="Also write the run report as JSON (a list when the spec ingests several tables).")
+def ingest(source: str | None, table: str | None, spec_path: str | None, table_format: str | None,
+           partition_by: str | None, lake: str | None, evolution: str | None, hints: tuple[str, ...],
+           report_path: str | None) -> None:
+    """Ingest SOURCE (a raw file or folder, any mix of JSON, CSV/TSV, Parquet, .gz/.bz2) into DB.TABLE,
+    or every table of a --spec file."""
     with _clear_errors():
         from lakeward.aws import aws_context
-        from lakeward.pipeline import IngestRequest, run_ingest
+        from lakeward.pipeline import run_ingest
         from lakeward.runtime import spark_session
+        from lakeward.spec import ingest_requests
+        from lakeward.storage import Storage
 
-        request = IngestRequest(source, table, table_format, partition_by, lake, evolution)  # type: ignore[arg-type]
         with aws_context() as aws:
-            report = run_ingest(spark_session(), aws, request)
-        report.print(console)
+            requests = ingest_requests(Storage.for_aws(aws), source=source, table=table, spec_path=spec_path,
+                                       lake=lake, hints=hints, format=table_format, partition_by=partition_by,
+                                       evolution=evolution)
+            reports = []
+            for request in requests:
+                report = run_ingest(spark_session(), aws, request)
+                report.print(console)
+                reports.append(report.to_dict())
         if report_path:
-            report.save(report_path)
+            Path(report_path).parent.mkdir(parents=True, exist_ok=True)
+            Path(report_path).write_text(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2,
+                                                    default=str))
 
 
 def _render(result: "QueryResult", output: str) -> None:  # type: ignore[name-defined]  # noqa: F821

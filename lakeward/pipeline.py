@@ -19,10 +19,11 @@ from pyspark.sql import functions as F
 from catalog import types as C
 from catalog.evolution import EVOLUTION_MODES, RESCUED_COLUMN, EvolutionMode, EvolutionPlan, plan_evolution
 from catalog.glue import GlueCatalog
-from catalog.names import RAW_NAMES_PARAMETER, normalize_identifier, recorded_raw_names
+from catalog.names import (NESTED_RAW_NAMES_PARAMETER, RAW_NAMES_PARAMETER, NestedNames, normalize_identifier,
+                           recorded_nested_names, recorded_raw_names)
 from catalog.schema import CatalogTable, Column, TableDefinition, TableFormat, TABLE_FORMATS
 from lakeward.aws import AwsContext
-from lakeward.content_types import FORMATS, infer_string_types
+from lakeward.content_types import INTEGRAL_TYPES, ContentType, epoch_unit, from_epoch, infer_content_types
 from lakeward.commit import CommitContext, commit_delta, commit_parquet, recover, staging_uri, sync_catalog
 from lakeward.errors import ConcurrentWriteError, SourceError, SpecError
 from lakeward.ledger import Ledger, next_seq
@@ -33,9 +34,10 @@ from lakeward.quarantine import Quarantine
 from lakeward.readers import CORRUPT_COL, FILE_COL, MTIME_COL, RAW_COL, REASON_COL, SIZE_COL, ReadGroup, read_groups, spark_file_uri, spark_path
 from lakeward.report import FileReport, PartitionReport, RunReport
 from lakeward.sources import SourceFile, sniff_all
-from lakeward.spark_types import to_spark
+from lakeward.spark_types import to_catalog, to_spark
 from lakeward.storage import FileEntry, Storage, join, to_uri
 from lakeward.tables import DataFile, delta, staged_files
+from lakeward.type_attribution import FileTypes, batch_type_conflicts
 
 PARTITION_SPEC_PARAMETER = "lakeward.partition_spec"
 FIRST_SEEN_PARAMETER = "lakeward.first_seen"
@@ -53,6 +55,7 @@ class IngestRequest:
     partition_by: str | None = None
     lake: str = "lake"
     evolution: EvolutionMode | None = None  # None: the table's stored mode, else evolve
+    hints: dict[str, C.DataType] = field(default_factory=dict)  # column -> type, overriding inference
 
 
 def parse_table_name(text: str) -> tuple[str, str]:
@@ -86,6 +89,8 @@ class _Target:
     plan: EvolutionPlan
     partitions: list[PartitionField]
     names: list[dict[str, str]]  # per read group: raw name -> column name
+    content: list[dict[str, ContentType]]  # per read group: raw name -> the type its content has
+    nested: NestedNames  # the batch's struct field names
     mode: EvolutionMode = "evolve"
 
     @property
@@ -262,6 +267,9 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
         batch["names"] = {raw: column for mapping in target.names for raw, column in mapping.items()}
         report.type_conflicts = [f"{c.column}: table {c.table_type}, batch {c.batch_type} (rows that do not "
                                  "fit are quarantined)" for c in target.plan.conflicts]
+        report.file_type_conflicts = batch_type_conflicts(
+            [FileTypes(f.uri, f.kinds, mapping) for g, mapping in zip(groups, target.names) for f in g.files],
+            {c.name: C.to_hive(c.type) for c in (*target.definition.columns, *target.definition.partition_keys)})
         clock["plan_s"], mark = time.monotonic() - mark, time.monotonic()
         rows = _project(groups, target).persist()
         try:
@@ -337,8 +345,11 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
         names.append(resolve_names(g.df, g.data_columns, derived, known))
         known = {**names[-1], **known}
     table_types = {c.name: c.type for c in (existing.columns or ())}
-    typed = [{raw: t for raw, t in infer_string_types(g.df, g.data_columns).items()
-              if table_types.get(mapping[raw]) != C.STRING}  # a string column stays one
+    hints = request.hints
+    nested = NestedNames({path: names for c in (existing.columns or ())
+                          for path, names in recorded_nested_names(c.parameters).items()})
+    typed = [{raw: t for raw, t in infer_content_types(g.df, g.data_columns).items()
+              if table_types.get(mapping[raw]) != C.STRING and mapping[raw] not in hints}  # a string column stays one
              for g, mapping in zip(groups, names)]
     batch: dict[str, C.DataType] = {}
     for group, mapping, content in zip(groups, names, typed):
@@ -346,8 +357,19 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
         if clash:
             raise SpecError(f"--partition-by {spec!r}: the partition column {sorted(clash)[0]!r} has the name of a "
                             "data column; name the derived column differently (for example ts_day=day(ts))")
-        for column in group_columns(group.data_columns, mapping, content):
+        for column in group_columns(group.data_columns, mapping, {raw: t.type for raw, t in content.items()},
+                                    nested, table_types):
             batch[column.name] = C.unify(batch[column.name], column.type) if column.name in batch else column.type
+    promote = "parquet" if request.format == "parquet" else "none"
+    for column_name, hint in hints.items():
+        if column_name not in batch:
+            continue
+        old = table_types.get(column_name)
+        if old is not None and C.widen(old, hint, promote) is None:
+            raise SpecError(f"hint {column_name}: {C.to_hive(hint)} conflicts with column {column_name} of table "
+                            f"{database}.{name}, which is {C.to_hive(old)}; a {request.format} table cannot change "
+                            "it that way. Change the hint or remove it")
+        batch[column_name] = hint
     known = {**{c.name: c.type for c in (existing.columns or ())}, **{k.name: k.type for k in existing.partition_keys},
              **batch}
     keys: list[Column] = []
@@ -366,30 +388,32 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
     if mode == "freeze" and existing.columns is None:
         raise SpecError(f"--evolution freeze: table {database}.{name} does not exist yet, so there is no contract "
                         "to hold the data to; create it with a first ingest in evolve or rescue mode")
-    plan = plan_evolution(existing.columns, incoming, promote="parquet" if request.format == "parquet" else "none",
-                          mode=mode)
+    plan = plan_evolution(existing.columns, incoming, promote=promote, mode=mode)
     parameters = {**existing.parameters, PARTITION_SPEC_PARAMETER: spec_text(partitions), EVOLUTION_PARAMETER: mode}
     origin = {SOURCE_PARAMETER: to_uri(request.source), FIRST_SEEN_PARAMETER: datetime.now(timezone.utc).isoformat(
         timespec="seconds")}
     final = {c.name: c.type for c in plan.columns}
-    parsed = {mapping[raw]: FORMATS[t.name] for mapping, content in zip(names, typed)  # type: ignore[union-attr]
-              for raw, t in content.items() if final.get(mapping[raw]) == t}
+    raw_types = [{f.name: f.dataType for f in g.data_columns} for g in groups]
+    parsed = {mapping[raw]: f"{C.to_hive(to_catalog(raw_type[raw]))} ({t.format})"
+              for mapping, content, raw_type in zip(names, typed, raw_types)
+              for raw, t in content.items() if final.get(mapping[raw]) == t.type}
     if mode == "freeze":  # the catalog is a contract: not even annotations change (the ledger keeps names)
         definition = TableDefinition(database, name, request.format, table_uri, plan.columns, tuple(keys),
                                      {**existing.parameters, EVOLUTION_PARAMETER: mode})
-        return _Target(definition, plan, partitions, names, mode)
-    columns = annotate(plan.columns, names, origin, parsed)
+        return _Target(definition, plan, partitions, names, typed, nested, mode)
+    columns = annotate(plan.columns, names, origin, parsed, nested)
     plan.columns = columns
     definition = TableDefinition(database, name, request.format, table_uri, columns,
                                  annotate(tuple(keys), names, origin, parsed), parameters)
-    return _Target(definition, plan, partitions, names, mode)
+    return _Target(definition, plan, partitions, names, typed, nested, mode)
 
 
 def annotate(columns: tuple[Column, ...], names: list[dict[str, str]], origin: dict[str, str],
-             parsed: dict[str, str] | None = None) -> tuple[Column, ...]:
-    """Record in each column's Parameters the raw names it is fed from (so later batches map them the
-    same way), once where and when it was first seen, and for a column typed from string content the
-    format it was parsed from; the comment names the first raw name."""
+             parsed: dict[str, str] | None = None, nested: NestedNames | None = None) -> tuple[Column, ...]:
+    """Record in each column's Parameters the raw names it is fed from, and those of its nested fields
+    that differ from their field names (so later batches map them the same way), once where and when it
+    was first seen, and for a column typed from its content the format it was parsed from; the comment
+    names the first raw name."""
     raws: dict[str, set[str]] = defaultdict(set)
     for mapping in names:
         for raw, column in mapping.items():
@@ -402,9 +426,15 @@ def annotate(columns: tuple[Column, ...], names: list[dict[str, str]], origin: d
         if FIRST_SEEN_PARAMETER not in parameters:
             parameters.update(origin)
             if parsed and column.name in parsed:
-                parameters[PARSED_FROM_PARAMETER] = f"string ({parsed[column.name]})"
+                parameters[PARSED_FROM_PARAMETER] = parsed[column.name]
         if new:
             parameters[RAW_NAMES_PARAMETER] = json.dumps(recorded + new, ensure_ascii=False)
+        fresh = nested.new_records(column.name) if nested else {}
+        if fresh:
+            merged = recorded_nested_names(parameters)
+            for path, mapping in fresh.items():
+                merged[path] = {**mapping, **merged.get(path, {})}
+            parameters[NESTED_RAW_NAMES_PARAMETER] = json.dumps(merged, ensure_ascii=False, sort_keys=True)
         all_raw = recorded + new
         comment = column.comment
         if comment is None and all_raw and all_raw[0] != column.name:
@@ -419,7 +449,7 @@ def _project(groups: list[ReadGroup], target: _Target) -> DataFrame:
     identity_keys = [k for k in target.definition.partition_keys
                      if any(p.name == k.name and p.transform == "identity" for p in target.partitions)]
     frames = []
-    for group, mapping in zip(groups, target.names):
+    for group, mapping, content in zip(groups, target.names, target.content):
         sources: dict[str, list] = defaultdict(list)
         for f in group.data_columns:
             sources[mapping[f.name]].append(f)
@@ -439,7 +469,7 @@ def _project(groups: list[ReadGroup], target: _Target) -> DataFrame:
                 continue
             converted = []
             for source in sources[column.name]:
-                value, lossy = conform(quoted(source.name), source.dataType, column.type)
+                value, lossy = _convert(source, column, content.get(source.name), target.nested)
                 if lossy is not None and target.mode == "rescue":
                     value = F.when(lossy, F.lit(None)).otherwise(value)
                     rescued.append((source.name, lossy))
@@ -482,6 +512,15 @@ def _project(groups: list[ReadGroup], target: _Target) -> DataFrame:
             F.col(FILE_COL), reason.alias(REASON_COL), F.when(reason.isNotNull(), raw).alias(RAW_COL),
             F.col(SIZE_COL), F.col(MTIME_COL)))
     return reduce(DataFrame.unionByName, frames)
+
+
+def _convert(source: Any, column: Column, content: ContentType | None, nested: NestedNames) -> tuple[Any, Any]:
+    """A raw top-level field converted to its column's type, and when a value did not survive, the condition.
+    Integers go into a timestamp column only as the epoch unit its content (or its recorded format) shows."""
+    unit = epoch_unit(content.format if content else column.parameters.get(PARSED_FROM_PARAMETER))
+    if unit and column.type == C.TIMESTAMP and isinstance(source.dataType, INTEGRAL_TYPES):
+        return from_epoch(quoted(source.name), unit)
+    return conform(quoted(source.name), source.dataType, column.type, nested, column.name)
 
 
 def _rescued(entries: list) -> Any:

@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from catalog import types as C
-from catalog.names import assign_names, normalize_identifier
+from catalog.names import NestedNames, assign_names, normalize_identifier
 from catalog.schema import Column
 from lakeward.content_types import BOOLEAN, ISO_DATE, ISO_TIMESTAMP
 from lakeward.spark_types import to_catalog, to_spark
@@ -20,16 +20,23 @@ _INTEGRAL = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)
 _NUMERIC = (*_INTEGRAL, T.FloatType, T.DoubleType, T.DecimalType)
 
 
-def normalised_type(dt: T.DataType, where: str = "") -> C.DataType:
-    """The catalog type of a raw Spark type, with struct field names normalised."""
+def normalised_type(dt: T.DataType, where: str = "", nested: NestedNames | None = None, path: str = "",
+                    existing: C.DataType | None = None) -> C.DataType:
+    """The catalog type of a raw Spark type, with struct field names normalised (``nested`` keeps them
+    stable; ``path`` is where dt sits under its column; ``existing`` is the table's type there)."""
     if isinstance(dt, T.StructType):
-        names = assign_names([f.name for f in dt.fields])
-        return C.Struct(tuple(C.Field(names[f.name], normalised_type(f.dataType, f"{where}.{f.name}"))
-                              for f in dt.fields))
+        old = {f.name: f.type for f in existing.fields} if isinstance(existing, C.Struct) else {}
+        names = (nested or NestedNames()).names(path, [f.name for f in dt.fields], tuple(old))
+        return C.Struct(tuple(C.Field(names[f.name], normalised_type(
+            f.dataType, f"{where}.{f.name}", nested, f"{path}.{names[f.name]}", old.get(names[f.name])))
+            for f in dt.fields))
     if isinstance(dt, T.ArrayType):
-        return C.Array(normalised_type(dt.elementType, where))
+        return C.Array(normalised_type(dt.elementType, where, nested, f"{path}[]",
+                                       existing.element if isinstance(existing, C.Array) else None))
     if isinstance(dt, T.MapType):
-        return C.Map(normalised_type(dt.keyType, where), normalised_type(dt.valueType, where))
+        return C.Map(normalised_type(dt.keyType, where),
+                     normalised_type(dt.valueType, where, nested, f"{path}{{}}",
+                                     existing.value if isinstance(existing, C.Map) else None))
     return to_catalog(dt, where)
 
 
@@ -73,14 +80,15 @@ def resolve_names(df: DataFrame, fields: list[T.StructField], reserved: set[str]
     return mapping
 
 
-def group_columns(fields: list[T.StructField], names: dict[str, str],
-                  typed: dict[str, C.DataType] | None = None) -> list[Column]:
+def group_columns(fields: list[T.StructField], names: dict[str, str], typed: dict[str, C.DataType] | None = None,
+                  nested: NestedNames | None = None, table: dict[str, C.DataType] | None = None) -> list[Column]:
     """The normalised columns of one group (raw names merged into one column unify their types);
-    ``typed`` gives string columns the type their content has (lakeward.content_types)."""
+    ``typed`` gives columns the type their content has (lakeward.content_types); ``table`` holds the
+    table's column types, whose nested fields keep their names."""
     types: dict[str, C.DataType] = {}
     for f in fields:
-        t = (typed or {}).get(f.name) or normalised_type(f.dataType, f.name)
         name = names[f.name]
+        t = (typed or {}).get(f.name) or normalised_type(f.dataType, f.name, nested, name, (table or {}).get(name))
         types[name] = C.unify(types[name], t) if name in types else t
     return [Column(n, t) for n, t in types.items()]
 
@@ -89,14 +97,17 @@ def _any(conditions: list[SparkColumn]) -> SparkColumn | None:
     return reduce(lambda a, b: a | b, conditions) if conditions else None
 
 
-def conform(expr: SparkColumn, src: T.DataType, tgt: C.DataType) -> tuple[SparkColumn, SparkColumn | None]:
-    """Convert expr (of Spark type src) to the catalog type tgt.
+def conform(expr: SparkColumn, src: T.DataType, tgt: C.DataType, nested: NestedNames | None = None,
+            path: str = "") -> tuple[SparkColumn, SparkColumn | None]:
+    """Convert expr (of Spark type src) to the catalog type tgt; struct fields are matched through the
+    batch's ``nested`` names at ``path`` (the column-rooted path of expr).
 
     Returns the converted expression and a condition that is true when a non-null value did not survive
     the conversion (None when the conversion is lossless by construction).
     """
     if isinstance(tgt, C.Struct) and isinstance(src, T.StructType):
-        names = assign_names([f.name for f in src.fields])
+        names = (nested or NestedNames()).names(path, [f.name for f in src.fields],
+                                                tuple(f.name for f in tgt.fields))
         by_name = {names[f.name]: f for f in src.fields}
         target_names = {f.name for f in tgt.fields}
         # A field the table does not have is data the table cannot hold: never drop it silently.
@@ -107,28 +118,30 @@ def conform(expr: SparkColumn, src: T.DataType, tgt: C.DataType) -> tuple[SparkC
             if source is None:
                 parts.append(F.lit(None).cast(to_spark(field.type)).alias(field.name))
                 continue
-            converted, loss = conform(expr.getField(source.name), source.dataType, field.type)
+            converted, loss = conform(expr.getField(source.name), source.dataType, field.type, nested,
+                                      f"{path}.{field.name}")
             parts.append(converted.alias(field.name))
             if loss is not None:
                 lossy.append(loss)
         return F.when(expr.isNull(), F.lit(None)).otherwise(F.struct(*parts)), _any(lossy)
     if isinstance(tgt, C.Array) and isinstance(src, T.ArrayType):
-        converted = F.transform(expr, lambda x: conform(x, src.elementType, tgt.element)[0])
-        if conform(F.lit(None).cast(src.elementType), src.elementType, tgt.element)[1] is None:
+        def element(x: SparkColumn) -> tuple[SparkColumn, SparkColumn | None]:
+            return conform(x, src.elementType, tgt.element, nested, f"{path}[]")
+        converted = F.transform(expr, lambda x: element(x)[0])
+        if element(F.lit(None).cast(src.elementType))[1] is None:
             return converted, None
-        return converted, F.coalesce(
-            F.exists(expr, lambda x: F.coalesce(conform(x, src.elementType, tgt.element)[1], F.lit(False))),
-            F.lit(False))
+        return converted, F.coalesce(F.exists(expr, lambda x: F.coalesce(element(x)[1], F.lit(False))), F.lit(False))
     if isinstance(tgt, C.Map) and isinstance(src, T.MapType):
+        def value(v: SparkColumn) -> tuple[SparkColumn, SparkColumn | None]:
+            return conform(v, src.valueType, tgt.value, nested, f"{path}{{}}")
         key_type = to_spark(tgt.key)
-        converted = F.transform_values(expr, lambda _, v: conform(v, src.valueType, tgt.value)[0])
+        converted = F.transform_values(expr, lambda _, v: value(v)[0])
         if src.keyType != key_type:
             converted = F.transform_keys(converted, lambda k, _: k.cast(key_type))
-        probe = conform(F.lit(None).cast(src.valueType), src.valueType, tgt.value)[1]
-        if probe is None:
+        if value(F.lit(None).cast(src.valueType))[1] is None:
             return converted, None
-        return converted, F.coalesce(F.exists(F.map_values(expr), lambda v: F.coalesce(
-            conform(v, src.valueType, tgt.value)[1], F.lit(False))), F.lit(False))
+        return converted, F.coalesce(F.exists(F.map_values(expr), lambda v: F.coalesce(value(v)[1], F.lit(False))),
+                                     F.lit(False))
     target = to_spark(tgt)
     if isinstance(src, (T.StructType, T.ArrayType, T.MapType)) or isinstance(tgt, (C.Struct, C.Array, C.Map)):
         if tgt == C.STRING:
@@ -137,6 +150,9 @@ def conform(expr: SparkColumn, src: T.DataType, tgt: C.DataType) -> tuple[SparkC
         return F.lit(None).cast(target), expr.isNotNull()
     if src == target:
         return expr, None
+    if isinstance(src, _NUMERIC) and isinstance(target, (T.DateType, T.TimestampType)):
+        # Never read a number as a time implicitly (Spark would take seconds); epochs are typed by content.
+        return F.lit(None).cast(target), expr.isNotNull()
     converted = expr.cast(target)
     if C.widen(to_catalog(src), tgt) == tgt:
         return converted, None

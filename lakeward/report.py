@@ -39,6 +39,8 @@ class RunReport:
     partitions: list[PartitionReport] = field(default_factory=list)
     schema_changes: list[str] = field(default_factory=list)
     type_conflicts: list[str] = field(default_factory=list)
+    # columns the batch's files disagree on: {"column", "type" (chosen), "files": {kind: [uri, ...]}}
+    file_type_conflicts: list[dict[str, Any]] = field(default_factory=list)
     pending_columns: list[str] = field(default_factory=list)
     quarantine_location: str | None = None
     recovered_batches: list[str] = field(default_factory=list)
@@ -85,6 +87,10 @@ class RunReport:
             console.print(f"[cyan]schema:[/] {change}")
         for column in self.pending_columns:
             console.print(f"[yellow]pending:[/] {column} is NULL in every row; its type waits for a batch with values")
+        for c in self.file_type_conflicts:
+            sources = "; ".join(f"{kind} in {', '.join(u.rsplit('/', 1)[-1] for u in uris)}"
+                                for kind, uris in c["files"].items())
+            console.print(f"[cyan]files disagree:[/] {c['column']} -> {c['type']} ({sources})")
         for conflict in self.type_conflicts:
             console.print(f"[yellow]type conflict:[/] {conflict}")
         for batch in self.recovered_batches:

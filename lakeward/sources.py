@@ -13,6 +13,7 @@ from typing import Literal
 import pyarrow.parquet as pq
 
 from lakeward.storage import FileEntry, Storage
+from lakeward.type_attribution import Kinds, csv_kinds, json_kinds, parquet_kinds
 
 Format = Literal["jsonl", "json", "csv", "parquet"]
 HEAD_BYTES = 64 * 1024
@@ -33,6 +34,7 @@ class SourceFile:
     multiline: bool = False  # CSV with quoted fields that span lines
     parquet_schema: str | None = None  # files with different Parquet schemas are read apart
     problem: str | None = None  # why the file cannot be read at all (it is then quarantined whole)
+    kinds: Kinds = ()  # top-level field kinds in the file's first records (lakeward.type_attribution)
 
     @property
     def uri(self) -> str:
@@ -99,7 +101,8 @@ def _sniff_text(entry: FileEntry, text: str, compression: str | None, lower_name
         return SourceFile(entry, "jsonl", compression)  # blank: no records
     if stripped[0] in "[{":
         layout, problem = _json_layout(stripped, complete)
-        return SourceFile(entry, layout, compression, problem=problem)
+        kinds = json_kinds(stripped, layout, complete) if layout else ()
+        return SourceFile(entry, layout, compression, problem=problem, kinds=kinds)
     lines = [line for line in stripped.splitlines()[:50] if line.strip()]
     sample = "\n".join(lines)
     try:
@@ -116,7 +119,8 @@ def _sniff_text(entry: FileEntry, text: str, compression: str | None, lower_name
     multiline = any("\n" in field or "\r" in field for row in rows[:-1] for field in row)
     first = rows[0]
     header = not _looks_like_data(first)
-    return SourceFile(entry, "csv", compression, delimiter, header, lines[0] if header else None, multiline)
+    return SourceFile(entry, "csv", compression, delimiter, header, lines[0] if header else None, multiline,
+                      kinds=csv_kinds(stripped, delimiter, header, complete))
 
 
 def sniff(storage: Storage, entry: FileEntry) -> SourceFile:
@@ -147,10 +151,11 @@ def sniff(storage: Storage, entry: FileEntry) -> SourceFile:
         try:
             fs, path = storage.resolve(entry.uri)
             with fs.open_input_file(path) as handle:
-                schema = pq.ParquetFile(handle).schema_arrow.to_string(show_schema_metadata=False)
+                arrow_schema = pq.ParquetFile(handle).schema_arrow
         except (OSError, ValueError) as e:
             return SourceFile(entry, None, problem=f"corrupt Parquet footer: {e}")
-        return SourceFile(entry, "parquet", parquet_schema=schema)
+        return SourceFile(entry, "parquet", parquet_schema=arrow_schema.to_string(show_schema_metadata=False),
+                          kinds=parquet_kinds(arrow_schema))
     if by_suffix:
         try:
             head = _decompress_head(head, by_suffix)

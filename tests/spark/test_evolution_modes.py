@@ -171,3 +171,20 @@ def test_freeze_does_not_even_annotate_the_catalog(workdir, glue):
     report = ingest(workdir / "b3", "db.fz", lake)
     assert report["rows_written"] == 1
     assert len(glue.get_table_versions(DatabaseName="db", TableName="fz")["TableVersions"]) == versions
+
+
+@pytest.mark.parametrize("table_format", ["parquet", "delta"])
+def test_nested_raw_names_keep_their_fields_over_time(workdir, glue, table_format):
+    lake = workdir / "lake"
+    write_jsonl(workdir / "b1/a.jsonl", [{"id": 1, "customer": {"email": "a@x"}}])
+    ingest(workdir / "b1", "db.nest", lake, "--format", table_format)
+    write_jsonl(workdir / "b2/b.jsonl", [{"id": 2, "customer": {"Email": "B@X", "email": "b@x"}}])
+    ingest(workdir / "b2", "db.nest", lake)
+    write_jsonl(workdir / "b3/c.jsonl", [{"id": 3, "customer": {"Email": "C@X"}}])
+    ingest(workdir / "b3", "db.nest", lake)
+    # "email" fed customer.email first and keeps it; "Email" got email_2 and keeps it when it comes alone.
+    assert query("SELECT id, customer.email AS e, customer.email_2 AS e2 FROM db.nest ORDER BY id") == [
+        {"id": 1, "e": "a@x", "e2": None}, {"id": 2, "e": "b@x", "e2": "B@X"}, {"id": 3, "e": None, "e2": "C@X"}]
+    column = next(c for c in glue.get_table(DatabaseName="db", Name="nest")["Table"]["StorageDescriptor"]["Columns"]
+                  if c["Name"] == "customer")
+    assert json.loads(column["Parameters"]["lakeward.nested_raw_names"]) == {"customer": {"Email": "email_2"}}

@@ -58,3 +58,20 @@ def test_assignment_is_collision_free_and_deterministic(raws):
     assert len(set(mapping.values())) == len(mapping) == len(set(raws))
     assert all(ATHENA_NAME.match(n) and len(n) <= MAX_LENGTH for n in mapping.values())
     assert assign_names(raws) == mapping
+
+
+def test_nested_names_keep_recorded_and_existing_fields_and_suffix_the_rest():
+    from catalog.names import NestedNames
+
+    nested = NestedNames({"customer": {"Email": "email_2"}})
+    assert nested.names("customer", ["Email", "email", "Full Name"], ("email",)) == {
+        "Email": "email_2", "email": "email", "Full Name": "full_name"}
+    assert nested.new_records("customer") == {"customer": {"Full Name": "full_name"}}
+    # the same struct gets the same answer; a raw name mapped once keeps its field in the batch
+    assert nested.names("customer", ["Email", "email", "Full Name"], ()) == {
+        "Email": "email_2", "email": "email", "Full Name": "full_name"}
+    assert nested.names("customer", ["FullName"], ()) == {"FullName": "full_name"}
+    # raw names that normalise alike within one struct get suffixes, whatever was decided before
+    assert nested.names("customer", ["Full Name", "full_name"], ()) == {"Full Name": "full_name",
+                                                                         "full_name": "full_name_2"}
+    assert nested.new_records("cust") == {}

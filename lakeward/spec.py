@@ -1,0 +1,161 @@
+"""The table spec: a YAML file, kept in git, that declares each table's source, format, partitioning,
+evolution mode and schema hints. Validated with pydantic; every error names the file and the key.
+
+    lake: s3://bucket/lake            # optional, where new tables are created
+    tables:
+      sales.orders:
+        source: s3://bucket/raw/orders/
+        format: parquet               # parquet | delta
+        partition_by: dt=date(order_ts)
+        evolution: evolve             # evolve | freeze | rescue
+        hints:                        # column -> Athena type; overrides inference
+          amount: decimal(12,2)
+          zip_code: string
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from catalog import types as C
+from catalog.names import normalize_identifier
+from lakeward.errors import LakewardError, SpecError
+from lakeward.partitioning import parse_partition_spec
+from lakeward.pipeline import IngestRequest, parse_table_name
+from lakeward.storage import Storage, to_uri
+
+
+def parse_hint(column: str, type_text: str) -> tuple[str, C.DataType]:
+    """One schema hint: a column as the table names it, and an Athena type."""
+    if normalize_identifier(column) != column:
+        raise ValueError(f"{column!r} is not a column name as the table has it; write {normalize_identifier(column)!r}")
+    try:
+        return column, C.parse_hive(type_text)
+    except LakewardError as e:
+        raise ValueError(f"{column}: {type_text!r} is not an Athena type ({e})") from None
+
+
+class TableSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(min_length=1)
+    format: Literal["parquet", "delta"] | None = None
+    partition_by: str | None = None
+    evolution: Literal["evolve", "freeze", "rescue"] | None = None
+    hints: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("partition_by")
+    @classmethod
+    def _partition_spec(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_partition_spec(value)
+            except SpecError as e:
+                raise ValueError(str(e)) from None
+        return value
+
+    @field_validator("hints")
+    @classmethod
+    def _hints(cls, value: dict[str, str]) -> dict[str, str]:
+        for column, type_text in value.items():
+            parse_hint(column, type_text)
+        return value
+
+    def parsed_hints(self) -> dict[str, C.DataType]:
+        return dict(parse_hint(c, t) for c, t in self.hints.items())
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lake: str | None = None
+    tables: dict[str, TableSpec] = Field(min_length=1)
+
+    @field_validator("tables")
+    @classmethod
+    def _table_names(cls, value: dict[str, TableSpec]) -> dict[str, TableSpec]:
+        for name in value:
+            try:
+                parse_table_name(name)
+            except SpecError:
+                raise ValueError(f"{name!r}: a table is named DB.TABLE, for example sales.orders") from None
+        return value
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    parts = []
+    for part in loc:
+        text = str(part)
+        parts.append(f"[{text!r}]" if "." in text or " " in text else f".{text}" if parts else text)
+    return "".join(parts) or "(top level)"
+
+
+def load_spec(text: str, origin: str) -> Spec:
+    """Parse and validate a spec; ``origin`` (its path) goes into every error message."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise SpecError(f"{origin}: not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise SpecError(f"{origin}: expected a mapping with a 'tables' key")
+    try:
+        return Spec.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+        raise SpecError(f"{origin}: {_where(first['loc'])}: {message}{more}") from None
+
+
+def requests(spec: Spec, table: str | None = None, lake: str | None = None, **overrides: Any) -> list[IngestRequest]:
+    """One ingest request per table of the spec (or only ``table``); non-None overrides win over the spec."""
+    chosen = spec.tables
+    if table is not None:
+        wanted = parse_table_name(table)
+        chosen = {k: v for k, v in spec.tables.items() if parse_table_name(k) == wanted}
+        if not chosen:
+            raise SpecError(f"--table {table}: not in the spec, which declares {', '.join(spec.tables)}")
+    result = []
+    for name, t in chosen.items():
+        request = IngestRequest(t.source, name, t.format, t.partition_by, lake or spec.lake or "lake", t.evolution,
+                                t.parsed_hints())
+        result.append(replace(request, **{k: v for k, v in overrides.items() if v is not None}))
+    return result
+
+
+def read_spec(storage: Storage, path: str) -> Spec:
+    """A spec file from a local path or s3:// URI."""
+    try:
+        text = storage.read_head(to_uri(path), 16 * 1024 * 1024).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError(f"--spec {path}: cannot read it ({e})") from e
+    return load_spec(text, path)
+
+
+def parse_hints(texts: Iterable[str]) -> dict[str, C.DataType]:
+    """``COL=TYPE`` hints from the command line."""
+    hints: dict[str, C.DataType] = {}
+    for text in texts:
+        column, _, type_text = text.partition("=")
+        try:
+            hints.update([parse_hint(column.strip(), type_text.strip())])
+        except ValueError as e:
+            raise SpecError(f"--hint {text!r}: {e}") from None
+    return hints
+
+
+def ingest_requests(storage: Storage, *, source: str | None, table: str | None, spec_path: str | None,
+                    lake: str | None, hints: Iterable[str] = (), **overrides: Any) -> list[IngestRequest]:
+    """What to ingest: the tables of a spec file (settings given here win), or SOURCE into --table."""
+    extra = parse_hints(hints)
+    if spec_path:
+        chosen = requests(read_spec(storage, spec_path), table, lake, source=source, **overrides)
+        return [replace(r, hints={**r.hints, **extra}) for r in chosen]
+    if not source or not table:
+        raise SpecError("give SOURCE and --table DB.TABLE, or --spec FILE (see lakeward ingest --help)")
+    return [replace(IngestRequest(source, table, lake=lake or "lake", hints=extra),
+                    **{k: v for k, v in overrides.items() if v is not None})]
