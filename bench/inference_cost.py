@@ -114,7 +114,8 @@ def main() -> None:
             with aws_context() as aws:
                 plan = preview_ingest(spark, aws, request).plan
 
-        spark_inference()  # warm-up
+        spark_inference()  # warm-up, both
+        lakeward_inference()
         spark_s = best(spark_inference, args.repeat)
         ours_s = best(lakeward_inference, args.repeat)
         with aws_context() as aws:
@@ -129,7 +130,9 @@ def main() -> None:
         print(f"ingest {report.duration_s:.1f} s: inferring {infer:.1f} s ({infer / report.duration_s:.0%}), "
               f"the rest {report.duration_s - infer:.1f} s; steps: "
               + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
-        print("types: " + ", ".join(f"{c.name} {c.type}" for c in plan.columns) if plan else "")
+        from catalog.types import to_hive
+
+        print("types: " + ", ".join(f"{c.name} {to_hive(c.type)}" for c in plan.columns) if plan else "")
         print("files disagree: " + json.dumps([{c["column"]: {k: len(v) for k, v in c["files"].items()}}
                                                 for c in report.file_type_conflicts]))
     finally:

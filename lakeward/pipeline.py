@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow.fs as pafs
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from catalog import types as C
 from catalog.evolution import EVOLUTION_MODES, RESCUED_COLUMN, EvolutionMode, EvolutionPlan, plan_evolution
@@ -265,8 +266,6 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
         batch["partition_spec"] = target.spec
         batch["evolution"] = target.mode
         batch["names"] = {raw: column for mapping in target.names for raw, column in mapping.items()}
-        report.type_conflicts = [f"{c.column}: table {c.table_type}, batch {c.batch_type} (rows that do not "
-                                 "fit are quarantined)" for c in target.plan.conflicts]
         report.file_type_conflicts = batch_type_conflicts(
             [FileTypes(f.uri, f.kinds, mapping) for g, mapping in zip(groups, target.names) for f in g.files],
             {c.name: C.to_hive(c.type) for c in (*target.definition.columns, *target.definition.partition_keys)})
@@ -274,7 +273,9 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
         rows = _project(groups, target).persist()
         try:
             watch = _new_columns(target)
-            counts = _counts(rows, target.partitions, watch)
+            conflicts = [c.column for c in target.plan.conflicts]
+            counts = _counts(rows, target.partitions, watch, conflicts)
+            report.type_conflicts = _conflict_evidence(target, counts)
             report.pending_columns = _set_pending(target, watch, counts)
             clock["count_s"], mark = time.monotonic() - mark, time.monotonic()
             _account(report, to_read, counts, changed={f.uri for f in to_read if f.uri in ingested})
@@ -474,9 +475,10 @@ def _project(groups: list[ReadGroup], target: _Target) -> DataFrame:
                     value = F.when(lossy, F.lit(None)).otherwise(value)
                     rescued.append((source.name, lossy))
                 elif lossy is not None:
-                    problems.append(F.when(lossy, F.lit(
-                        f"column {column.name}: value of {source.name!r} ({source.dataType.simpleString()}) "
-                        f"does not fit the table type {C.to_hive(column.type)}")))
+                    problems.append(F.when(lossy, F.concat(
+                        F.lit(f"column {column.name}: value '"), _shown(source), F.lit(
+                            f"' of {source.name!r} ({source.dataType.simpleString()}) does not fit the table "
+                            f"type {C.to_hive(column.type)}"))))
                 converted.append(value)
             values[column.name] = converted[0] if len(converted) == 1 else F.coalesce(*converted)
             if len(converted) > 1:  # names mapped to one column earlier, now both set in one record
@@ -514,6 +516,13 @@ def _project(groups: list[ReadGroup], target: _Target) -> DataFrame:
     return reduce(DataFrame.unionByName, frames)
 
 
+def _shown(source: Any, limit: int = 80) -> Any:
+    """A raw value as text for a quarantine reason, cut to ``limit`` characters."""
+    raw = quoted(source.name)
+    text = F.to_json(raw) if isinstance(source.dataType, (T.StructType, T.ArrayType, T.MapType)) else raw.cast("string")
+    return F.when(F.length(text) > limit, F.concat(F.substring(text, 1, limit - 3), F.lit("..."))).otherwise(text)
+
+
 def _convert(source: Any, column: Column, content: ContentType | None, nested: NestedNames) -> tuple[Any, Any]:
     """A raw top-level field converted to its column's type, and when a value did not survive, the condition.
     Integers go into a timestamp column only as the epoch unit its content (or its recorded format) shows."""
@@ -531,14 +540,39 @@ def _rescued(entries: list) -> Any:
     return F.nullif(document, F.lit("{}"))
 
 
-def _counts(rows: DataFrame, partitions: list[PartitionField], watch: list[str]) -> list[dict[str, Any]]:
-    """Row counts per source file, partition and outcome, the file size and time Spark read, and the
-    non-null values of the watched columns (``nonnull_<i>``): aggregates only, never table data."""
+def _counts(rows: DataFrame, partitions: list[PartitionField], watch: list[str],
+            conflicts: list[str] = ()) -> list[dict[str, Any]]:  # type: ignore[assignment]
+    """Row counts per source file, partition and outcome, the file size and time Spark read, the
+    non-null values of the watched columns (``nonnull_<i>``), and per conflicting column the rows it
+    quarantined with one example reason (``conflict_<i>``, ``example_<i>``): aggregates, never table data."""
+    marks = [F.col(REASON_COL).contains(f"column {c}: value ") for c in conflicts]
     keys = [F.col(p.name).cast("string").alias(p.name) for p in partitions]
     grouped = rows.groupBy(F.col(FILE_COL), *keys, F.col(REASON_COL).isNull().alias("ok")).agg(
         F.count(F.lit(1)).alias("count"), F.max(SIZE_COL).alias("size"), F.max(MTIME_COL).alias("mtime_us"),
-        *[F.count(quoted(c)).alias(f"nonnull_{i}") for i, c in enumerate(watch)])
+        *[F.count(quoted(c)).alias(f"nonnull_{i}") for i, c in enumerate(watch)],
+        *[F.count(F.when(m, 1)).alias(f"conflict_{i}") for i, m in enumerate(marks)],
+        *[F.first(F.when(m, F.col(REASON_COL)), ignorenulls=True).alias(f"example_{i}") for i, m in enumerate(marks)])
     return [r.asDict() for r in grouped.collect()]
+
+
+def _conflict_evidence(target: _Target, counts: list[dict[str, Any]]) -> list[str]:
+    """Per column whose batch type the table cannot take: both types, the rows and files concerned and one
+    example value with its file."""
+    evidence = []
+    for i, c in enumerate(target.plan.conflicts):
+        text = f"{c.column}: table {c.table_type}, batch {c.batch_type}"
+        hits = [row for row in counts if row.get(f"conflict_{i}")]
+        if target.mode == "rescue":
+            text += " (values that do not fit are kept in _rescued_data)"
+        elif hits:
+            files = sorted({spark_file_uri(row[FILE_COL]) for row in hits})
+            example = next(row for row in hits if row[f"example_{i}"])
+            text += (f"; {sum(row[f'conflict_{i}'] for row in hits)} rows quarantined from {len(files)} file(s), "
+                     f"e.g. {spark_file_uri(example[FILE_COL]).rsplit('/', 1)[-1]}: {example[f'example_{i}']}")
+        else:
+            text += "; every value fits the table type"
+        evidence.append(text)
+    return evidence
 
 
 def _new_columns(target: _Target) -> list[str]:

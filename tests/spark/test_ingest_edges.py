@@ -55,7 +55,9 @@ def test_schema_drift_widens_what_athena_reads_and_quarantines_the_rest(workdir,
     assert sorted(second["schema_changes"]) == [
         "added column note string", "widened qty int -> bigint", "widened ratio float -> double"]
     # bigint -> double is not a change Athena can read from the older files: 40.5 does not fit, 30.0 does.
-    assert second["type_conflicts"][0].startswith("amount: table bigint, batch double")
+    assert second["type_conflicts"] == [
+        "amount: table bigint, batch double; 1 rows quarantined from 1 file(s), e.g. b.jsonl: column amount: "
+        "value '40.5' of 'amount' (double) does not fit the table type bigint"]
     assert (second["rows_written"], second["rows_quarantined"]) == (1, 1)
     table = glue.get_table(DatabaseName="db", Name="drift")["Table"]
     columns = [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]]
@@ -69,7 +71,8 @@ def test_schema_drift_widens_what_athena_reads_and_quarantines_the_rest(workdir,
                                          {"id": "6.5", "amount": 6}])
     third = ingest(workdir / "b3", "db.drift", lake)
     assert (third["rows_written"], third["rows_quarantined"]) == (1, 2)
-    assert third["type_conflicts"][0].startswith("id: table bigint, batch string")
+    assert third["type_conflicts"][0].startswith("id: table bigint, batch string; 2 rows quarantined from 1 file(s), "
+                                                 "e.g. c.jsonl: column id: value '")
     assert len(glue.get_table_versions(DatabaseName="db", TableName="drift")["TableVersions"]) == 2
     rows = quarantined(lake, "db", "drift")
     assert sorted(json.loads(r["raw"])["id"] for r in rows if "column id" in r["reason"]) == ["6.5", "five"]
@@ -187,7 +190,9 @@ def test_delta_evolves_additively_and_glue_follows_the_log(workdir, glue):
     assert sorted(second["schema_changes"]) == [
         "added column note string", "added nested fields to s: struct<x:bigint> -> struct<x:bigint,y:string>"]
     # A Delta column's type cannot widen (no typeWidening feature): 2.5 does not fit bigint, 3.0 does.
-    assert second["type_conflicts"][0].startswith("amount: table bigint, batch double")
+    assert second["type_conflicts"] == [
+        "amount: table bigint, batch double; 1 rows quarantined from 1 file(s), e.g. b.jsonl: column amount: "
+        "value '2.5' of 'amount' (double) does not fit the table type bigint"]
     assert (second["rows_written"], second["rows_quarantined"]) == (1, 1)
     glue_columns = [(c["Name"], c["Type"]) for c in
                     glue.get_table(DatabaseName="db", Name="dd")["Table"]["StorageDescriptor"]["Columns"]]
