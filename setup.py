@@ -14,10 +14,13 @@ INSTALL_REQUIRES = [
     "pyyaml>=6",
     "click>=8.1",
     "rich>=13",
+    "python-stdnum>=1.20",
+    "phonenumbers>=8.13",
 ]
 # The embedded AWS emulator used when no AWS settings are present.
 EMULATOR = ["moto[server]==5.2.5"]
 TEST = EMULATOR + ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100"]
+BENCH = ["faker>=30"]  # the labeled PII corpus of bench/pii_accuracy.py
 
 setup(
     name="lakeward",
@@ -27,6 +30,6 @@ setup(
     packages=find_packages(include=["lakeward*", "catalog*", "lakeformation*", "glue_jobs*", "streaming_jobs*"]),
     package_data={"lakeward": ["sample_raw/*"]},
     install_requires=INSTALL_REQUIRES,
-    extras_require={"emulator": EMULATOR, "test": TEST},
+    extras_require={"emulator": EMULATOR, "test": TEST, "bench": BENCH},
     entry_points={"console_scripts": ["lakeward=lakeward.cli:main"]},
 )

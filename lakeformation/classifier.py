@@ -1,0 +1,134 @@
+"""Decide per column whether it holds PII, from a sample of its values and its name. No engine, no I/O:
+the pipeline samples values with Spark and hands over plain strings.
+
+The rule, per entity: the share of the sampled *distinct* non-null values that validate
+(lakeformation.entities) must reach the threshold (``threshold`` with a name hint, ``threshold_no_hint``
+without). Entities whose values cannot be told from look-alikes by content alone need more:
+- USA_SSN, PHONE_NUMBER without a name hint: the values must be formatted (123-45-6789, +49 30 ..., (212) ...);
+  bare digit runs are order ids as often as not;
+- IP_ADDRESS without a name hint: dotted quads whose parts are all below 32 look like versions (1.2.3.4);
+- DATE_OF_BIRTH, PERSON_NAME, ADDRESS: only with a name hint (any date, capitalised word or house number
+  would do otherwise).
+Negative name hints (version, sku, hash, uuid, isbn, opt_in, flag, ...) leave only the self-evident entities
+(EMAIL, BANK_ACCOUNT): a checksum or a phone-like shape is not enough in such a column.
+Confidence is the validated share, plus 0.1 with a name hint, at most 1.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from stdnum import isbn
+
+from lakeformation import entities as E
+
+_TOKENS = re.compile(r"[a-z0-9]+")
+NAME_HINTS: dict[str, set[str]] = {
+    E.EMAIL: {"email", "mail", "emailaddress"},
+    E.PHONE_NUMBER: {"phone", "mobile", "tel", "telephone", "fax", "msisdn", "cell", "phonenumber"},
+    E.USA_SSN: {"ssn", "socialsecurity", "socialsecuritynumber"},
+    E.CREDIT_CARD: {"card", "creditcard", "cc", "pan", "cardnumber"},
+    E.BANK_ACCOUNT: {"iban", "bankaccount", "accountnumber", "bank"},
+    E.IP_ADDRESS: {"ip", "ipaddress", "ipv4", "ipv6", "remoteaddr", "clientip", "sourceip"},
+    E.DATE_OF_BIRTH: {"dob", "birth", "birthday", "birthdate", "dateofbirth", "born"},
+    E.PERSON_NAME: {"firstname", "lastname", "fullname", "surname", "givenname", "familyname", "middlename",
+                    "forename", "contactname", "customername"},
+    E.ADDRESS: {"address", "street", "addr", "addressline", "address1", "address2", "streetaddress",
+                "addressline1", "addressline2"},
+}
+PERSON_CONTEXT = {"customer", "user", "person", "employee", "contact", "patient", "owner", "member", "client",
+                  "recipient", "sender", "buyer", "seller", "holder", "guest", "author", "applicant"}
+NEGATIVE_HINTS = {"version", "ver", "release", "build", "model", "sku", "hash", "sha", "md5", "uuid", "guid",
+                  "optin", "opt", "optout", "consent", "flag", "verified", "domain", "count", "status", "type",
+                  "code", "product", "file", "host", "hostname", "url", "template", "imei", "isbn", "ean", "gtin"}
+NEEDS_HINT = {E.DATE_OF_BIRTH, E.PERSON_NAME, E.ADDRESS}
+SELF_EVIDENT = {E.EMAIL, E.BANK_ACCOUNT}
+
+
+@dataclass(frozen=True)
+class Detection:
+    column: str  # column-rooted path: email, customer.full_name, contacts[].phone
+    entity: str
+    confidence: float
+    evidence: str  # what decided it, for the report and `lakeward classify`
+
+
+def _hint_words(path: str) -> tuple[set[str], set[str]]:
+    """The words of a column path, singly and joined per path part (so full_name gives "fullname")."""
+    parts = [p for p in re.split(r"[.\[\]{}]+", path.lower()) if p]
+    words = {w for p in parts for w in _TOKENS.findall(p)}
+    joined = {"".join(_TOKENS.findall(p)) for p in parts}
+    return words, joined
+
+
+def name_hints(path: str) -> tuple[set[str], bool]:
+    """The entities the column's name suggests, and whether a negative hint vetoes name-based entities."""
+    words, joined = _hint_words(path)
+    leaf_words = set(_TOKENS.findall(re.split(r"[.\[\]{}]+", path.lower().strip(".[]{}"))[-1]))
+    hinted = {entity for entity, hints in NAME_HINTS.items() if hints & (words | joined)}
+    if "name" in leaf_words and (words & PERSON_CONTEXT or {"first", "last", "full", "given", "family"} & leaf_words):
+        hinted.add(E.PERSON_NAME)
+    return hinted, bool(leaf_words & NEGATIVE_HINTS)
+
+
+def _share(values: list[str], check: Callable[[str], bool]) -> float:
+    return sum(1 for v in values if check(v)) / len(values) if values else 0.0
+
+
+def _is_isbn13(value: str) -> bool:
+    digits = "".join(c for c in value if c.isdigit())
+    return len(digits) == 13 and digits.startswith(("978", "979")) and isbn.is_valid(digits)
+
+
+def _phone_share(values: list[str], hint: bool) -> float:
+    """With a name hint, numbers of a possible length count (test data and new ranges are not in the
+    numbering plans). Without one, formatted numbers of a possible length and bare digit runs valid in a
+    numbering plan count, provided at least half of the values are formatted (a column of bare digit
+    runs is ids as often as phone numbers). Dates, IP addresses and SSN-shaped values never count."""
+    phone_like = {v for v in values if not (E.is_date_of_birth(v) or E.looks_like_ssn(v) or E.is_ip_address(v)
+                                            or _is_isbn13(v))}
+    if hint:
+        return _share(values, lambda v: v in phone_like and (E.is_possible_phone(v) or E.is_phone_number(v)))
+    if _share(values, lambda v: v in phone_like and E.is_formatted(v)) < 0.5:
+        return 0.0
+    return _share(values, lambda v: v in phone_like and (
+        E.is_possible_phone(v) if E.is_formatted(v) else E.is_phone_number(v)))
+
+
+def _looks_like_version(value: str) -> bool:
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return address.version == 4 and all(int(part) < 32 for part in value.split("."))
+
+
+def classify_column(path: str, values: Iterable[str], threshold: float = 0.8,
+                    threshold_no_hint: float = 0.9) -> Detection | None:
+    """The PII entity a column holds, or None. ``values``: sampled non-null values as strings."""
+    distinct = sorted({v.strip() for v in values if v is not None and v.strip()})
+    if not distinct:
+        return None
+    hinted, vetoed = name_hints(path)
+    if vetoed:  # a version, sku, hash, isbn... column: only values that prove themselves (email, IBAN) count
+        hinted = set()
+    candidates: list[tuple[bool, Detection]] = []
+    for entity in E.ENTITIES:
+        hint = entity in hinted
+        if entity in NEEDS_HINT and not hint or vetoed and entity not in SELF_EVIDENT:
+            continue
+        if entity == E.PHONE_NUMBER:
+            share = _phone_share(distinct, hint)
+        else:
+            share = _share(distinct, E.is_formatted_ssn if entity == E.USA_SSN and not hint else E.VALIDATORS[entity])
+        if entity == E.IP_ADDRESS and not hint and all(_looks_like_version(v) for v in distinct):
+            continue
+        if share >= (threshold if hint else threshold_no_hint):
+            how = f"{share:.0%} of {len(distinct)} distinct sampled values validate"
+            candidates.append((hint, Detection(path, entity, round(min(1.0, share + (0.1 if hint else 0.0)), 2),
+                                               how + (", and the name suggests it" if hint else ""))))
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: (c[1].confidence, c[0]))[1]  # ties: the entity the name suggests

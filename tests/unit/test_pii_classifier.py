@@ -1,0 +1,83 @@
+"""The PII classifier on hand-picked positives and the decoys the issue names."""
+import hashlib
+import random
+import uuid
+
+import pytest
+from stdnum import luhn
+
+from lakeformation import entities as E
+from lakeformation.classifier import classify_column
+
+pytestmark = pytest.mark.unit
+rng = random.Random(5)
+
+
+def _not_luhn() -> str:
+    while True:
+        value = str(rng.randint(10**15, 10**16 - 1))
+        if not luhn.is_valid(value):
+            return value
+
+
+POSITIVES = [
+    ("email", ["ana@example.com", "j.doe+news@mail.example.org", "ÜBER@EXAMPLE.DE".lower()], E.EMAIL),
+    ("field_1", ["ana@example.com", "bo@example.net", "cy@example.io"], E.EMAIL),
+    ("phone", ["+1 212-555-0182", "+44 20 7946 0958", "030 901820", "+33 1 42 68 53 00"], E.PHONE_NUMBER),
+    ("contact", ["+49 30 901820", "+49 89 1234567", "+1 (415) 555-2671"], E.PHONE_NUMBER),
+    ("ssn", ["536-22-1234", "287-65-4321", "123-45-6789"], E.USA_SSN),
+    ("tax_ref", ["536-22-1234", "287-65-4321", "123-45-6789"], E.USA_SSN),
+    ("card", ["4111 1111 1111 1111", "5500-0000-0000-0004", "340000000000009"], E.CREDIT_CARD),
+    ("payer_iban", ["DE89370400440532013000", "GB82WEST12345698765432", "FR1420041010050500013M02606"],
+     E.BANK_ACCOUNT),
+    ("peer", ["10.20.0.1", "192.168.1.20", "2001:db8::1"], E.IP_ADDRESS),
+    ("customer.dob", ["1990-01-31", "1985-12-01", "2001-07-04"], E.DATE_OF_BIRTH),
+    ("customer.name", ["Jean-Luc Picard", "Sinéad O'Brien", "Ludwig van Beethoven"], E.PERSON_NAME),
+    ("address.street", ["12 Main St", "Hauptstraße 5", "221B Baker Street"], E.ADDRESS),
+]
+
+DECOYS = [
+    ("order_id", [f"ORD-{rng.randint(10**5, 10**6)}" for _ in range(50)]),
+    ("customer_id", [str(rng.randint(10**9, 10**10 - 1)) for _ in range(50)]),
+    ("request_id", [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(50)]),
+    ("sku", [f"SKU-{rng.randint(1000, 9999)}-AB" for _ in range(50)]),
+    ("checksum", [hashlib.sha256(str(i).encode()).hexdigest() for i in range(50)]),
+    ("app_version", [f"{rng.randint(0, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 30)}" for _ in range(50)]),
+    ("firmware", [".".join(str(rng.randint(0, 20)) for _ in range(4)) for _ in range(50)]),
+    ("tracking_number", [_not_luhn() for _ in range(50)]),
+    ("email_opt_in", ["true", "false"]),
+    ("phone_verified", ["true", "false"]),
+    ("created_at", ["2024-03-01", "2023-11-30", "2022-01-15"]),
+    ("product_name", ["Blue Widget", "Ergonomic Chair", "Smart Lamp"]),
+    ("isbn", ["978-0-517-15429-8", "978-1-5201-1218-3", "978-0-7926-9243-0"]),
+    ("field_9", [str(rng.randint(10**8, 10**9 - 1)) for _ in range(50)]),
+    ("email_domain", ["example.com", "mail.example.org"]),
+    ("amount", ["12.50", "3.99", "100.00"]),
+]
+
+
+@pytest.mark.parametrize("column, values, entity", POSITIVES, ids=[p[0] + "-" + p[2] for p in POSITIVES])
+def test_positives_are_found(column, values, entity):
+    found = classify_column(column, values)
+    assert found is not None and found.entity == entity, found
+    assert 0.8 <= found.confidence <= 1.0
+
+
+@pytest.mark.parametrize("column, values", DECOYS, ids=[d[0] for d in DECOYS])
+def test_decoys_never_fire(column, values):
+    assert classify_column(column, values) is None
+
+
+def test_the_share_of_valid_values_decides_and_empty_columns_are_not_pii():
+    mostly_junk = ["ana@example.com"] + [f"user{i}" for i in range(9)]
+    assert classify_column("email", mostly_junk) is None
+    assert classify_column("email", [None, " ", ""]) is None
+    # 9 of 10 distinct values valid: enough with the name, not without it at the default thresholds
+    nine = [f"u{i}@example.com" for i in range(9)] + ["n/a"]
+    assert classify_column("email", nine).entity == E.EMAIL
+    assert classify_column("field_3", nine, threshold_no_hint=0.95) is None
+
+
+def test_names_need_person_context_and_dates_need_a_birth_hint():
+    assert classify_column("name", ["Ada Lovelace", "Alan Turing"]) is None  # a product, a city, a person?
+    assert classify_column("signup_date", ["1990-01-31", "1985-12-01"]) is None
