@@ -16,6 +16,7 @@ Confidence is the validated share, plus 0.1 with a name hint, at most 1.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -132,3 +133,29 @@ def classify_column(path: str, values: Iterable[str], threshold: float = 0.8,
     if not candidates:
         return None
     return max(candidates, key=lambda c: (c[1].confidence, c[0]))[1]  # ties: the entity the name suggests
+
+
+PII_PARAMETER = "pii"
+PII_CONFIDENCE_PARAMETER = "pii_confidence"
+PII_FIELDS_PARAMETER = "lakeward.pii_fields"  # nested path -> entity, when the PII is inside a struct/array
+
+
+def _under(path: str, column: str) -> bool:
+    return path == column or path.startswith((f"{column}.", f"{column}[", f"{column}{{"))
+
+
+def column_parameters(column: str, detections: list[Detection], current: dict[str, str]) -> dict[str, str]:
+    """A column's Glue Parameters with the PII found in it (itself or nested fields) recorded: ``pii`` (the
+    entity, or several joined by commas), ``pii_confidence`` (the highest) and, for nested fields,
+    ``lakeward.pii_fields``. What was recorded before is kept: a column never silently stops being PII."""
+    mine = [d for d in detections if _under(d.column, column)]
+    if not mine:
+        return current
+    fields = json.loads(current.get(PII_FIELDS_PARAMETER, "{}"))
+    fields.update({d.column: d.entity for d in mine if d.column != column})
+    entities = set(filter(None, current.get(PII_PARAMETER, "").split(","))) | {d.entity for d in mine}
+    confidence = max([d.confidence for d in mine] + [float(current.get(PII_CONFIDENCE_PARAMETER, 0) or 0)])
+    parameters = {**current, PII_PARAMETER: ",".join(sorted(entities)), PII_CONFIDENCE_PARAMETER: f"{confidence:.2f}"}
+    if fields:
+        parameters[PII_FIELDS_PARAMETER] = json.dumps(fields, sort_keys=True)
+    return parameters

@@ -120,6 +120,26 @@ def query(sql: str, output: str) -> None:
         _render(result, output)
 
 
+@main.command()
+@click.argument("table")
+@click.option("--sample-rows", type=int, help="Rows to sample (default $LAKEWARD_PII_SAMPLE_ROWS, else 10,000).")
+@click.option("--dry-run", is_flag=True, help="Print what was found without changing the catalog.")
+def classify(table: str, sample_rows: int | None, dry_run: bool) -> None:
+    """Find the PII columns of DB.TABLE from a sample of its data and record them in Glue (pii, pii_confidence)."""
+    with _clear_errors():
+        from lakeward.aws import aws_context
+        from lakeward.classify import run_classify
+        from lakeward.runtime import spark_session
+
+        with aws_context() as aws:
+            result = run_classify(spark_session(), aws, table, sample_rows, dry_run)
+        found = Table("column", "entity", "confidence", "evidence", box=None)
+        for d in result.detections:
+            found.add_row(d.column, d.entity, f"{d.confidence:.2f}", d.evidence)
+        console.print(found if result.detections else f"no PII found in {result.table}")
+        console.print(f"{result.table}: catalog {'updated' if result.changed else 'unchanged'}")
+
+
 DEMO_QUERIES = [
     "SELECT dt, count(*) AS orders, sum(amount) AS revenue FROM demo.orders GROUP BY dt ORDER BY dt",
     "SELECT dt, count(*) AS orders, sum(amount) AS revenue FROM demo.orders_delta GROUP BY dt ORDER BY dt",

@@ -20,6 +20,7 @@ from pyspark.sql import types as T
 from catalog import types as C
 from catalog.evolution import EVOLUTION_MODES, RESCUED_COLUMN, EvolutionMode, EvolutionPlan, plan_evolution
 from catalog.glue import GlueCatalog
+from lakeformation.classifier import column_parameters
 from catalog.names import (NESTED_RAW_NAMES_PARAMETER, RAW_NAMES_PARAMETER, NestedNames, normalize_identifier,
                            recorded_nested_names, recorded_raw_names)
 from catalog.schema import CatalogTable, Column, TableDefinition, TableFormat, TABLE_FORMATS
@@ -28,6 +29,7 @@ from lakeward.content_types import INTEGRAL_TYPES, ContentType, epoch_unit, from
 from lakeward.commit import CommitContext, commit_delta, commit_parquet, recover, staging_uri, sync_catalog
 from lakeward.errors import ConcurrentWriteError, SourceError, SpecError
 from lakeward.ledger import Ledger, next_seq
+from lakeward.pii_sampling import classify_frame
 from lakeward.locking import TableLock
 from lakeward.partitioning import PartitionField, parse_partition_spec, spec_text
 from lakeward.projection import conform, group_columns, quoted, resolve_names
@@ -278,6 +280,9 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
             report.type_conflicts = _conflict_evidence(target, counts)
             report.pending_columns = _set_pending(target, watch, counts)
             clock["count_s"], mark = time.monotonic() - mark, time.monotonic()
+            if any(row["ok"] for row in counts) and target.mode != "freeze":
+                report.pii = _classify(rows.where(F.col(REASON_COL).isNull()), target, existing.columns is None)
+                clock["classify_s"], mark = time.monotonic() - mark, time.monotonic()
             _account(report, to_read, counts, changed={f.uri for f in to_read if f.uri in ingested})
             batch["sources"] += _read_sources(to_read, counts)
             if any(not row["ok"] for row in counts):
@@ -573,6 +578,21 @@ def _conflict_evidence(target: _Target, counts: list[dict[str, Any]]) -> list[st
             text += "; every value fits the table type"
         evidence.append(text)
     return evidence
+
+
+def _classify(good: DataFrame, target: _Target, new_table: bool) -> dict[str, str]:
+    """Classify the new and changed columns (every column of a new table) from a sample of the batch's
+    good rows, and record what is PII in their Glue Parameters before the commit: path -> entity."""
+    changed = {c.column for c in target.plan.changes if c.kind in ("add_column", "add_nested_fields")}
+    columns = [c.name for c in target.definition.columns if new_table or c.name in changed]
+    columns = [c for c in columns if c != RESCUED_COLUMN]
+    if not columns:
+        return {}
+    detections = classify_frame(good, columns)
+    target.definition = replace(target.definition, columns=tuple(
+        replace(c, parameters=column_parameters(c.name, detections, c.parameters)) for c in target.definition.columns))
+    target.plan.columns = target.definition.columns
+    return {d.column: d.entity for d in detections}
 
 
 def _new_columns(target: _Target) -> list[str]:

@@ -42,6 +42,7 @@ class RunReport:
     # columns the batch's files disagree on: {"column", "type" (chosen), "files": {kind: [uri, ...]}}
     file_type_conflicts: list[dict[str, Any]] = field(default_factory=list)
     pending_columns: list[str] = field(default_factory=list)
+    pii: dict[str, str] = field(default_factory=dict)  # column path -> PII entity found in this batch
     quarantine_location: str | None = None
     recovered_batches: list[str] = field(default_factory=list)
     table_created: bool = False
@@ -85,6 +86,8 @@ class RunReport:
             console.print(parts)
         for change in self.schema_changes:
             console.print(f"[cyan]schema:[/] {change}")
+        for path, entity in self.pii.items():
+            console.print(f"[magenta]pii:[/] {path} {entity}")
         for column in self.pending_columns:
             console.print(f"[yellow]pending:[/] {column} is NULL in every row; its type waits for a batch with values")
         for c in self.file_type_conflicts:

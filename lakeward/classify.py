@@ -1,0 +1,51 @@
+"""``lakeward classify DB.TABLE``: sample a table's data with Spark, find its PII columns, record them in
+the Glue column Parameters (one table version when anything changed, none otherwise)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from pyspark.sql import DataFrame, SparkSession
+
+from catalog.glue import GlueCatalog
+from catalog.schema import CatalogTable
+from lakeformation.classifier import Detection, column_parameters
+from lakeward.aws import AwsContext
+from lakeward.commit import sync_catalog
+from lakeward.errors import SpecError
+from lakeward.pii_sampling import classify_frame
+from lakeward.pipeline import parse_table_name
+from lakeward.readers import spark_path
+from lakeward.tables import delta
+
+
+@dataclass
+class Classification:
+    table: str
+    detections: list[Detection]
+    changed: bool  # whether Glue was updated (False on a dry run or when nothing new was found)
+
+
+def _table_frame(spark: SparkSession, aws: AwsContext, table: CatalogTable) -> DataFrame | None:
+    location = table.definition.location
+    if table.definition.format == "delta":
+        log = delta.open_table(location, aws.storage_options())
+        files = log.file_uris() if log is not None else []
+        return spark.read.option("mergeSchema", "true").parquet(*map(spark_path, files)) if files else None
+    return spark.read.option("mergeSchema", "true").parquet(spark_path(location))
+
+
+def run_classify(spark: SparkSession, aws: AwsContext, table_name: str, rows: int | None = None,
+                 dry_run: bool = False) -> Classification:
+    database, name = parse_table_name(table_name)
+    glue = GlueCatalog(aws.client("glue"))
+    current = glue.load_table(database, name)
+    if current is None or current.foreign:
+        raise SpecError(f"table {database}.{name} is not a lakeward table in the Glue Data Catalog")
+    frame = _table_frame(spark, aws, current)
+    columns = [c.name for c in current.definition.columns]
+    detections = classify_frame(frame, columns, rows) if frame is not None else []
+    definition = replace(current.definition, columns=tuple(
+        replace(c, parameters=column_parameters(c.name, detections, c.parameters))
+        for c in current.definition.columns))
+    changed = not dry_run and sync_catalog(glue, definition, current)
+    return Classification(f"{database}.{name}", detections, changed)
