@@ -125,6 +125,21 @@ class GlueCatalog:
             raise _translate(e, "GetPartitions", f"table {database}.{name}") from e
 
 
+    def tables(self, database: str | None = None) -> Iterator[CatalogTable]:
+        """Every table (of one database, or of all), paginated; foreign tables are marked as such."""
+        try:
+            if database is None:
+                names = [d["Name"] for page in self._glue.get_paginator("get_databases").paginate(**self._catalog)
+                         for d in page.get("DatabaseList", [])]
+            else:
+                names = [database]
+            for db in names:
+                for page in self._glue.get_paginator("get_tables").paginate(**self._catalog, DatabaseName=db):
+                    for entry in page.get("TableList", []):
+                        yield table_from_glue(db, entry)
+        except (ClientError, BotoCoreError) as e:
+            raise _translate(e, "GetTables", f"database {database or '(all)'}") from e
+
     def table_versions(self, database: str, name: str) -> list[tuple[str, Any, dict[str, Any]]]:
         """(version id, update time, Glue table) for every stored version, oldest first."""
         versions = []

@@ -138,24 +138,37 @@ def classify_column(path: str, values: Iterable[str], threshold: float = 0.8,
 PII_PARAMETER = "pii"
 PII_CONFIDENCE_PARAMETER = "pii_confidence"
 PII_FIELDS_PARAMETER = "lakeward.pii_fields"  # nested path -> entity, when the PII is inside a struct/array
+CLASSIFIED_PARAMETER = "lakeward.classified"  # "true" once a column's values were classified
+OVERRIDE_PARAMETER = "lakeward.pii_override"  # the reason of a governance override
 
 
 def _under(path: str, column: str) -> bool:
     return path == column or path.startswith((f"{column}.", f"{column}[", f"{column}{{"))
 
 
-def column_parameters(column: str, detections: list[Detection], current: dict[str, str]) -> dict[str, str]:
-    """A column's Glue Parameters with the PII found in it (itself or nested fields) recorded: ``pii`` (the
-    entity, or several joined by commas), ``pii_confidence`` (the highest) and, for nested fields,
-    ``lakeward.pii_fields``. What was recorded before is kept: a column never silently stops being PII."""
+def column_parameters(column: str, detections: list[Detection], current: dict[str, str],
+                      override: tuple[str, str] | None = None) -> dict[str, str]:
+    """A column's Glue Parameters once classified: ``lakeward.classified``, and for PII found in it (itself
+    or nested fields) ``pii`` (the entity, or several joined by commas), ``pii_confidence`` (the highest)
+    and, for nested fields, ``lakeward.pii_fields``. What was recorded before is kept: a column never
+    silently stops being PII. ``override`` (entity or "none", reason) from the governance spec wins."""
+    parameters = {**current, CLASSIFIED_PARAMETER: "true"}
+    if override is not None:
+        entity, reason = override
+        for key in (PII_PARAMETER, PII_CONFIDENCE_PARAMETER, PII_FIELDS_PARAMETER):
+            parameters.pop(key, None)
+        parameters[OVERRIDE_PARAMETER] = reason
+        if entity != "none":
+            parameters.update({PII_PARAMETER: entity, PII_CONFIDENCE_PARAMETER: "1.00"})
+        return parameters
     mine = [d for d in detections if _under(d.column, column)]
     if not mine:
-        return current
+        return parameters
     fields = json.loads(current.get(PII_FIELDS_PARAMETER, "{}"))
     fields.update({d.column: d.entity for d in mine if d.column != column})
     entities = set(filter(None, current.get(PII_PARAMETER, "").split(","))) | {d.entity for d in mine}
     confidence = max([d.confidence for d in mine] + [float(current.get(PII_CONFIDENCE_PARAMETER, 0) or 0)])
-    parameters = {**current, PII_PARAMETER: ",".join(sorted(entities)), PII_CONFIDENCE_PARAMETER: f"{confidence:.2f}"}
+    parameters.update({PII_PARAMETER: ",".join(sorted(entities)), PII_CONFIDENCE_PARAMETER: f"{confidence:.2f}"})
     if fields:
         parameters[PII_FIELDS_PARAMETER] = json.dumps(fields, sort_keys=True)
     return parameters

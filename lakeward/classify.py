@@ -7,11 +7,13 @@ from dataclasses import dataclass, replace
 from pyspark.sql import DataFrame, SparkSession
 
 from catalog.glue import GlueCatalog
-from catalog.schema import CatalogTable
+from catalog.schema import CatalogTable, Column
 from lakeformation.classifier import Detection, column_parameters
+from lakeformation.spec import DEFAULT, GovernanceSpec
 from lakeward.aws import AwsContext
 from lakeward.commit import sync_catalog
 from lakeward.errors import SpecError
+from lakeward.governance import tag_columns
 from lakeward.pii_sampling import classify_frame
 from lakeward.pipeline import parse_table_name
 from lakeward.readers import spark_path
@@ -35,7 +37,7 @@ def _table_frame(spark: SparkSession, aws: AwsContext, table: CatalogTable) -> D
 
 
 def run_classify(spark: SparkSession, aws: AwsContext, table_name: str, rows: int | None = None,
-                 dry_run: bool = False) -> Classification:
+                 dry_run: bool = False, governance: GovernanceSpec | None = None) -> Classification:
     database, name = parse_table_name(table_name)
     glue = GlueCatalog(aws.client("glue"))
     current = glue.load_table(database, name)
@@ -44,8 +46,16 @@ def run_classify(spark: SparkSession, aws: AwsContext, table_name: str, rows: in
     frame = _table_frame(spark, aws, current)
     columns = [c.name for c in current.definition.columns]
     detections = classify_frame(frame, columns, rows) if frame is not None else []
-    definition = replace(current.definition, columns=tuple(
-        replace(c, parameters=column_parameters(c.name, detections, c.parameters))
-        for c in current.definition.columns))
-    changed = not dry_run and sync_catalog(glue, definition, current)
+    spec = governance or DEFAULT
+
+    def classified(c: Column) -> Column:
+        override = spec.override(database, name, c.name)
+        return replace(c, parameters=column_parameters(c.name, detections, c.parameters,
+                                                       (override.pii, override.reason) if override else None))
+
+    definition = replace(current.definition, columns=tuple(classified(c) for c in current.definition.columns))
+    if dry_run:
+        return Classification(f"{database}.{name}", detections, False)
+    changed = sync_catalog(glue, definition, current)
+    tag_columns(aws, governance, definition)
     return Classification(f"{database}.{name}", detections, changed)

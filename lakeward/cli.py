@@ -58,11 +58,12 @@ def main() -> None:
               help="Schema evolution mode, kept with the table (default: the table's mode, else evolve).")
 @click.option("--hint", "hints", multiple=True, metavar="COL=TYPE",
               help="Schema hint: the column gets this Athena type instead of the inferred one (repeatable).")
+@click.option("--no-govern", is_flag=True, help="Skip PII classification and Lake Formation tagging.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Also write the run report as JSON (a list when the spec ingests several tables).")
 def ingest(source: str | None, table: str | None, spec_path: str | None, table_format: str | None,
            partition_by: str | None, lake: str | None, evolution: str | None, hints: tuple[str, ...],
-           report_path: str | None) -> None:
+           no_govern: bool, report_path: str | None) -> None:
     """Ingest SOURCE (a raw file or folder, any mix of JSON, CSV/TSV, Parquet, .gz/.bz2) into DB.TABLE,
     or every table of a --spec file."""
     with _clear_errors():
@@ -75,7 +76,7 @@ def ingest(source: str | None, table: str | None, spec_path: str | None, table_f
         with aws_context() as aws:
             requests = ingest_requests(Storage.for_aws(aws), source=source, table=table, spec_path=spec_path,
                                        lake=lake, hints=hints, format=table_format, partition_by=partition_by,
-                                       evolution=evolution)
+                                       evolution=evolution, govern=False if no_govern else None)
             reports = []
             for request in requests:
                 report = run_ingest(spark_session(), aws, request)
@@ -109,14 +110,16 @@ def _render(result: "QueryResult", output: str) -> None:  # type: ignore[name-de
 @main.command()
 @click.argument("sql")
 @click.option("--output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-def query(sql: str, output: str) -> None:
+@click.option("--as", "principal", metavar="ARN",
+              help="Run as this principal: Lake Formation grants decide which columns the query may read.")
+def query(sql: str, output: str, principal: str | None) -> None:
     """Run Athena (Trino) SQL over tables registered in the Glue Data Catalog."""
     with _clear_errors():
         from lakeward.aws import aws_context
         from lakeward.query import run_query
 
         with aws_context() as aws:
-            result = run_query(aws, sql)
+            result = run_query(aws, sql, principal)
         _render(result, output)
 
 
@@ -124,15 +127,18 @@ def query(sql: str, output: str) -> None:
 @click.argument("table")
 @click.option("--sample-rows", type=int, help="Rows to sample (default $LAKEWARD_PII_SAMPLE_ROWS, else 10,000).")
 @click.option("--dry-run", is_flag=True, help="Print what was found without changing the catalog.")
-def classify(table: str, sample_rows: int | None, dry_run: bool) -> None:
+@click.option("--spec", "spec_path", type=click.Path(dir_okay=False), help="Spec file whose governance section applies.")
+def classify(table: str, sample_rows: int | None, dry_run: bool, spec_path: str | None) -> None:
     """Find the PII columns of DB.TABLE from a sample of its data and record them in Glue (pii, pii_confidence)."""
     with _clear_errors():
         from lakeward.aws import aws_context
         from lakeward.classify import run_classify
         from lakeward.runtime import spark_session
 
+        from lakeward.cli_govern import _governance
+
         with aws_context() as aws:
-            result = run_classify(spark_session(), aws, table, sample_rows, dry_run)
+            result = run_classify(spark_session(), aws, table, sample_rows, dry_run, _governance(spec_path, aws))
         found = Table("column", "entity", "confidence", "evidence", box=None)
         for d in result.detections:
             found.add_row(d.column, d.entity, f"{d.confidence:.2f}", d.evidence)
@@ -178,9 +184,12 @@ def demo(workdir: str) -> None:
 
 
 def _register_subcommands() -> None:
+    from lakeward.cli_govern import access, govern
     from lakeward.cli_schema import schema
 
     main.add_command(schema)
+    main.add_command(govern)
+    main.add_command(access)
 
 
 _register_subcommands()

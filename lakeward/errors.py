@@ -47,3 +47,11 @@ class QueryError(LakewardError):
 
 class EmulatorError(LakewardError):
     """The embedded AWS emulator could not be started or used."""
+
+
+class GovernanceError(LakewardError):
+    """Lake Formation refused or failed a tag or grant request, or a governance spec cannot be applied."""
+
+
+class AccessDenied(QueryError):
+    """A principal's Lake Formation grants do not cover what a query reads."""

@@ -21,6 +21,8 @@ from catalog import types as C
 from catalog.evolution import EVOLUTION_MODES, RESCUED_COLUMN, EvolutionMode, EvolutionPlan, plan_evolution
 from catalog.glue import GlueCatalog
 from lakeformation.classifier import column_parameters
+from lakeformation.spec import DEFAULT as DEFAULT_GOVERNANCE
+from lakeformation.spec import GovernanceSpec
 from catalog.names import (NESTED_RAW_NAMES_PARAMETER, RAW_NAMES_PARAMETER, NestedNames, normalize_identifier,
                            recorded_nested_names, recorded_raw_names)
 from catalog.schema import CatalogTable, Column, TableDefinition, TableFormat, TABLE_FORMATS
@@ -28,6 +30,7 @@ from lakeward.aws import AwsContext
 from lakeward.content_types import INTEGRAL_TYPES, ContentType, epoch_unit, from_epoch, infer_content_types
 from lakeward.commit import CommitContext, commit_delta, commit_parquet, recover, staging_uri, sync_catalog
 from lakeward.errors import ConcurrentWriteError, SourceError, SpecError
+from lakeward.governance import protect_database, tag_columns
 from lakeward.ledger import Ledger, next_seq
 from lakeward.pii_sampling import classify_frame
 from lakeward.locking import TableLock
@@ -59,6 +62,8 @@ class IngestRequest:
     lake: str = "lake"
     evolution: EvolutionMode | None = None  # None: the table's stored mode, else evolve
     hints: dict[str, C.DataType] = field(default_factory=dict)  # column -> type, overriding inference
+    governance: GovernanceSpec | None = None  # None: the built-in default (lakeformation.spec.DEFAULT)
+    govern: bool = True  # classify PII and apply Lake Formation tags
 
 
 def parse_table_name(text: str) -> tuple[str, str]:
@@ -280,8 +285,9 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
             report.type_conflicts = _conflict_evidence(target, counts)
             report.pending_columns = _set_pending(target, watch, counts)
             clock["count_s"], mark = time.monotonic() - mark, time.monotonic()
-            if any(row["ok"] for row in counts) and target.mode != "freeze":
-                report.pii = _classify(rows.where(F.col(REASON_COL).isNull()), target, existing.columns is None)
+            if request.govern and any(row["ok"] for row in counts) and target.mode != "freeze":
+                report.pii = _classify(rows.where(F.col(REASON_COL).isNull()), target, existing.columns is None,
+                                       request.governance or DEFAULT_GOVERNANCE)
                 clock["classify_s"], mark = time.monotonic() - mark, time.monotonic()
             _account(report, to_read, counts, changed={f.uri for f in to_read if f.uri in ingested})
             batch["sources"] += _read_sources(to_read, counts)
@@ -303,6 +309,8 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
         _repair_catalog(glue, request, existing, database, name, table_uri)
     else:
         report.table_created = existing.columns is None
+        if request.govern and report.table_created:  # before the table exists: it inherits the safe default
+            protect_database(aws, request.governance, database)
         report.schema_changes = [] if report.table_created else [c.describe() for c in target.plan.changes]
         if request.format == "parquet":
             commit_parquet(ctx, target.definition, existing.glue, written, batch)
@@ -311,6 +319,8 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
             evolved = [c for c in target.definition.columns if c.name in changed] if existing.columns else None
             report.delta_version = commit_delta(ctx, target.definition, existing.glue, written, batch, evolved)
         report.partitions = _partition_report(counts, written, target.partitions)
+        if request.govern and "classify_s" in clock:
+            report.tagged_columns = tag_columns(aws, request.governance, target.definition)
         clock["commit_s"] = time.monotonic() - mark
     report.duration_s = time.monotonic() - started
     return report
@@ -580,7 +590,7 @@ def _conflict_evidence(target: _Target, counts: list[dict[str, Any]]) -> list[st
     return evidence
 
 
-def _classify(good: DataFrame, target: _Target, new_table: bool) -> dict[str, str]:
+def _classify(good: DataFrame, target: _Target, new_table: bool, governance: GovernanceSpec) -> dict[str, str]:
     """Classify the new and changed columns (every column of a new table) from a sample of the batch's
     good rows, and record what is PII in their Glue Parameters before the commit: path -> entity."""
     changed = {c.column for c in target.plan.changes if c.kind in ("add_column", "add_nested_fields")}
@@ -589,8 +599,16 @@ def _classify(good: DataFrame, target: _Target, new_table: bool) -> dict[str, st
     if not columns:
         return {}
     detections = classify_frame(good, columns)
-    target.definition = replace(target.definition, columns=tuple(
-        replace(c, parameters=column_parameters(c.name, detections, c.parameters)) for c in target.definition.columns))
+    d = target.definition
+
+    def classified(c: Column) -> Column:
+        if c.name not in columns:
+            return c
+        override = governance.override(d.database, d.name, c.name)
+        return replace(c, parameters=column_parameters(c.name, detections, c.parameters,
+                                                       (override.pii, override.reason) if override else None))
+
+    target.definition = replace(d, columns=tuple(classified(c) for c in d.columns))
     target.plan.columns = target.definition.columns
     return {d.column: d.entity for d in detections}
 

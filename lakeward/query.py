@@ -23,7 +23,7 @@ from catalog.schema import TableDefinition
 from catalog.types import to_hive
 from lakeward.arrow_types import arrow_schema, to_arrow
 from lakeward.aws import AwsContext
-from lakeward.errors import QueryError
+from lakeward.errors import AccessDenied, QueryError
 from lakeward.partitioning import HIVE_NULL
 from lakeward.storage import Storage, join
 from lakeward.tables import delta
@@ -185,12 +185,40 @@ def _prune(table: TableDefinition, candidates: list, predicate: exp.Expression |
         return list(range(len(candidates)))  # not evaluable on partition values alone: scan everything
 
 
+def _duck_quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _duck_type(hive: str) -> str:
     return {"string": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT", "date": "DATE", "timestamp": "TIMESTAMP",
             "boolean": "BOOLEAN", "tinyint": "TINYINT", "smallint": "SMALLINT"}.get(hive, "VARCHAR")
 
 
-def run_query(aws: AwsContext, sql: str) -> QueryResult:
+def _readable(aws: AwsContext, principal: str, table: TableDefinition) -> list[str]:
+    """The table's columns the principal may SELECT, by Lake Formation's LF-tag policy grants."""
+    from lakeformation.access import TableTags, table_access
+    from lakeformation.lf import LakeFormation
+
+    lf = LakeFormation(aws.client("lakeformation"))
+    names = [c.name for c in (*table.columns, *table.partition_keys)]
+    db_tags, table_tags, columns = lf.table_tags(table.database, table.name, names)
+    tags = TableTags(table.database, table.name, db_tags, table_tags, {n: columns.get(n, {}) for n in names})
+    return list(table_access(principal, lf.tag_policy_grants(), tags).readable)
+
+
+def _check_columns(tree: exp.Expression, principal: str, forbidden: dict[str, set[str]], names: set[str]) -> None:
+    """Fail, as Athena does, when the query names a column the principal cannot read (a struct field access
+    customer.email names the column customer)."""
+    for column in tree.find_all(exp.Column):
+        parts = [p for p in (column.name, column.table, column.db) if p]
+        for table, columns in forbidden.items():
+            hit = next((p for p in parts if p in columns and (p == column.name or p not in names)), None)
+            if hit:
+                raise AccessDenied(f"{principal} cannot read column {hit} of {table} (Lake Formation: no LF-tag "
+                                   "policy grant with SELECT matches its tags)")
+
+
+def run_query(aws: AwsContext, sql: str, principal: str | None = None) -> QueryResult:
     try:
         tree = sqlglot.parse_one(sql, read="athena")
     except sqlglot.errors.ParseError as e:
@@ -199,13 +227,32 @@ def run_query(aws: AwsContext, sql: str) -> QueryResult:
     con = duckdb.connect()
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     scans = []
-    for i, node in enumerate([t for t in tree.find_all(exp.Table) if not (not t.db and t.name in ctes)]):
+    nodes = [t for t in tree.find_all(exp.Table) if not (not t.db and t.name in ctes)]
+    readable: dict[int, list[str]] = {}
+    if principal:
+        forbidden: dict[str, set[str]] = {}
+        names = {n.alias_or_name for n in nodes} | {n.name for n in nodes}
+        for i, node in enumerate(nodes):
+            table = resolver.table(node)
+            readable[i] = _readable(aws, principal, table)
+            if not readable[i]:
+                raise AccessDenied(f"{principal} cannot read table {table.qualified_name} (Lake Formation: no "
+                                   "LF-tag policy grant with SELECT matches any of its columns)")
+            every = {c.name for c in (*table.columns, *table.partition_keys)}
+            forbidden[table.qualified_name] = every - set(readable[i])
+        _check_columns(tree, principal, forbidden, names)
+    for i, node in enumerate(nodes):
         table = resolver.table(node)
         keys = {k.name for k in table.partition_keys}
         dataset, scan = resolver.dataset(table, partition_predicate(node, keys))
         scans.append(scan)
         view = f"__lakeward_{i}"
-        con.register(view, dataset)
+        if principal:  # SELECT * shows only the columns the principal may read
+            con.register(f"{view}_all", dataset)
+            con.execute(f"CREATE VIEW {view} AS SELECT {', '.join(_duck_quoted(c) for c in readable[i])} "
+                        f"FROM {view}_all")
+        else:
+            con.register(view, dataset)
         replacement = exp.to_table(view)
         alias = node.args.get("alias")
         replacement.set("alias", alias.copy() if alias else exp.TableAlias(this=exp.to_identifier(node.name)))

@@ -43,6 +43,7 @@ class RunReport:
     file_type_conflicts: list[dict[str, Any]] = field(default_factory=list)
     pending_columns: list[str] = field(default_factory=list)
     pii: dict[str, str] = field(default_factory=dict)  # column path -> PII entity found in this batch
+    tagged_columns: int = 0  # columns given Lake Formation tags after classification
     quarantine_location: str | None = None
     recovered_batches: list[str] = field(default_factory=list)
     table_created: bool = False

@@ -19,10 +19,11 @@ from dataclasses import replace
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from catalog import types as C
 from catalog.names import normalize_identifier
+from lakeformation.spec import GovernanceSpec
 from lakeward.errors import LakewardError, SpecError
 from lakeward.partitioning import parse_partition_spec
 from lakeward.pipeline import IngestRequest, parse_table_name
@@ -73,7 +74,14 @@ class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lake: str | None = None
-    tables: dict[str, TableSpec] = Field(min_length=1)
+    tables: dict[str, TableSpec] = Field(default_factory=dict)
+    governance: GovernanceSpec | None = None  # lakeformation.spec; None: the built-in default
+
+    @model_validator(mode="after")
+    def _something(self) -> Spec:
+        if not self.tables and self.governance is None:
+            raise ValueError("expected a 'tables' or a 'governance' section")
+        return self
 
     @field_validator("tables")
     @classmethod
@@ -114,6 +122,8 @@ def load_spec(text: str, origin: str) -> Spec:
 def requests(spec: Spec, table: str | None = None, lake: str | None = None, **overrides: Any) -> list[IngestRequest]:
     """One ingest request per table of the spec (or only ``table``); non-None overrides win over the spec."""
     chosen = spec.tables
+    if not chosen:
+        raise SpecError("the spec declares no tables to ingest (add a 'tables' section)")
     if table is not None:
         wanted = parse_table_name(table)
         chosen = {k: v for k, v in spec.tables.items() if parse_table_name(k) == wanted}
@@ -122,7 +132,7 @@ def requests(spec: Spec, table: str | None = None, lake: str | None = None, **ov
     result = []
     for name, t in chosen.items():
         request = IngestRequest(t.source, name, t.format, t.partition_by, lake or spec.lake or "lake", t.evolution,
-                                t.parsed_hints())
+                                t.parsed_hints(), spec.governance)
         result.append(replace(request, **{k: v for k, v in overrides.items() if v is not None}))
     return result
 

@@ -55,3 +55,8 @@ def glue(aws_env):
 def workdir(tmp_path, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def lakeformation(aws_env):
+    return boto3.client("lakeformation", endpoint_url=aws_env, region_name="us-east-1")

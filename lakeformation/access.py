@@ -1,0 +1,53 @@
+"""Who can read what: the Lake Formation decision for LF-tag policy grants, computed locally.
+
+Per the Lake Formation documentation: a column's tags are its own, and for each key it lacks, its
+table's, and for each key the table lacks, its database's (a key assigned at a lower level overrides the
+inherited value). A grant on LF-tag policy resource type TABLE with SELECT (or ALL) lets its principal read
+every column whose tags match the expression: for each key of the expression, the column has the key and
+one of its values. A table with no readable column is not visible to the principal.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lakeformation.lf import Tags, TagPolicyGrant
+
+READ = {"SELECT", "ALL"}
+
+
+@dataclass(frozen=True)
+class TableTags:
+    database: str
+    name: str
+    database_tags: Tags
+    table_tags: Tags
+    columns: dict[str, Tags]  # column -> tags assigned on it
+
+
+@dataclass(frozen=True)
+class TableAccess:
+    database: str
+    name: str
+    readable: tuple[str, ...]
+    hidden: tuple[str, ...]
+
+    @property
+    def visible(self) -> bool:
+        return bool(self.readable)
+
+
+def effective(database_tags: Tags, table_tags: Tags, column_tags: Tags) -> Tags:
+    return {**database_tags, **table_tags, **column_tags}
+
+
+def matches(expression: tuple[tuple[str, tuple[str, ...]], ...], tags: Tags) -> bool:
+    return all(key in tags and set(tags[key]) & set(values) for key, values in expression)
+
+
+def table_access(principal: str, grants: list[TagPolicyGrant], table: TableTags) -> TableAccess:
+    mine = [g for g in grants if g.principal == principal and g.resource_type == "TABLE" and g.permissions & READ]
+    readable, hidden = [], []
+    for column, assigned in table.columns.items():
+        tags = effective(table.database_tags, table.table_tags, assigned)
+        (readable if any(matches(g.expression, tags) for g in mine) else hidden).append(column)
+    return TableAccess(table.database, table.name, tuple(readable), tuple(hidden))

@@ -1,0 +1,87 @@
+"""Governance as code, applied: the Glue catalog's lakeward tables and their classified columns on one
+side, Lake Formation on the other (lakeformation/ decides; this module gathers the state and calls it)."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from catalog.glue import GlueCatalog
+from catalog.schema import TableDefinition
+from lakeformation.access import TableAccess, TableTags, table_access
+from lakeformation.lf import LakeFormation, Resource
+from lakeformation.plan import ActualState, GovernedColumn, GovernedTable, Plan, apply, column_tags, plan
+from lakeformation.spec import DEFAULT, GovernanceSpec
+from lakeward.aws import AwsContext
+
+
+def _governed(definition: TableDefinition) -> GovernedTable:
+    return GovernedTable(definition.database, definition.name, tuple(
+        GovernedColumn(c.name, dict(c.parameters)) for c in (*definition.columns, *definition.partition_keys)))
+
+
+def governed_tables(glue: GlueCatalog) -> list[GovernedTable]:
+    return [_governed(t.definition) for t in glue.tables() if not t.foreign]
+
+
+def actual_state(lf: LakeFormation, tables: list[GovernedTable]) -> ActualState:
+    database_tags, column_tags_ = {}, {}
+    for table in tables:
+        db_tags, _, columns = lf.table_tags(table.database, table.name, [c.name for c in table.columns])
+        database_tags[table.database] = db_tags
+        column_tags_[(table.database, table.name)] = columns
+    return ActualState(lf.tags(), database_tags, column_tags_, lf.tag_policy_grants())
+
+
+def governance_plan(aws: AwsContext, spec: GovernanceSpec | None) -> Plan:
+    lf = LakeFormation(aws.client("lakeformation"))
+    tables = governed_tables(GlueCatalog(aws.client("glue")))
+    return plan(spec or DEFAULT, tables, actual_state(lf, tables))
+
+
+def governance_apply(aws: AwsContext, spec: GovernanceSpec | None, prune: bool = False) -> Plan:
+    result = governance_plan(aws, spec)
+    apply(result, LakeFormation(aws.client("lakeformation")), prune)
+    return result
+
+
+def protect_database(aws: AwsContext, spec: GovernanceSpec | None, database: str) -> None:
+    """Before a table is created: the ontology's tags exist and the database carries the default tags, so
+    the new table inherits them (sensitivity=confidential by default) until its columns are classified."""
+    spec = spec or DEFAULT
+    lf = LakeFormation(aws.client("lakeformation"))
+    existing = lf.tags()
+    for key, values in spec.ontology.items():
+        if key not in existing:
+            lf.create_tag(key, values)
+        elif set(values) - set(existing[key]):
+            lf.add_tag_values(key, [v for v in values if v not in existing[key]])
+    GlueCatalog(aws.client("glue")).ensure_database(database)
+    lf.assign(Resource(database), dict(spec.database_tags))
+
+
+def tag_columns(aws: AwsContext, spec: GovernanceSpec | None, definition: TableDefinition) -> int:
+    """After a commit: every classified column gets its tags, columns with equal tags in one call.
+    Returns the number of columns tagged."""
+    spec = spec or DEFAULT
+    table = _governed(definition)
+    groups: dict[tuple, list[str]] = defaultdict(list)
+    for column in table.columns:
+        tags = column_tags(spec, table, column)
+        if tags:
+            groups[tuple(sorted(tags.items()))].append(column.name)
+    lf = LakeFormation(aws.client("lakeformation"))
+    for tags, columns in groups.items():
+        lf.assign(Resource(definition.database, definition.name, tuple(columns)), dict(tags))
+    return sum(len(c) for c in groups.values())
+
+
+def access(aws: AwsContext, principal: str) -> list[TableAccess]:
+    """What the principal can read among lakeward's tables, from Lake Formation's grants and tags."""
+    lf = LakeFormation(aws.client("lakeformation"))
+    grants = lf.tag_policy_grants()
+    result = []
+    for table in governed_tables(GlueCatalog(aws.client("glue"))):
+        db_tags, table_tags, columns = lf.table_tags(table.database, table.name, [c.name for c in table.columns])
+        tags = TableTags(table.database, table.name, db_tags, table_tags,
+                         {c.name: columns.get(c.name, {}) for c in table.columns})
+        result.append(table_access(principal, grants, tags))
+    return result
