@@ -80,8 +80,7 @@ NESTED_RAW_NAMES_PARAMETER = "lakeward.nested_raw_names"
 
 
 def recorded_nested_names(parameters: dict[str, str]) -> dict[str, dict[str, str]]:
-    """Struct path -> {raw field name: field name}, as recorded in a column's Parameters (only raw names
-    that differ from their field name are recorded)."""
+    """Struct path -> {raw field name: field name}, as recorded in a column's Parameters."""
     text = parameters.get(NESTED_RAW_NAMES_PARAMETER)
     return {path: dict(names) for path, names in json.loads(text).items()} if text else {}
 
@@ -90,10 +89,12 @@ class NestedNames:
     """The field names of nested structs, decided once per batch and stable over time.
 
     Paths are column-rooted and normalised: ``customer``, ``customer.address``, ``items[]``, ``attrs{}``.
-    Within one struct, a raw name keeps the field it was recorded with; else a raw name equal to a field
-    the table has takes it; the rest are normalised, and raw names that normalise alike within the struct
-    get suffixes. A raw name mapped once in a batch keeps its field for the rest of the batch, so the
-    schema and the conversion of the data use one mapping.
+    Within one struct, a raw name keeps the field it was recorded with (every mapping is recorded, in
+    first-seen order), even when another recorded raw name feeds the same field: the two are merged, and a
+    record that sets both is quarantined by the conversion. A new raw name equal to a field the table has
+    takes it; other new raw names are normalised, and those that normalise like a field already taken in
+    this struct get suffixes. The same struct gets the same answer for the rest of the batch, so the schema
+    and the conversion of the data use one mapping.
     """
 
     def __init__(self, recorded: dict[str, dict[str, str]] | None = None):
@@ -103,28 +104,26 @@ class NestedNames:
 
     def names(self, path: str, raws: list[str], existing: tuple[str, ...] = ()) -> dict[str, str]:
         """Raw field name -> field name for one struct at ``path`` whose fields are ``raws``; ``existing``:
-        the table's fields there. The same struct always gets the same answer within a batch."""
+        the table's fields there. Several raw names may share a field (recorded ones only)."""
         key = (path, tuple(raws))
         if key in self._decided:
             return self._decided[key]
         assigned = self._assigned.setdefault(path, {})
-        mapping: dict[str, str] = {}
-        for raw in raws:  # two raw names recorded with one field, both in this struct: the first keeps it
-            if raw in assigned and assigned[raw] not in mapping.values():
-                mapping[raw] = assigned[raw]
+        mapping = {raw: assigned[raw] for raw in raws if raw in assigned}
+        used = set(mapping.values())
         for raw in raws:
-            if raw not in mapping and raw in existing and raw not in mapping.values():
+            if raw not in mapping and raw in existing and raw not in used:
                 mapping[raw] = raw
-        mapping.update(assign_names([r for r in raws if r not in mapping], taken=set(mapping.values())))
-        for raw, name in mapping.items():
+                used.add(raw)
+        mapping.update(assign_names([r for r in raws if r not in mapping], taken=used))
+        for raw in raws:
             if raw not in assigned:
-                assigned[raw] = name
-                if raw != name:
-                    self._new.setdefault(path, {})[raw] = name
+                assigned[raw] = mapping[raw]
+                self._new.setdefault(path, {})[raw] = mapping[raw]
         self._decided[key] = result = {raw: mapping[raw] for raw in raws}
         return result
 
     def new_records(self, column: str) -> dict[str, dict[str, str]]:
-        """What this batch mapped anew under a column (raw names that differ from their field)."""
+        """What this batch mapped anew under a column."""
         return {p: m for p, m in self._new.items() if p == column or p.startswith((f"{column}.", f"{column}[",
                                                                                    f"{column}{{"))}

@@ -126,6 +126,9 @@ class _Parser:
                     self.take(",")
                     scale = int(self.take())
                 self.take(")")
+            if not 1 <= precision <= 38 or not 0 <= scale <= precision:
+                raise SchemaEvolutionError(f"decimal({precision},{scale}) in catalog type {self.text!r}: Athena "
+                                           "takes a precision of 1 to 38 and a scale of 0 to the precision")
             return Decimal(precision, scale)
         if name == "string" and self.peek() == "(":  # varchar(n) / char(n)
             self.take("(")

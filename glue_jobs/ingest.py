@@ -60,12 +60,12 @@ def main(argv: list[str] | None = None) -> int:
                 report = run_ingest(spark_session(), aws, request)
                 report.print(Console())
                 reports.append(report.to_dict())
-            document = reports[0] if len(reports) == 1 else reports
-            if args["report"].startswith("s3://"):
-                storage.write_json(args["report"], document)
-            elif args["report"]:
-                Path(args["report"]).parent.mkdir(parents=True, exist_ok=True)
-                Path(args["report"]).write_text(json.dumps(document, indent=2, default=str))
+                document = reports[0] if len(requests) == 1 else reports  # kept if a later table fails
+                if args["report"].startswith("s3://"):
+                    storage.write_json(args["report"], document)
+                elif args["report"]:
+                    Path(args["report"]).parent.mkdir(parents=True, exist_ok=True)
+                    Path(args["report"]).write_text(json.dumps(document, indent=2, default=str))
     except LakewardError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -52,8 +52,8 @@ def main() -> None:
 @click.option("--format", "table_format", type=click.Choice(["parquet", "delta"]),
               help="Table format of a new table (default parquet); an existing table keeps its own.")
 @click.option("--partition-by", help="COL[,COL...] or NAME=TRANSFORM(COL); transforms: date, year, month, day, hour.")
-@click.option("--lake", envvar="LAKEWARD_LAKE",
-              help="Lake root (folder or s3://bucket/prefix) where new tables are created [default: the spec's, else lake].")
+@click.option("--lake", help="Lake root (folder or s3://bucket/prefix) where new tables are created "
+                             "[default: the spec's, else $LAKEWARD_LAKE, else ./lake].")
 @click.option("--evolution", type=click.Choice(["evolve", "freeze", "rescue"]),
               help="Schema evolution mode, kept with the table (default: the table's mode, else evolve).")
 @click.option("--hint", "hints", multiple=True, metavar="COL=TYPE",
@@ -82,10 +82,10 @@ def ingest(source: str | None, table: str | None, spec_path: str | None, table_f
                 report = run_ingest(spark_session(), aws, request)
                 report.print(console)
                 reports.append(report.to_dict())
-        if report_path:
-            Path(report_path).parent.mkdir(parents=True, exist_ok=True)
-            Path(report_path).write_text(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2,
-                                                    default=str))
+                if report_path:  # after each table: a later table's failure keeps the earlier reports
+                    Path(report_path).parent.mkdir(parents=True, exist_ok=True)
+                    Path(report_path).write_text(json.dumps(reports[0] if len(requests) == 1 else reports,
+                                                            indent=2, default=str))
 
 
 def _render(result: "QueryResult", output: str) -> None:  # type: ignore[name-defined]  # noqa: F821

@@ -4,6 +4,7 @@ project onto the evolved schema, count, quarantine, write files, commit and regi
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections import defaultdict
@@ -100,6 +101,7 @@ class _Target:
     content: list[dict[str, ContentType]]  # per read group: raw name -> the type its content has
     nested: NestedNames  # the batch's struct field names
     mode: EvolutionMode = "evolve"
+    unmatched_hints: list[str] = field(default_factory=list)  # hinted columns absent from the batch
 
     @property
     def spec(self) -> str:
@@ -273,6 +275,7 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
         batch["partition_spec"] = target.spec
         batch["evolution"] = target.mode
         batch["names"] = {raw: column for mapping in target.names for raw, column in mapping.items()}
+        report.unmatched_hints = target.unmatched_hints
         report.file_type_conflicts = batch_type_conflicts(
             [FileTypes(f.uri, f.kinds, mapping) for g, mapping in zip(groups, target.names) for f in g.files],
             {c.name: C.to_hive(c.type) for c in (*target.definition.columns, *target.definition.partition_keys)})
@@ -360,12 +363,14 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
     for g in groups:  # one mapping for the whole batch: each group sees what the groups before it mapped
         names.append(resolve_names(g.df, g.data_columns, derived, known))
         known = {**names[-1], **known}
-    table_types = {c.name: c.type for c in (existing.columns or ())}
+    table_types = {c.name: c.type for c in (*(existing.columns or ()), *existing.partition_keys)}
     hints = request.hints
     nested = NestedNames({path: names for c in (existing.columns or ())
                           for path, names in recorded_nested_names(c.parameters).items()})
+    # A column keeps the type the table has (a string column stays one); a hinted column keeps its content
+    # format only when the hint agrees (epoch milliseconds under a timestamp hint).
     typed = [{raw: t for raw, t in infer_content_types(g.df, g.data_columns).items()
-              if table_types.get(mapping[raw]) != C.STRING and mapping[raw] not in hints}  # a string column stays one
+              if table_types.get(mapping[raw], t.type) == t.type and hints.get(mapping[raw], t.type) == t.type}
              for g, mapping in zip(groups, names)]
     batch: dict[str, C.DataType] = {}
     for group, mapping, content in zip(groups, names, typed):
@@ -377,8 +382,10 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
                                     nested, table_types):
             batch[column.name] = C.unify(batch[column.name], column.type) if column.name in batch else column.type
     promote = "parquet" if request.format == "parquet" else "none"
+    unmatched: list[str] = []
     for column_name, hint in hints.items():
         if column_name not in batch:
+            unmatched.append(column_name)
             continue
         old = table_types.get(column_name)
         if old is not None and C.widen(old, hint, promote) is None:
@@ -397,6 +404,9 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
         if p.source not in known:
             raise SpecError(f"--partition-by {p}: column {p.source!r} is not in the data; columns are "
                             f"{', '.join(sorted(known)) or 'none'}")
+        if p.transform != "identity" and known[p.source] not in (C.DATE, C.TIMESTAMP, C.STRING):
+            raise SpecError(f"--partition-by {p}: column {p.source!r} is {C.to_hive(known[p.source])}; a "
+                            f"{p.transform} transform needs a date, timestamp or ISO-8601 string column")
         keys.append(Column(p.name, p.result_type(known[p.source])))
     identity = {p.name for p in partitions if p.transform == "identity"}
     incoming = [Column(n, t) for n, t in batch.items() if n not in identity]
@@ -416,12 +426,12 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
     if mode == "freeze":  # the catalog is a contract: not even annotations change (the ledger keeps names)
         definition = TableDefinition(database, name, request.format, table_uri, plan.columns, tuple(keys),
                                      {**existing.parameters, EVOLUTION_PARAMETER: mode})
-        return _Target(definition, plan, partitions, names, typed, nested, mode)
+        return _Target(definition, plan, partitions, names, typed, nested, mode, unmatched)
     columns = annotate(plan.columns, names, origin, parsed, nested)
     plan.columns = columns
     definition = TableDefinition(database, name, request.format, table_uri, columns,
                                  annotate(tuple(keys), names, origin, parsed), parameters)
-    return _Target(definition, plan, partitions, names, typed, nested, mode)
+    return _Target(definition, plan, partitions, names, typed, nested, mode, unmatched)
 
 
 def annotate(columns: tuple[Column, ...], names: list[dict[str, str]], origin: dict[str, str],
@@ -559,7 +569,8 @@ def _counts(rows: DataFrame, partitions: list[PartitionField], watch: list[str],
             conflicts: list[str] = ()) -> list[dict[str, Any]]:  # type: ignore[assignment]
     """Row counts per source file, partition and outcome, the file size and time Spark read, the
     non-null values of the watched columns (``nonnull_<i>``), and per conflicting column the rows it
-    quarantined with one example reason (``conflict_<i>``, ``example_<i>``): aggregates, never table data."""
+    quarantined with one example reason (``conflict_<i>``, ``example_<i>``, masked before it is reported):
+    aggregates and one value per conflict, never rows."""
     marks = [F.col(REASON_COL).contains(f"column {c}: value ") for c in conflicts]
     keys = [F.col(p.name).cast("string").alias(p.name) for p in partitions]
     grouped = rows.groupBy(F.col(FILE_COL), *keys, F.col(REASON_COL).isNull().alias("ok")).agg(
@@ -568,6 +579,17 @@ def _counts(rows: DataFrame, partitions: list[PartitionField], watch: list[str],
         *[F.count(F.when(m, 1)).alias(f"conflict_{i}") for i, m in enumerate(marks)],
         *[F.first(F.when(m, F.col(REASON_COL)), ignorenulls=True).alias(f"example_{i}") for i, m in enumerate(marks)])
     return [r.asDict() for r in grouped.collect()]
+
+
+_EXAMPLE_VALUE = re.compile(r"value '(.*?)' of '")
+
+
+def _masked(match: re.Match) -> str:
+    """A value in the run report (console, logs): values longer than 8 characters, which may be personal
+    data, keep their first 4 characters and their length; the quarantine keeps the whole record."""
+    value = match.group(1)
+    shown = value if len(value) <= 8 else f"{value[:4]}... ({len(value)} characters)"
+    return f"value '{shown}' of '"
 
 
 def _conflict_evidence(target: _Target, counts: list[dict[str, Any]]) -> list[str]:
@@ -583,7 +605,8 @@ def _conflict_evidence(target: _Target, counts: list[dict[str, Any]]) -> list[st
             files = sorted({spark_file_uri(row[FILE_COL]) for row in hits})
             example = next(row for row in hits if row[f"example_{i}"])
             text += (f"; {sum(row[f'conflict_{i}'] for row in hits)} rows quarantined from {len(files)} file(s), "
-                     f"e.g. {spark_file_uri(example[FILE_COL]).rsplit('/', 1)[-1]}: {example[f'example_{i}']}")
+                     f"e.g. {spark_file_uri(example[FILE_COL]).rsplit('/', 1)[-1]}: "
+                     f"{_EXAMPLE_VALUE.sub(_masked, example[f'example_{i}'], count=1)}")
         else:
             text += "; every value fits the table type"
         evidence.append(text)

@@ -27,9 +27,12 @@ def normalised_type(dt: T.DataType, where: str = "", nested: NestedNames | None 
     if isinstance(dt, T.StructType):
         old = {f.name: f.type for f in existing.fields} if isinstance(existing, C.Struct) else {}
         names = (nested or NestedNames()).names(path, [f.name for f in dt.fields], tuple(old))
-        return C.Struct(tuple(C.Field(names[f.name], normalised_type(
-            f.dataType, f"{where}.{f.name}", nested, f"{path}.{names[f.name]}", old.get(names[f.name])))
-            for f in dt.fields))
+        fields: dict[str, C.DataType] = {}
+        for f in dt.fields:  # raw names recorded for one field merge into it
+            name = names[f.name]
+            t = normalised_type(f.dataType, f"{where}.{f.name}", nested, f"{path}.{name}", old.get(name))
+            fields[name] = C.unify(fields[name], t) if name in fields else t
+        return C.Struct(tuple(C.Field(n, t) for n, t in fields.items()))
     if isinstance(dt, T.ArrayType):
         return C.Array(normalised_type(dt.elementType, where, nested, f"{path}[]",
                                        existing.element if isinstance(existing, C.Array) else None))
@@ -108,21 +111,25 @@ def conform(expr: SparkColumn, src: T.DataType, tgt: C.DataType, nested: NestedN
     if isinstance(tgt, C.Struct) and isinstance(src, T.StructType):
         names = (nested or NestedNames()).names(path, [f.name for f in src.fields],
                                                 tuple(f.name for f in tgt.fields))
-        by_name = {names[f.name]: f for f in src.fields}
+        by_name: dict[str, list[T.StructField]] = {}
+        for f in src.fields:
+            by_name.setdefault(names[f.name], []).append(f)
         target_names = {f.name for f in tgt.fields}
         # A field the table does not have is data the table cannot hold: never drop it silently.
         lossy = [expr.getField(f.name).isNotNull() for f in src.fields if names[f.name] not in target_names]
         parts = []
         for field in tgt.fields:
-            source = by_name.get(field.name)
-            if source is None:
+            sources = by_name.get(field.name, [])
+            if not sources:
                 parts.append(F.lit(None).cast(to_spark(field.type)).alias(field.name))
                 continue
-            converted, loss = conform(expr.getField(source.name), source.dataType, field.type, nested,
-                                      f"{path}.{field.name}")
-            parts.append(converted.alias(field.name))
-            if loss is not None:
-                lossy.append(loss)
+            converted = [conform(expr.getField(s.name), s.dataType, field.type, nested, f"{path}.{field.name}")
+                         for s in sources]
+            parts.append((converted[0][0] if len(converted) == 1 else F.coalesce(*[c[0] for c in converted]))
+                         .alias(field.name))
+            lossy += [loss for _, loss in converted if loss is not None]
+            if len(sources) > 1:  # raw names merged into one field, both set in this record
+                lossy.append(sum((expr.getField(s.name).isNotNull().cast("int") for s in sources), F.lit(0)) > 1)
         return F.when(expr.isNull(), F.lit(None)).otherwise(F.struct(*parts)), _any(lossy)
     if isinstance(tgt, C.Array) and isinstance(src, T.ArrayType):
         def element(x: SparkColumn) -> tuple[SparkColumn, SparkColumn | None]:
@@ -150,9 +157,13 @@ def conform(expr: SparkColumn, src: T.DataType, tgt: C.DataType, nested: NestedN
         return F.lit(None).cast(target), expr.isNotNull()
     if src == target:
         return expr, None
-    if isinstance(src, _NUMERIC) and isinstance(target, (T.DateType, T.TimestampType)):
-        # Never read a number as a time implicitly (Spark would take seconds); epochs are typed by content.
+    if isinstance(target, (T.DateType, T.TimestampType)) and not isinstance(
+            src, (T.StringType, T.DateType, T.TimestampType, T.TimestampNTZType)):
+        # Never read a number or a boolean as a time (Spark would take seconds, or 1970 for false); epochs
+        # are typed by content.
         return F.lit(None).cast(target), expr.isNotNull()
+    if isinstance(src, T.BooleanType) and isinstance(target, _NUMERIC):
+        return F.lit(None).cast(target), expr.isNotNull()  # true is not 1
     converted = expr.cast(target)
     if C.widen(to_catalog(src), tgt) == tgt:
         return converted, None
@@ -162,7 +173,10 @@ def conform(expr: SparkColumn, src: T.DataType, tgt: C.DataType, nested: NestedN
     elif isinstance(src, T.StringType) and isinstance(target, _INTEGRAL):
         lost = lost | ~F.trim(expr).rlike(r"^[+-]?[0-9]+$")  # Spark would truncate "4.5" to 4
     elif isinstance(src, T.StringType) and isinstance(target, T.DecimalType):
-        lost = lost | (converted.cast("double") != expr.cast("double"))  # rounding
+        # Rounding, compared exactly where the value fits decimal(38,18), else as doubles.
+        exact = F.trim(expr).cast(T.DecimalType(38, 18))
+        lost = lost | F.when(exact.isNotNull(), converted.cast(T.DecimalType(38, 18)) != exact).otherwise(
+            converted.cast("double") != expr.cast("double"))
     elif isinstance(target, T.DateType) and isinstance(src, (T.TimestampType, T.TimestampNTZType)):
         lost = lost | ~converted.cast("timestamp").eqNullSafe(expr)  # a time of day would be dropped
     elif isinstance(src, T.StringType) and isinstance(target, (T.DateType, T.TimestampType, T.BooleanType)):

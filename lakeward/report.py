@@ -42,6 +42,7 @@ class RunReport:
     # columns the batch's files disagree on: {"column", "type" (chosen), "files": {kind: [uri, ...]}}
     file_type_conflicts: list[dict[str, Any]] = field(default_factory=list)
     pending_columns: list[str] = field(default_factory=list)
+    unmatched_hints: list[str] = field(default_factory=list)  # hinted columns no file of the batch has
     pii: dict[str, str] = field(default_factory=dict)  # column path -> PII entity found in this batch
     tagged_columns: int = 0  # columns given Lake Formation tags after classification
     quarantine_location: str | None = None
@@ -89,6 +90,8 @@ class RunReport:
             console.print(f"[cyan]schema:[/] {change}")
         for path, entity in self.pii.items():
             console.print(f"[magenta]pii:[/] {path} {entity}")
+        for column in self.unmatched_hints:
+            console.print(f"[yellow]hint unused:[/] no file of this batch has a column {column}")
         for column in self.pending_columns:
             console.print(f"[yellow]pending:[/] {column} is NULL in every row; its type waits for a batch with values")
         for c in self.file_type_conflicts:

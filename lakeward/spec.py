@@ -14,6 +14,7 @@ evolution mode and schema hints. Validated with pydantic; every error names the 
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any, Literal
@@ -131,7 +132,8 @@ def requests(spec: Spec, table: str | None = None, lake: str | None = None, **ov
             raise SpecError(f"--table {table}: not in the spec, which declares {', '.join(spec.tables)}")
     result = []
     for name, t in chosen.items():
-        request = IngestRequest(t.source, name, t.format, t.partition_by, lake or spec.lake or "lake", t.evolution,
+        root = lake or spec.lake or os.environ.get("LAKEWARD_LAKE") or "lake"
+        request = IngestRequest(t.source, name, t.format, t.partition_by, root, t.evolution,
                                 t.parsed_hints(), spec.governance)
         result.append(replace(request, **{k: v for k, v in overrides.items() if v is not None}))
     return result
@@ -163,9 +165,16 @@ def ingest_requests(storage: Storage, *, source: str | None, table: str | None, 
     """What to ingest: the tables of a spec file (settings given here win), or SOURCE into --table."""
     extra = parse_hints(hints)
     if spec_path:
-        chosen = requests(read_spec(storage, spec_path), table, lake, source=source, **overrides)
+        spec = read_spec(storage, spec_path)
+        per_table = {"SOURCE": source, "--hint": extra, **{f"--{k.replace('_', '-')}": v for k, v in overrides.items()
+                                                            if k in ("format", "partition_by")}}
+        given = [option for option, value in per_table.items() if value]
+        if given and table is None and len(spec.tables) > 1:
+            raise SpecError(f"{', '.join(given)} would apply to all {len(spec.tables)} tables of {spec_path}; "
+                            "add --table DB.TABLE to choose one")
+        chosen = requests(spec, table, lake, source=source, **overrides)
         return [replace(r, hints={**r.hints, **extra}) for r in chosen]
     if not source or not table:
         raise SpecError("give SOURCE and --table DB.TABLE, or --spec FILE (see lakeward ingest --help)")
-    return [replace(IngestRequest(source, table, lake=lake or "lake", hints=extra),
+    return [replace(IngestRequest(source, table, lake=lake or os.environ.get("LAKEWARD_LAKE") or "lake", hints=extra),
                     **{k: v for k, v in overrides.items() if v is not None})]

@@ -187,4 +187,19 @@ def test_nested_raw_names_keep_their_fields_over_time(workdir, glue, table_forma
         {"id": 1, "e": "a@x", "e2": None}, {"id": 2, "e": "b@x", "e2": "B@X"}, {"id": 3, "e": None, "e2": "C@X"}]
     column = next(c for c in glue.get_table(DatabaseName="db", Name="nest")["Table"]["StorageDescriptor"]["Columns"]
                   if c["Name"] == "customer")
-    assert json.loads(column["Parameters"]["lakeward.nested_raw_names"]) == {"customer": {"Email": "email_2"}}
+    assert json.loads(column["Parameters"]["lakeward.nested_raw_names"]) == {
+        "customer": {"Email": "email_2", "email": "email"}}
+
+
+def test_nested_raw_names_merged_into_one_field_are_never_coalesced_silently(workdir, glue):
+    lake = workdir / "lake"
+    write_jsonl(workdir / "b1/a.jsonl", [{"id": 1, "customer": {"email": "a@x"}}])
+    ingest(workdir / "b1", "db.nest2", lake)
+    write_jsonl(workdir / "b2/b.jsonl", [{"id": 2, "customer": {"Email": "B@X"}}])  # alone: merges into email
+    ingest(workdir / "b2", "db.nest2", lake)
+    write_jsonl(workdir / "b3/c.jsonl", [{"id": 3, "customer": {"Email": "C@X", "email": "c@x"}},
+                                         {"id": 4, "customer": {"email": "d@x"}}])
+    report = ingest(workdir / "b3", "db.nest2", lake)
+    assert (report["rows_written"], report["rows_quarantined"]) == (1, 1)
+    assert query("SELECT id, customer.email AS e FROM db.nest2 ORDER BY id") == [
+        {"id": 1, "e": "a@x"}, {"id": 2, "e": "B@X"}, {"id": 4, "e": "d@x"}]

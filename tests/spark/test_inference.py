@@ -117,3 +117,47 @@ def test_the_report_names_the_files_behind_an_in_batch_type_conflict(workdir, gl
     assert by_column["qty"]["type"] == "double"
     assert {k: names(v) for k, v in by_column["qty"]["files"].items()} == {
         "bigint": ["ints.jsonl", "strings.jsonl", "typed.parquet"], "double": ["doubles.csv"]}
+
+
+def test_booleans_never_become_times_or_numbers(workdir, glue):
+    lake = workdir / "lake"
+    write_jsonl(workdir / "b1/a.jsonl", [{"id": 1, "shipped_at": "2024-03-01T10:00:00Z", "qty": 2}])
+    ingest(workdir / "b1", "db.bools", lake)
+    write_jsonl(workdir / "b2/b.jsonl", [{"id": 2, "shipped_at": False}, {"id": 3, "qty": True}, {"id": 4}])
+    report = ingest(workdir / "b2", "db.bools", lake)
+    assert (report["rows_written"], report["rows_quarantined"]) == (1, 2)
+    reasons = sorted(r["reason"].split(":")[0] for r in quarantined(lake, "db", "bools"))
+    assert reasons == ["column qty", "column shipped_at"]
+
+
+def test_hints_agreeing_with_content_keep_its_format_and_unused_hints_are_reported(workdir, glue):
+    write_jsonl(workdir / "raw/a.jsonl", [{"created_at": MARCH_1_10H_MS, "n": 1}])
+    report = ingest(workdir / "raw", "db.hint_epoch", workdir / "lake", "--hint", "created_at=timestamp",
+                    "--hint", "zip_code=string")
+    assert (report["rows_written"], report["unmatched_hints"]) == (1, ["zip_code"])
+    assert query("SELECT CAST(created_at AS VARCHAR) AS c FROM db.hint_epoch") == [{"c": "2024-03-01 10:00:00"}]
+
+
+def test_an_existing_integer_column_is_not_retyped_and_transforms_need_times(workdir, glue):
+    lake = workdir / "lake"
+    write_jsonl(workdir / "b1/a.jsonl", [{"created_at": 5}, {"created_at": 6}])  # not epochs: stays bigint
+    ingest(workdir / "b1", "db.ints", lake)
+    write_jsonl(workdir / "b2/b.jsonl", [{"created_at": MARCH_1_10H_MS}])
+    report = ingest(workdir / "b2", "db.ints", lake)
+    assert (report["rows_written"], report["type_conflicts"]) == (1, [])
+    assert glue_columns(glue, "ints")["created_at"]["Type"] == "bigint"
+    result = cli("ingest", str(workdir / "b2"), "--table", "db.ints2", "--lake", str(lake), "--partition-by",
+                 "d=date(n)", "--hint", "n=bigint")
+    assert result.exit_code == 2  # n is not in the data
+    write_jsonl(workdir / "b3/c.jsonl", [{"n": 7}])
+    result = cli("ingest", str(workdir / "b3"), "--table", "db.ints3", "--lake", str(lake), "--partition-by", "d=date(n)")
+    assert result.exit_code == 2 and "column 'n' is bigint; a date transform needs a date, timestamp" in result.output
+
+
+def test_spec_wide_options_without_a_table_are_refused(workdir, aws_env):
+    spec = workdir / "lakeward.yaml"
+    spec.write_text("tables:\n  db.a:\n    source: raw/a\n  db.b:\n    source: raw/b\n")
+    result = cli("ingest", "raw/c", "--spec", str(spec))
+    assert result.exit_code == 2
+    assert f"SOURCE would apply to all 2 tables of {spec}; add --table DB.TABLE" in result.output
+    assert "--hint" in cli("ingest", "--spec", str(spec), "--hint", "n=string").output

@@ -66,7 +66,7 @@ def test_nested_names_keep_recorded_and_existing_fields_and_suffix_the_rest():
     nested = NestedNames({"customer": {"Email": "email_2"}})
     assert nested.names("customer", ["Email", "email", "Full Name"], ("email",)) == {
         "Email": "email_2", "email": "email", "Full Name": "full_name"}
-    assert nested.new_records("customer") == {"customer": {"Full Name": "full_name"}}
+    assert nested.new_records("customer") == {"customer": {"email": "email", "Full Name": "full_name"}}
     # the same struct gets the same answer; a raw name mapped once keeps its field in the batch
     assert nested.names("customer", ["Email", "email", "Full Name"], ()) == {
         "Email": "email_2", "email": "email", "Full Name": "full_name"}
@@ -75,3 +75,6 @@ def test_nested_names_keep_recorded_and_existing_fields_and_suffix_the_rest():
     assert nested.names("customer", ["Full Name", "full_name"], ()) == {"Full Name": "full_name",
                                                                          "full_name": "full_name_2"}
     assert nested.new_records("cust") == {}
+    # two raw names recorded with one field both keep it (the conversion quarantines a record setting both)
+    merged = NestedNames({"c": {"Email": "email", "email": "email"}})
+    assert merged.names("c", ["Email", "email"], ("email",)) == {"Email": "email", "email": "email"}

@@ -69,3 +69,8 @@ def test_command_line_hints():
     assert parse_hints(["zip=string", " amount = decimal(10,2) "]) == {"zip": C.STRING, "amount": C.Decimal(10, 2)}
     with pytest.raises(SpecError, match="--hint 'zip': "):
         parse_hints(["zip"])
+
+
+def test_hints_with_impossible_decimals_are_refused_before_anything_runs():
+    with pytest.raises(SpecError, match=r"amount: 'decimal\(40,2\)' is not an Athena type .*precision of 1 to 38"):
+        load_spec("tables:\n  a.b:\n    source: x\n    hints:\n      amount: decimal(40,2)\n", "s.yaml")
