@@ -73,10 +73,7 @@ class LakeFormation:
                 if code in ("EntityNotFoundException", "ConcurrentModificationException") and delays:
                     time.sleep(delays.pop(0))
                     continue
-                if code == "AccessDeniedException":
-                    raise GovernanceError(f"{what}: access denied; the caller needs to be a Lake Formation "
-                                          f"administrator or hold grantable permissions ({e})") from e
-                raise GovernanceError(f"{what}: {code or 'error'}: {e}") from e
+                raise _translate(what, e) from e
             except BotoCoreError as e:
                 raise GovernanceError(f"{what}: {e}") from e
 
@@ -94,7 +91,18 @@ class LakeFormation:
         return {t["TagKey"]: list(t["TagValues"]) for t in self._pages("list LF-tags", "list_lf_tags", "LFTags")}
 
     def create_tag(self, key: str, values: list[str]) -> None:
-        self._call(f"create LF-tag {key}", self.client.create_lf_tag, TagKey=key, TagValues=values)
+        """Create an LF-tag; when another writer created it meanwhile, add the values it lacks instead."""
+        try:
+            self.client.create_lf_tag(**self.catalog, TagKey=key, TagValues=values)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") != "AlreadyExistsException":
+                raise _translate(f"create LF-tag {key}", e) from e
+            current = {k: v for k, v in self.tags().items() if k == key}.get(key, [])
+            missing = [v for v in values if v not in current]
+            if missing:
+                self.add_tag_values(key, missing)
+        except BotoCoreError as e:
+            raise GovernanceError(f"create LF-tag {key}: {e}") from e
 
     def add_tag_values(self, key: str, values: list[str]) -> None:
         self._call(f"add values to LF-tag {key}", self.client.update_lf_tag, retry_not_found=True, TagKey=key,
@@ -174,6 +182,14 @@ class LakeFormation:
 
     def revoke(self, grant: TagPolicyGrant) -> None:
         self._call(f"revoke {grant.describe()}", self.client.revoke_permissions, **self._policy(grant))
+
+
+def _translate(what: str, e: ClientError) -> GovernanceError:
+    code = e.response.get("Error", {}).get("Code", "")
+    if code == "AccessDeniedException":
+        return GovernanceError(f"{what}: access denied; the caller needs to be a Lake Formation administrator or "
+                               f"hold grantable permissions ({e})")
+    return GovernanceError(f"{what}: {code or 'error'}: {e}")
 
 
 def _tags(entries: list[dict[str, Any]]) -> Tags:

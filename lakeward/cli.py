@@ -4,35 +4,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from lakeward.errors import LakewardError
-
-console = Console()
-err_console = Console(stderr=True)
-
-
-@contextmanager
-def _clear_errors() -> Iterator[None]:
-    """Our errors become one readable line and exit status 2; Spark failures keep their first line."""
-    try:
-        yield
-    except LakewardError as e:
-        err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except Exception as e:  # py4j / Spark errors carry a JVM stack trace; show its headline
-        if type(e).__module__.startswith(("py4j", "pyspark")):
-            headline = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            err_console.print(f"[bold red]Spark failed:[/] {headline}", highlight=False, soft_wrap=True)
-            sys.exit(3)
-        raise
+from lakeward.cli_common import _clear_errors, console, err_console
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

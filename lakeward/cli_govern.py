@@ -6,7 +6,7 @@ import json
 import click
 from rich.table import Table
 
-from lakeward.cli import _clear_errors, console
+from lakeward.cli_common import _clear_errors, console
 
 
 def _governance(spec_path: str | None, aws):  # type: ignore[no-untyped-def]

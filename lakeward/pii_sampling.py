@@ -20,11 +20,16 @@ from lakeformation.classifier import Detection, classify_column
 _SKIPPED = (T.BooleanType, T.BinaryType, T.NullType)
 
 
+def _field(name: str):  # type: ignore[no-untyped-def]
+    """x -> x.name, as a one-argument function (F.transform passes the index to a second argument)."""
+    return lambda x: x.getField(name)
+
+
 def _leaves(expr: SparkColumn, dt: T.DataType, path: str, is_array: bool) -> Iterator[tuple[str, SparkColumn, bool]]:
     """(path, expression, whether the expression is an array of the leaf's values)."""
     if isinstance(dt, T.StructType):
         for f in dt.fields:
-            child = F.transform(expr, lambda x, n=f.name: x.getField(n)) if is_array else expr.getField(f.name)
+            child = F.transform(expr, _field(f.name)) if is_array else expr.getField(f.name)
             yield from _leaves(child, f.dataType, f"{path}.{f.name}", is_array)
     elif isinstance(dt, T.ArrayType):
         yield from _leaves(F.flatten(expr) if is_array else expr, dt.elementType, f"{path}[]", True)
