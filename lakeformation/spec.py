@@ -19,6 +19,8 @@ so a plain ingest already classifies and tags. Validation errors name the key (l
         - principal: arn:aws:iam::123456789012:role/analyst
           tags: {sensitivity: [public, internal]}
           permissions: [SELECT, DESCRIBE]
+      protect: {EMAIL: hash, PHONE_NUMBER: mask}   # in the curated table
+      hmac_key: secretsmanager:lakeward/hmac      # or env:LAKEWARD_HMAC_KEY; never the key itself
 """
 from __future__ import annotations
 
@@ -75,6 +77,8 @@ class GovernanceSpec(BaseModel):
     database_tags: dict[str, str] = Field(default_factory=dict)
     overrides: dict[str, Override] = Field(default_factory=dict)
     grants: list[Grant] = Field(default_factory=list)
+    protect: dict[str, Literal["hash", "mask"]] = Field(default_factory=dict)  # entity -> protection
+    hmac_key: str | None = None  # env:NAME or secretsmanager:SECRET_ID, for protect: hash
 
     @field_validator("ontology")
     @classmethod
@@ -93,6 +97,21 @@ class GovernanceSpec(BaseModel):
         for entity in value:
             if entity not in E.ENTITIES:
                 raise ValueError(f"{entity!r} is not an entity; use one of {', '.join(E.ENTITIES)}")
+        return value
+
+    @field_validator("protect")
+    @classmethod
+    def _protect(cls, value: dict[str, str]) -> dict[str, str]:
+        for entity in value:
+            if entity not in E.ENTITIES:
+                raise ValueError(f"{entity!r} is not an entity; use one of {', '.join(E.ENTITIES)}")
+        return value
+
+    @field_validator("hmac_key")
+    @classmethod
+    def _key_reference(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^(env|secretsmanager):.+$", value):
+            raise ValueError("expected env:NAME or secretsmanager:SECRET_ID (never the key itself)")
         return value
 
     @field_validator("overrides")
@@ -120,6 +139,8 @@ class GovernanceSpec(BaseModel):
         check("database_tags", self.database_tags)
         for i, grant in enumerate(self.grants):
             check(f"grants[{i}]", grant.tags)  # type: ignore[arg-type]
+        if "hash" in self.protect.values() and not self.hmac_key:
+            raise ValueError("protect: hash needs hmac_key (env:NAME or secretsmanager:SECRET_ID)")
         return self
 
     def column_tags(self, entity: str | None) -> dict[str, str]:

@@ -34,6 +34,7 @@ from lakeward.errors import ConcurrentWriteError, SourceError, SpecError
 from lakeward.governance import protect_database, tag_columns
 from lakeward.ledger import Ledger, next_seq
 from lakeward.pii_sampling import classify_frame
+from lakeward.protection import hmac_key, hmac_sha256, masked, protections
 from lakeward.locking import TableLock
 from lakeward.partitioning import PartitionField, parse_partition_spec, spec_text
 from lakeward.projection import conform, group_columns, quoted, resolve_names
@@ -298,7 +299,8 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
                 quarantine.write_rows(rows.where(F.col(REASON_COL).isNotNull()))
                 report.quarantine_location = quarantine.location
             if any(row["ok"] for row in counts) and (target.definition.columns or target.partitions):
-                written = _write_files(rows, target, staging_uri(table_uri, batch_id), storage)
+                protect = _protection(aws, request, target, report) if request.govern else {}
+                written = _write_files(rows, target, staging_uri(table_uri, batch_id), storage, protect)
             clock["write_s"], mark = time.monotonic() - mark, time.monotonic()
         finally:
             rows.unpersist()
@@ -683,10 +685,24 @@ def _account(report: RunReport, files: list[SourceFile], counts: list[dict[str, 
     report.files.extend(per_file.values())
 
 
-def _write_files(rows: DataFrame, target: _Target, staging: str, storage: Storage) -> list[DataFile]:
+def _protection(aws: AwsContext, request: IngestRequest, target: _Target, report: RunReport) -> dict[str, Any]:
+    """Column -> the expression that hashes or masks it, per the governance spec's protect policy."""
+    spec = request.governance or DEFAULT_GOVERNANCE
+    actions = protections(target.definition, spec)
+    report.protected = actions
+    if not actions:
+        return {}
+    key = hmac_key(spec.hmac_key, aws) if "hash" in actions.values() else b""  # type: ignore[arg-type]
+    return {c: (lambda v: hmac_sha256(v, key)) if a == "hash" else masked for c, a in actions.items()}
+
+
+def _write_files(rows: DataFrame, target: _Target, staging: str, storage: Storage,
+                 protect: dict[str, Any] | None = None) -> list[DataFile]:
     names = [p.name for p in target.partitions]
+    protect = protect or {}
     good = rows.where(F.col(REASON_COL).isNull()).select(
-        *[quoted(c.name) for c in target.definition.columns], *names)
+        *[protect[c.name](quoted(c.name)).alias(c.name) if c.name in protect else quoted(c.name)
+          for c in target.definition.columns], *names)
     if names:
         good = good.repartition(*names)
     writer = good.write.mode("overwrite").option("maxRecordsPerFile", MAX_RECORDS_PER_FILE)

@@ -45,6 +45,7 @@ class RunReport:
     unmatched_hints: list[str] = field(default_factory=list)  # hinted columns no file of the batch has
     pii: dict[str, str] = field(default_factory=dict)  # column path -> PII entity found in this batch
     tagged_columns: int = 0  # columns given Lake Formation tags after classification
+    protected: dict[str, str] = field(default_factory=dict)  # column -> hash|mask applied in the written files
     quarantine_location: str | None = None
     recovered_batches: list[str] = field(default_factory=list)
     table_created: bool = False

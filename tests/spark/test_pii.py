@@ -65,3 +65,62 @@ def test_classify_command_records_pii_once_and_dry_run_changes_nothing(workdir, 
     assert "catalog unchanged" in cli("classify", "db.later").output
     assert versions() == before + 1
     assert cli("classify", "db.missing").exit_code == 2
+
+
+PROTECT_SPEC = """
+tables:
+  db.protected:
+    source: {raw}
+    format: {table_format}
+governance:
+  ontology:
+    sensitivity: [internal, confidential, pii]
+  rules:
+    EMAIL: {{sensitivity: pii}}
+    PHONE_NUMBER: {{sensitivity: pii}}
+    PERSON_NAME: {{sensitivity: pii}}
+  not_pii: {{sensitivity: internal}}
+  database_tags: {{sensitivity: confidential}}
+  protect: {{EMAIL: hash, PHONE_NUMBER: mask}}
+  hmac_key: {key_ref}
+"""
+
+
+@pytest.mark.parametrize("table_format, key_ref", [("parquet", "env:TEST_HMAC_KEY"),
+                                                   ("delta", "secretsmanager:lakeward/hmac")])
+def test_pii_columns_are_hashed_or_masked_in_the_table_and_the_key_never_shows(workdir, glue, aws_env, monkeypatch,
+                                                                              table_format, key_ref):
+    import hmac
+
+    import boto3
+
+    from tests.helpers import query
+
+    secret = "s3cr3t-k3y-never-logged"
+    if key_ref.startswith("env:"):
+        monkeypatch.setenv("TEST_HMAC_KEY", secret)
+    else:
+        boto3.client("secretsmanager", endpoint_url=aws_env, region_name="us-east-1").create_secret(
+            Name="lakeward/hmac", SecretString=secret)
+    write_jsonl(workdir / "raw/a.jsonl", PEOPLE)
+    spec = workdir / "lakeward.yaml"
+    spec.write_text(PROTECT_SPEC.format(raw=workdir / "raw", table_format=table_format, key_ref=key_ref))
+    result = cli("ingest", "--spec", str(spec), "--lake", str(workdir / "lake"), "--report", str(workdir / "r.json"))
+    assert result.exit_code == 0, result.output
+    report = (workdir / "r.json").read_text()
+    assert json.loads(report)["protected"] == {"email": "hash", "phone": "mask"}
+    assert secret not in report and secret not in result.output
+    rows = query("SELECT order_id, email, phone FROM db.protected ORDER BY order_id")
+    expected = [(p["email"], p["Phone"]) for p in PEOPLE]
+    assert [r["email"] for r in rows] == [hmac.new(secret.encode(), e.encode(), "sha256").hexdigest() for e, _ in expected]
+    assert [r["phone"] for r in rows] == ["*" * (len(p) - 4) + p[-4:] for _, p in expected]
+
+
+def test_a_missing_hmac_key_is_a_clear_error_before_anything_is_written(workdir, glue):
+    write_jsonl(workdir / "raw/a.jsonl", PEOPLE)
+    spec = workdir / "lakeward.yaml"
+    spec.write_text(PROTECT_SPEC.format(raw=workdir / "raw", table_format="parquet", key_ref="env:NOT_SET_ANYWHERE"))
+    result = cli("ingest", "--spec", str(spec), "--lake", str(workdir / "lake"))
+    assert result.exit_code == 2
+    assert "governance.hmac_key: environment variable NOT_SET_ANYWHERE is not set" in result.output
+    assert not list((workdir / "lake").rglob("*.parquet"))
