@@ -2,7 +2,8 @@
 
 Job parameters: --source (s3:// prefix or file) and --table DB.TABLE, or --spec s3://.../lakeward.yaml
 (every table it declares, or only --table); optionally --format parquet|delta, --partition_by SPEC,
---evolution evolve|freeze|rescue, --hints COL=TYPE[;COL=TYPE...], --lake s3://bucket/prefix,
+--evolution evolve|freeze|rescue, --hints COL=TYPE[;COL=TYPE...], --govern false (no PII classification or
+Lake Formation tagging), --lake s3://bucket/prefix,
 --report s3://.../report.json or a local path (a list when several tables are ingested).
 Locally: ``python glue_jobs/ingest.py --JOB_NAME x --source raw/ --table demo.orders``.
 """
@@ -17,7 +18,7 @@ from awsglue.utils import getResolvedOptions
 
 REQUIRED = ["JOB_NAME"]
 OPTIONAL = {"source": "", "table": "", "spec": "", "format": "", "partition_by": "", "lake": "", "report": "",
-            "evolution": "", "hints": ""}
+            "evolution": "", "hints": "", "govern": ""}
 
 
 def resolve_options(argv: list[str]) -> dict[str, str]:
@@ -54,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
                                        spec_path=args["spec"] or None, lake=args["lake"] or None,
                                        hints=[h for h in args["hints"].split(";") if h.strip()],
                                        format=args["format"] or None, partition_by=args["partition_by"] or None,
-                                       evolution=args["evolution"] or None)
+                                       evolution=args["evolution"] or None,
+                                       govern=False if args["govern"].lower() == "false" else None)
             reports = []
             for request in requests:
                 report = run_ingest(spark_session(), aws, request)
