@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from tests.delta_protocol import check_delta_table
 from tests.helpers import query
 from tests.spark.test_ingest_edges import write_jsonl
 
@@ -32,3 +33,6 @@ def test_two_processes_evolving_one_table_both_land(workdir, glue, aws_env, tabl
     assert columns == {"id", "left", "right"}
     assert query("SELECT count(*) AS n, count(\"left\") AS l, count(\"right\") AS r FROM db.both") == [
         {"n": 100, "l": 50, "r": 50}]
+    if table_format == "delta":
+        live = check_delta_table(workdir / "lake/db/both")["files"]
+        assert sum(json.loads(a["stats"])["numRecords"] for a in live.values()) == 100

@@ -8,6 +8,7 @@ import pytest
 from deltalake import DeltaTable
 
 from lakeward.sample import write_sample
+from tests.delta_protocol import check_delta_table
 from tests.helpers import cli, ingest, quarantined, query
 from tests.oracle import expected_rows, per_day
 
@@ -84,6 +85,7 @@ def test_delta_table_log_stats_and_glue_schema_agree(raw, workdir, glue):
     report = ingest(raw, "demo.orders_delta", workdir / "lake", "--format", "delta", "--partition-by", PARTITION)
     _check_report(report, raw)
     location = workdir / "lake/demo/orders_delta"
+    assert len(check_delta_table(location)["files"]) == len(list(location.rglob("*.parquet")))
 
     log = [json.loads(line) for line in (location / "_delta_log/00000000000000000000.json").read_text().splitlines()]
     kinds = [next(iter(entry)) for entry in log]
