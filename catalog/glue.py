@@ -41,9 +41,12 @@ class GlueCatalog:
         except (ClientError, BotoCoreError) as e:
             raise _translate(e, action, resource) from e
 
-    def ensure_database(self, database: str) -> bool:
-        """Create the database when missing; True when it was created."""
+    def ensure_database(self, database: str, default_permissions: list[dict[str, Any]] | None = None) -> bool:
+        """Create the database when missing; True when it was created. ``default_permissions``: the Lake
+        Formation permissions its new tables get (``[]``: none, so only LF-tag grants apply)."""
         db_input: dict[str, Any] = {"Name": database, "Description": "managed by lakeward"}
+        if default_permissions is not None:
+            db_input["CreateTableDefaultPermissions"] = default_permissions
         try:
             self._glue.create_database(**self._catalog, DatabaseInput=db_input)
             return True

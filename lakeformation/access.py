@@ -4,15 +4,18 @@ Per the Lake Formation documentation: a column's tags are its own, and for each 
 table's, and for each key the table lacks, its database's (a key assigned at a lower level overrides the
 inherited value). A grant on LF-tag policy resource type TABLE with SELECT (or ALL) lets its principal read
 every column whose tags match the expression: for each key of the expression, the column has the key and
-one of its values. A table with no readable column is not visible to the principal.
+one of its values. Grants on named tables or columns add to that, and a grant to IAM_ALLOWED_PRINCIPALS
+(what Glue gives every new table when the database keeps the default permissions) counts for everyone.
+A table with no readable column is not visible to the principal.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lakeformation.lf import Tags, TagPolicyGrant
+from lakeformation.lf import NamedGrant, Tags, TagPolicyGrant
 
 READ = {"SELECT", "ALL"}
+EVERYONE = "IAM_ALLOWED_PRINCIPALS"  # a grant to it lets any IAM principal with S3/Glue rights read
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,17 @@ def matches(expression: tuple[tuple[str, tuple[str, ...]], ...], tags: Tags) -> 
     return all(key in tags and set(tags[key]) & set(values) for key, values in expression)
 
 
-def table_access(principal: str, grants: list[TagPolicyGrant], table: TableTags) -> TableAccess:
-    mine = [g for g in grants if g.principal == principal and g.resource_type == "TABLE" and g.permissions & READ]
+def table_access(principal: str, grants: list[TagPolicyGrant], table: TableTags,
+                 named: list[NamedGrant] = ()) -> TableAccess:  # type: ignore[assignment]
+    """What the principal reads of the table: columns whose tags a SELECT grant's expression matches, and
+    columns a named grant covers (to the principal, or to IAM_ALLOWED_PRINCIPALS, which is everyone)."""
+    mine = [g for g in grants if g.principal in (principal, EVERYONE) and g.resource_type == "TABLE"
+            and g.permissions & READ]
+    direct = [g for g in named if g.principal in (principal, EVERYONE) and g.permissions & READ]
     readable, hidden = [], []
     for column, assigned in table.columns.items():
         tags = effective(table.database_tags, table.table_tags, assigned)
-        (readable if any(matches(g.expression, tags) for g in mine) else hidden).append(column)
+        ok = any(matches(g.expression, tags) for g in mine) or any(
+            g.covers(table.database, table.name, column) for g in direct)
+        (readable if ok else hidden).append(column)
     return TableAccess(table.database, table.name, tuple(readable), tuple(hidden))

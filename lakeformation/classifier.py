@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from stdnum import isbn
 
@@ -69,8 +70,10 @@ def name_hints(path: str) -> tuple[set[str], bool]:
     words, joined = _hint_words(path)
     leaf_words = set(_TOKENS.findall(re.split(r"[.\[\]{}]+", path.lower().strip(".[]{}"))[-1]))
     hinted = {entity for entity, hints in NAME_HINTS.items() if hints & (words | joined)}
-    if "name" in leaf_words and (words & PERSON_CONTEXT or {"first", "last", "full", "given", "family"} & leaf_words):
-        hinted.add(E.PERSON_NAME)
+    person_words = {"name", "first", "last", "full", "given", "family", "middle"} | PERSON_CONTEXT
+    if "name" in leaf_words and leaf_words <= person_words and (
+            words & PERSON_CONTEXT or {"first", "last", "full", "given", "family"} & leaf_words):
+        hinted.add(E.PERSON_NAME)  # customer.name, customer_name, full_name; not customer_segment_name
     return hinted, bool(leaf_words & NEGATIVE_HINTS)
 
 
@@ -78,9 +81,17 @@ def _share(values: list[str], check: Callable[[str], bool]) -> float:
     return sum(1 for v in values if check(v)) / len(values) if values else 0.0
 
 
-def _is_isbn13(value: str) -> bool:
-    digits = "".join(c for c in value if c.isdigit())
-    return len(digits) == 13 and digits.startswith(("978", "979")) and isbn.is_valid(digits)
+# Decimal numbers (amounts, coordinates), dates in any order and separator, ZIP+4 codes: never phone numbers.
+_NOT_PHONE = re.compile(r"^[+-]?\d+[.,]\d+$|^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$"
+                        r"|^\d{5}-\d{4}$")
+
+
+def _is_isbn(value: str) -> bool:
+    """ISBN-13 (978/979), or ISBN-10 written with its hyphens."""
+    digits = "".join(c for c in value if c.isdigit() or c in "Xx")
+    if len(digits) == 13 and digits.startswith(("978", "979")):
+        return isbn.is_valid(digits)
+    return len(digits) == 10 and value.count("-") == 3 and isbn.is_valid(value)
 
 
 def _phone_share(values: list[str], hint: bool) -> float:
@@ -88,8 +99,8 @@ def _phone_share(values: list[str], hint: bool) -> float:
     numbering plans). Without one, formatted numbers of a possible length and bare digit runs valid in a
     numbering plan count, provided at least half of the values are formatted (a column of bare digit
     runs is ids as often as phone numbers). Dates, IP addresses and SSN-shaped values never count."""
-    phone_like = {v for v in values if not (E.is_date_of_birth(v) or E.looks_like_ssn(v) or E.is_ip_address(v)
-                                            or _is_isbn13(v))}
+    phone_like = {v for v in values if not (_NOT_PHONE.match(v) or E.looks_like_ssn(v) or E.is_ip_address(v)
+                                            or _is_isbn(v))}
     if hint:
         return _share(values, lambda v: v in phone_like and (E.is_possible_phone(v) or E.is_phone_number(v)))
     if _share(values, lambda v: v in phone_like and E.is_formatted(v)) < 0.5:
@@ -106,9 +117,18 @@ def _looks_like_version(value: str) -> bool:
     return address.version == 4 and all(int(part) < 32 for part in value.split("."))
 
 
+Kind = Literal["string", "integer", "number", "date", "other"]  # the column's type (other: boolean, binary)
+# What a non-string column can hold: integers can be card numbers, SSNs or phone numbers (the latter two only
+# with a name hint), dates only a date of birth; fractional numbers nothing.
+_KIND_ENTITIES: dict[str, set[str]] = {"integer": {E.CREDIT_CARD, E.USA_SSN, E.PHONE_NUMBER},
+                                       "number": set(), "date": {E.DATE_OF_BIRTH}, "other": set()}
+_KIND_NEEDS_HINT = {E.USA_SSN, E.PHONE_NUMBER}
+
+
 def classify_column(path: str, values: Iterable[str], threshold: float = 0.8,
-                    threshold_no_hint: float = 0.9) -> Detection | None:
-    """The PII entity a column holds, or None. ``values``: sampled non-null values as strings."""
+                    threshold_no_hint: float = 0.9, kind: Kind = "string") -> Detection | None:
+    """The PII entity a column holds, or None. ``values``: sampled non-null values as strings; ``kind``:
+    the column's type."""
     distinct = sorted({v.strip() for v in values if v is not None and v.strip()})
     if not distinct:
         return None
@@ -119,6 +139,8 @@ def classify_column(path: str, values: Iterable[str], threshold: float = 0.8,
     for entity in E.ENTITIES:
         hint = entity in hinted
         if entity in NEEDS_HINT and not hint or vetoed and entity not in SELF_EVIDENT:
+            continue
+        if kind != "string" and (entity not in _KIND_ENTITIES[kind] or entity in _KIND_NEEDS_HINT and not hint):
             continue
         if entity == E.PHONE_NUMBER:
             share = _phone_share(distinct, hint)
@@ -147,11 +169,15 @@ def _under(path: str, column: str) -> bool:
 
 
 def column_parameters(column: str, detections: list[Detection], current: dict[str, str],
-                      override: tuple[str, str] | None = None) -> dict[str, str]:
+                      override: tuple[str, str] | None = None, seen: bool = True) -> dict[str, str]:
     """A column's Glue Parameters once classified: ``lakeward.classified``, and for PII found in it (itself
     or nested fields) ``pii`` (the entity, or several joined by commas), ``pii_confidence`` (the highest)
     and, for nested fields, ``lakeward.pii_fields``. What was recorded before is kept: a column never
-    silently stops being PII. ``override`` (entity or "none", reason) from the governance spec wins."""
+    silently stops being PII. ``override`` (entity or "none", reason) from the governance spec wins. A
+    column with no sampled value (``seen`` false) is left as it is: not classified, it keeps the tags it
+    inherits."""
+    if override is None and not seen:
+        return current
     parameters = {**current, CLASSIFIED_PARAMETER: "true"}
     if override is not None:
         entity, reason = override

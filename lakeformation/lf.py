@@ -58,6 +58,23 @@ class TagPolicyGrant:
         return f"{self.principal}: {', '.join(sorted(self.permissions))} on {self.resource_type.lower()}s where {tags}"
 
 
+@dataclass(frozen=True)
+class NamedGrant:
+    """A grant on a named table (``table`` None: every table of the database) or on its columns
+    (``columns`` None: all of them but ``excluded``)."""
+
+    principal: str
+    database: str
+    table: str | None
+    columns: tuple[str, ...] | None
+    excluded: tuple[str, ...]
+    permissions: frozenset[str]
+
+    def covers(self, database: str, table: str, column: str) -> bool:
+        return (self.database == database and self.table in (None, table)
+                and (column in self.columns if self.columns is not None else column not in self.excluded))
+
+
 class LakeFormation:
     def __init__(self, client: Any, catalog_id: str | None = None):
         self.client = client
@@ -127,12 +144,15 @@ class LakeFormation:
             return {"": _tags(response.get("LFTagsOnTable", []))}
         return {c["Name"]: _tags(c.get("LFTags", [])) for c in response.get("LFTagsOnColumns", [])}
 
-    def table_tags(self, database: str, table: str, columns: list[str]) -> tuple[Tags, Tags, dict[str, Tags]]:
+    def table_tags(self, database: str, table: str, columns: list[str],
+                   with_database: bool = True) -> tuple[Tags, Tags, dict[str, Tags]]:
         """(database tags, table tags, column -> tags), each as assigned at its own level, in one call on the
         table's columns (Lake Formation answers with all three levels)."""
         response = self._call(f"read LF-tags of {database}.{table}", self.client.get_resource_lf_tags,
                               Resource=Resource(database, table, tuple(columns)).api(), ShowAssignedLFTags=True)
         columns_tags = {c["Name"]: _tags(c.get("LFTags", [])) for c in response.get("LFTagsOnColumns") or []}
+        if not with_database:
+            return {}, _tags(response.get("LFTagsOnTable") or []), columns_tags
         if "LFTagOnDatabase" in response:
             database_tags = _tags(response["LFTagOnDatabase"])
         else:  # an endpoint that answers for the columns only (moto): ask the database itself
@@ -163,11 +183,29 @@ class LakeFormation:
         grants = []
         for p in self._pages("list permissions", "list_permissions", "PrincipalResourcePermissions"):
             policy = p.get("Resource", {}).get("LFTagPolicy")
-            if policy is None:
+            if policy is None or "Expression" not in policy:  # named expressions (ExpressionName) are not read
                 continue
             grants.append(TagPolicyGrant.of(p["Principal"]["DataLakePrincipalIdentifier"], policy["ResourceType"],
                                             {e["TagKey"]: e["TagValues"] for e in policy["Expression"]},
                                             p.get("Permissions", [])))
+        return grants
+
+    def named_grants(self) -> list[NamedGrant]:
+        """Grants on named tables and columns (and to IAM_ALLOWED_PRINCIPALS): they give access whatever
+        the tags say, so the access decision must count them."""
+        grants = []
+        for p in self._pages("list permissions", "list_permissions", "PrincipalResourcePermissions"):
+            resource, principal = p.get("Resource", {}), p["Principal"]["DataLakePrincipalIdentifier"]
+            permissions = frozenset(p.get("Permissions", []))
+            if "Table" in resource:
+                t = resource["Table"]
+                grants.append(NamedGrant(principal, t["DatabaseName"], t.get("Name"), None, (), permissions))
+            elif "TableWithColumns" in resource:
+                t = resource["TableWithColumns"]
+                wildcard = t.get("ColumnWildcard")
+                grants.append(NamedGrant(principal, t["DatabaseName"], t.get("Name"),
+                                         None if wildcard is not None else tuple(t.get("ColumnNames", [])),
+                                         tuple((wildcard or {}).get("ExcludedColumnNames", [])), permissions))
         return grants
 
     def _policy(self, grant: TagPolicyGrant) -> dict[str, Any]:

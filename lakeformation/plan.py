@@ -49,6 +49,7 @@ class ActualState:
     database_tags: dict[str, Tags]  # database -> tags assigned on it
     column_tags: dict[tuple[str, str], dict[str, Tags]]  # (database, table) -> column -> tags assigned on it
     grants: list[TagPolicyGrant]
+    table_tags: dict[tuple[str, str], Tags] = field(default_factory=dict)  # tags assigned on the table itself
 
 
 @dataclass
@@ -56,6 +57,7 @@ class Plan:
     create_tags: dict[str, list[str]] = field(default_factory=dict)
     add_tag_values: dict[str, list[str]] = field(default_factory=dict)
     assignments: list[tuple[Resource, dict[str, str]]] = field(default_factory=list)
+    removals: list[tuple[Resource, Tags]] = field(default_factory=list)  # keys a classified column must lose
     grants: list[TagPolicyGrant] = field(default_factory=list)
     # drift
     revokes: list[TagPolicyGrant] = field(default_factory=list)
@@ -65,7 +67,8 @@ class Plan:
 
     @property
     def changes(self) -> int:
-        return len(self.create_tags) + len(self.add_tag_values) + len(self.assignments) + len(self.grants)
+        return (len(self.create_tags) + len(self.add_tag_values) + len(self.assignments) + len(self.removals)
+                + len(self.grants))
 
     @property
     def drift(self) -> int:
@@ -75,6 +78,8 @@ class Plan:
         out = [f"+ create LF-tag {k} = {', '.join(v)}" for k, v in self.create_tags.items()]
         out += [f"+ add values to LF-tag {k}: {', '.join(v)}" for k, v in self.add_tag_values.items()]
         out += [f"+ tag {r}: {', '.join(f'{k}={v}' for k, v in sorted(t.items()))}" for r, t in self.assignments]
+        out += [f"+ untag {r}: {', '.join(f'{k}={v}' for k, vs in sorted(t.items()) for v in vs)}"
+                for r, t in self.removals]
         out += [f"+ grant {g.describe()}" for g in self.grants]
         out += [f"- drift: revoke {g.describe()}" for g in self.revokes]
         out += [f"- drift: untag {r}: {', '.join(f'{k}={v}' for k, vs in sorted(t.items()) for v in vs)}"
@@ -94,8 +99,18 @@ def column_tags(spec: GovernanceSpec, table: GovernedTable, column: GovernedColu
     return spec.column_tags(column.entity)
 
 
+def _merged(grants: list[TagPolicyGrant]) -> dict[tuple, TagPolicyGrant]:
+    """Grants by (principal, resource type, expression), permissions of equal keys united."""
+    merged: dict[tuple, TagPolicyGrant] = {}
+    for g in grants:
+        merged[g.key] = TagPolicyGrant(*g.key, g.permissions | (merged[g.key].permissions if g.key in merged
+                                                                 else frozenset()))
+    return merged
+
+
 def desired_grants(spec: GovernanceSpec) -> list[TagPolicyGrant]:
-    return [TagPolicyGrant.of(g.principal, g.resource, g.tags, g.permissions) for g in spec.grants]
+    return list(_merged([TagPolicyGrant.of(g.principal, g.resource, g.tags, g.permissions)
+                         for g in spec.grants]).values())
 
 
 def plan(spec: GovernanceSpec, tables: list[GovernedTable], actual: ActualState) -> Plan:
@@ -118,6 +133,9 @@ def plan(spec: GovernanceSpec, tables: list[GovernedTable], actual: ActualState)
             result.assignments.append((Resource(database), dict(spec.database_tags)))
 
     for table in tables:
+        on_table = actual.table_tags.get((table.database, table.name), {})
+        if on_table:  # a table-level tag overrides the database's safe default for unclassified columns
+            result.unassignments.append((Resource(table.database, table.name), on_table))
         have = actual.column_tags.get((table.database, table.name), {})
         for column in table.columns:
             want = column_tags(spec, table, column)
@@ -125,11 +143,13 @@ def plan(spec: GovernanceSpec, tables: list[GovernedTable], actual: ActualState)
             if want and any(assigned.get(k) != [v] for k, v in want.items()):
                 result.assignments.append((Resource(table.database, table.name, (column.name,)), want))
             extra = {k: v for k, v in assigned.items() if not want or k not in want}
-            if extra:
+            if extra and want:  # a classified column keeps no key its tags do not name (it could match a grant)
+                result.removals.append((Resource(table.database, table.name, (column.name,)), extra))
+            elif extra:
                 result.unassignments.append((Resource(table.database, table.name, (column.name,)), extra))
 
-    wanted = {g.key: g for g in desired_grants(spec)}
-    present = {g.key: g for g in actual.grants}
+    wanted = _merged(desired_grants(spec))
+    present = _merged(actual.grants)
     for key, grant in wanted.items():
         missing = grant.permissions - (present[key].permissions if key in present else frozenset())
         if missing:
@@ -150,6 +170,8 @@ def apply(result: Plan, lf: LakeFormation, prune: bool = False) -> None:
         lf.add_tag_values(key, values)
     for resource, tags in result.assignments:
         lf.assign(resource, tags)
+    for resource, tags in result.removals:
+        lf.unassign(resource, tags)
     for grant in result.grants:
         lf.grant(grant)
     if not prune:

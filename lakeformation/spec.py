@@ -118,8 +118,10 @@ class GovernanceSpec(BaseModel):
     @classmethod
     def _override_keys(cls, value: dict[str, Override]) -> dict[str, Override]:
         for key in value:
-            if len(key.split(".")) < 3:
-                raise ValueError(f"{key!r}: name the column as DB.TABLE.COLUMN")
+            if not re.match(r"^[a-z0-9_]+\.[a-z0-9_]+\.[a-z0-9_]+$", key):
+                raise ValueError(f"{key!r}: name a top-level column as DB.TABLE.COLUMN, lowercase, as the catalog "
+                                 "names them (LF-tags are per column, so a nested field is overridden through "
+                                 "its column)")
         return value
 
     @model_validator(mode="after")
@@ -144,8 +146,11 @@ class GovernanceSpec(BaseModel):
         return self
 
     def column_tags(self, entity: str | None) -> dict[str, str]:
-        """The tags of a classified column: its entity's rule, or not_pii."""
-        return dict(self.rules.get(entity, {})) if entity else dict(self.not_pii)
+        """The tags of a classified column: its entity's rule, or not_pii. PII with no rule keeps the
+        database's tags, explicitly: it must never end up less protected than an unclassified column."""
+        if not entity:
+            return dict(self.not_pii)
+        return dict(self.rules.get(entity) or self.database_tags)
 
     def override(self, database: str, table: str, column: str) -> Override | None:
         return self.overrides.get(f"{database}.{table}.{column}")

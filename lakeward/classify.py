@@ -44,16 +44,18 @@ def run_classify(spark: SparkSession, aws: AwsContext, table_name: str, rows: in
     if current is None or current.foreign:
         raise SpecError(f"table {database}.{name} is not a lakeward table in the Glue Data Catalog")
     frame = _table_frame(spark, aws, current)
-    columns = [c.name for c in current.definition.columns]
-    detections = classify_frame(frame, columns, rows) if frame is not None else []
+    columns = [c.name for c in (*current.definition.columns, *current.definition.partition_keys)]
+    detections, seen = classify_frame(frame, columns, rows) if frame is not None else ([], set())
     spec = governance or DEFAULT
 
     def classified(c: Column) -> Column:
         override = spec.override(database, name, c.name)
         return replace(c, parameters=column_parameters(c.name, detections, c.parameters,
-                                                       (override.pii, override.reason) if override else None))
+                                                       (override.pii, override.reason) if override else None,
+                                                       c.name in seen))
 
-    definition = replace(current.definition, columns=tuple(classified(c) for c in current.definition.columns))
+    definition = replace(current.definition, columns=tuple(classified(c) for c in current.definition.columns),
+                         partition_keys=tuple(classified(k) for k in current.definition.partition_keys))
     if dry_run:
         return Classification(f"{database}.{name}", detections, False)
     changed = sync_catalog(glue, definition, current)

@@ -23,12 +23,13 @@ def governed_tables(glue: GlueCatalog) -> list[GovernedTable]:
 
 
 def actual_state(lf: LakeFormation, tables: list[GovernedTable]) -> ActualState:
-    database_tags, column_tags_ = {}, {}
+    database_tags, column_tags_, table_tags = {}, {}, {}
     for table in tables:
-        db_tags, _, columns = lf.table_tags(table.database, table.name, [c.name for c in table.columns])
+        db_tags, on_table, columns = lf.table_tags(table.database, table.name, [c.name for c in table.columns])
         database_tags[table.database] = db_tags
         column_tags_[(table.database, table.name)] = columns
-    return ActualState(lf.tags(), database_tags, column_tags_, lf.tag_policy_grants())
+        table_tags[(table.database, table.name)] = on_table
+    return ActualState(lf.tags(), database_tags, column_tags_, lf.tag_policy_grants(), table_tags)
 
 
 def governance_plan(aws: AwsContext, spec: GovernanceSpec | None) -> Plan:
@@ -54,34 +55,46 @@ def protect_database(aws: AwsContext, spec: GovernanceSpec | None, database: str
             lf.create_tag(key, values)
         elif set(values) - set(existing[key]):
             lf.add_tag_values(key, [v for v in values if v not in existing[key]])
-    GlueCatalog(aws.client("glue")).ensure_database(database)
+    # Created without Glue's default "ALL to IAM_ALLOWED_PRINCIPALS" on new tables, which would bypass the tags.
+    GlueCatalog(aws.client("glue")).ensure_database(database, default_permissions=[])
     lf.assign(Resource(database), dict(spec.database_tags))
 
 
 def tag_columns(aws: AwsContext, spec: GovernanceSpec | None, definition: TableDefinition) -> int:
-    """After a commit: every classified column gets its tags, columns with equal tags in one call.
-    Returns the number of columns tagged."""
+    """After a commit: every classified column gets exactly its tags (keys it should not carry are removed,
+    since Lake Formation merges assignments), columns with equal tags in one call. Returns the number of
+    columns whose tags changed."""
     spec = spec or DEFAULT
     table = _governed(definition)
-    groups: dict[tuple, list[str]] = defaultdict(list)
-    for column in table.columns:
-        tags = column_tags(spec, table, column)
-        if tags:
-            groups[tuple(sorted(tags.items()))].append(column.name)
     lf = LakeFormation(aws.client("lakeformation"))
+    _, _, assigned = lf.table_tags(table.database, table.name, [c.name for c in table.columns], with_database=False)
+    groups: dict[tuple, list[str]] = defaultdict(list)
+    changed = set()
+    for column in table.columns:
+        want = column_tags(spec, table, column)
+        if not want:
+            continue
+        have = assigned.get(column.name, {})
+        extra = {k: v for k, v in have.items() if k not in want}
+        if extra:
+            lf.unassign(Resource(table.database, table.name, (column.name,)), extra)
+            changed.add(column.name)
+        if any(have.get(k) != [v] for k, v in want.items()):
+            groups[tuple(sorted(want.items()))].append(column.name)
+            changed.add(column.name)
     for tags, columns in groups.items():
         lf.assign(Resource(definition.database, definition.name, tuple(columns)), dict(tags))
-    return sum(len(c) for c in groups.values())
+    return len(changed)
 
 
 def access(aws: AwsContext, principal: str) -> list[TableAccess]:
     """What the principal can read among lakeward's tables, from Lake Formation's grants and tags."""
     lf = LakeFormation(aws.client("lakeformation"))
-    grants = lf.tag_policy_grants()
+    grants, named = lf.tag_policy_grants(), lf.named_grants()
     result = []
     for table in governed_tables(GlueCatalog(aws.client("glue"))):
         db_tags, table_tags, columns = lf.table_tags(table.database, table.name, [c.name for c in table.columns])
         tags = TableTags(table.database, table.name, db_tags, table_tags,
                          {c.name: columns.get(c.name, {}) for c in table.columns})
-        result.append(table_access(principal, grants, tags))
+        result.append(table_access(principal, grants, tags, named))
     return result

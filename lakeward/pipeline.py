@@ -21,7 +21,7 @@ from pyspark.sql import types as T
 from catalog import types as C
 from catalog.evolution import EVOLUTION_MODES, RESCUED_COLUMN, EvolutionMode, EvolutionPlan, plan_evolution
 from catalog.glue import GlueCatalog
-from lakeformation.classifier import column_parameters
+from lakeformation.classifier import CLASSIFIED_PARAMETER, column_parameters
 from lakeformation.spec import DEFAULT as DEFAULT_GOVERNANCE
 from lakeformation.spec import GovernanceSpec
 from catalog.names import (NESTED_RAW_NAMES_PARAMETER, RAW_NAMES_PARAMETER, NestedNames, normalize_identifier,
@@ -314,7 +314,7 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
         _repair_catalog(glue, request, existing, database, name, table_uri)
     else:
         report.table_created = existing.columns is None
-        if request.govern and report.table_created:  # before the table exists: it inherits the safe default
+        if request.govern:  # before a new table exists: it inherits the database's safe default tags
             protect_database(aws, request.governance, database)
         report.schema_changes = [] if report.table_created else [c.describe() for c in target.plan.changes]
         if request.format == "parquet":
@@ -619,11 +619,12 @@ def _classify(good: DataFrame, target: _Target, new_table: bool, governance: Gov
     """Classify the new and changed columns (every column of a new table) from a sample of the batch's
     good rows, and record what is PII in their Glue Parameters before the commit: path -> entity."""
     changed = {c.column for c in target.plan.changes if c.kind in ("add_column", "add_nested_fields")}
-    columns = [c.name for c in target.definition.columns if new_table or c.name in changed]
+    columns = [c.name for c in (*target.definition.columns, *target.definition.partition_keys)
+               if new_table or c.name in changed or CLASSIFIED_PARAMETER not in c.parameters]
     columns = [c for c in columns if c != RESCUED_COLUMN]
     if not columns:
         return {}
-    detections = classify_frame(good, columns)
+    detections, seen = classify_frame(good, columns)
     d = target.definition
 
     def classified(c: Column) -> Column:
@@ -631,9 +632,11 @@ def _classify(good: DataFrame, target: _Target, new_table: bool, governance: Gov
             return c
         override = governance.override(d.database, d.name, c.name)
         return replace(c, parameters=column_parameters(c.name, detections, c.parameters,
-                                                       (override.pii, override.reason) if override else None))
+                                                       (override.pii, override.reason) if override else None,
+                                                       c.name in seen))
 
-    target.definition = replace(d, columns=tuple(classified(c) for c in d.columns))
+    target.definition = replace(d, columns=tuple(classified(c) for c in d.columns),
+                                partition_keys=tuple(classified(k) for k in d.partition_keys))
     target.plan.columns = target.definition.columns
     return {d.column: d.entity for d in detections}
 
@@ -693,7 +696,8 @@ def _protection(aws: AwsContext, request: IngestRequest, target: _Target, report
     if not actions:
         return {}
     key = hmac_key(spec.hmac_key, aws) if "hash" in actions.values() else b""  # type: ignore[arg-type]
-    return {c: (lambda v: hmac_sha256(v, key)) if a == "hash" else masked for c, a in actions.items()}
+    return {c: (lambda v: hmac_sha256(v, key)) if a == "hash" else masked for c, a in actions.items()
+            if a in ("hash", "mask")}
 
 
 def _write_files(rows: DataFrame, target: _Target, staging: str, storage: Storage,

@@ -5,10 +5,12 @@ Manager and is never logged, reported or stored."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from catalog import types as C
 from catalog.schema import TableDefinition
@@ -16,9 +18,6 @@ from lakeformation.classifier import PII_PARAMETER
 from lakeformation.spec import GovernanceSpec
 from lakeward.aws import AwsContext
 from lakeward.errors import GovernanceError
-
-_BLOCK = 64  # SHA-256 block size
-
 
 def hmac_key(reference: str, aws: AwsContext) -> bytes:
     """The key named by ``env:NAME`` or ``secretsmanager:SECRET_ID``."""
@@ -36,19 +35,21 @@ def hmac_key(reference: str, aws: AwsContext) -> bytes:
         except (ClientError, BotoCoreError) as e:
             raise GovernanceError(f"governance.hmac_key: cannot read secret {name} from Secrets Manager: "
                                   f"{type(e).__name__}") from None  # the message could echo the request
-        return (secret.get("SecretString") or "").encode("utf-8") or secret["SecretBinary"]
+        key = (secret.get("SecretString") or "").encode("utf-8") or secret.get("SecretBinary") or b""
+        if not key:
+            raise GovernanceError(f"governance.hmac_key: secret {name} is empty")
+        return key
     raise GovernanceError(f"governance.hmac_key: {reference!r}: expected env:NAME or secretsmanager:SECRET_ID")
 
 
 def hmac_sha256(value: SparkColumn, key: bytes) -> SparkColumn:
-    """RFC 2104 HMAC-SHA256 of a string column, in Spark expressions: H((K^opad) || H((K^ipad) || m))."""
-    if len(key) > _BLOCK:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(_BLOCK, b"\0")
-    inner_pad = F.lit(bytearray(b ^ 0x36 for b in key))
-    outer_pad = F.lit(bytearray(b ^ 0x5C for b in key))
-    inner = F.unhex(F.sha2(F.concat(inner_pad, F.encode(value, "UTF-8")), 256))
-    return F.sha2(F.concat(outer_pad, inner), 256)
+    """HMAC-SHA256 (RFC 2104, Python's hmac) of a string column as 64 hex digits. A Python UDF keeps the
+    key out of the query plan (explain output, the Spark UI and event logs show only the UDF's name)."""
+
+    def digest(text: str | None) -> str | None:
+        return None if text is None else hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    return F.udf(digest, T.StringType())(value)
 
 
 def masked(value: SparkColumn) -> SparkColumn:
@@ -58,16 +59,18 @@ def masked(value: SparkColumn) -> SparkColumn:
 
 
 def protections(definition: TableDefinition, spec: GovernanceSpec) -> dict[str, str]:
-    """Column -> hash|mask for the table's string columns whose recorded PII entity the policy protects."""
+    """Column -> hash|mask for the table's string columns whose recorded PII entities (any of them) the
+    policy protects (hash wins over mask). Other columns the policy names are listed as skipped, with why:
+    only string columns can be hashed or masked."""
     result = {}
-    for column in definition.columns:
-        entity = (column.parameters.get(PII_PARAMETER) or "").split(",")[0]
-        action = spec.protect.get(entity) if entity else None
-        if action is None:
+    for column in (*definition.columns, *definition.partition_keys):
+        entities = [e for e in (column.parameters.get(PII_PARAMETER) or "").split(",") if e]
+        actions = {spec.protect[e] for e in entities if e in spec.protect}
+        if not actions:
             continue
-        if column.type != C.STRING:
-            raise GovernanceError(f"governance.protect.{entity}: column {definition.qualified_name}.{column.name} is "
-                                  f"{C.to_hive(column.type)}; only string columns can be hashed or masked "
-                                  f"(hint it as string)")
-        result[column.name] = action
+        if column in definition.partition_keys or column.type != C.STRING:
+            where = "a partition column" if column in definition.partition_keys else C.to_hive(column.type)
+            result[column.name] = f"skipped: {where}; only string data columns are hashed or masked"
+            continue
+        result[column.name] = "hash" if "hash" in actions else "mask"
     return result

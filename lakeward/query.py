@@ -203,7 +203,7 @@ def _readable(aws: AwsContext, principal: str, table: TableDefinition) -> list[s
     names = [c.name for c in (*table.columns, *table.partition_keys)]
     db_tags, table_tags, columns = lf.table_tags(table.database, table.name, names)
     tags = TableTags(table.database, table.name, db_tags, table_tags, {n: columns.get(n, {}) for n in names})
-    return list(table_access(principal, lf.tag_policy_grants(), tags).readable)
+    return list(table_access(principal, lf.tag_policy_grants(), tags, lf.named_grants()).readable)
 
 
 def _check_columns(tree: exp.Expression, principal: str, forbidden: dict[str, set[str]], names: set[str]) -> None:
@@ -230,6 +230,9 @@ def run_query(aws: AwsContext, sql: str, principal: str | None = None) -> QueryR
     nodes = [t for t in tree.find_all(exp.Table) if not (not t.db and t.name in ctes)]
     readable: dict[int, list[str]] = {}
     if principal:
+        internal = [t.name for t in tree.find_all(exp.Table) if t.name.startswith("__lakeward")]
+        if internal:
+            raise AccessDenied(f"{principal}: {internal[0]} is not a table of the catalog")
         forbidden: dict[str, set[str]] = {}
         names = {n.alias_or_name for n in nodes} | {n.name for n in nodes}
         for i, node in enumerate(nodes):
@@ -247,10 +250,8 @@ def run_query(aws: AwsContext, sql: str, principal: str | None = None) -> QueryR
         dataset, scan = resolver.dataset(table, partition_predicate(node, keys))
         scans.append(scan)
         view = f"__lakeward_{i}"
-        if principal:  # SELECT * shows only the columns the principal may read
-            con.register(f"{view}_all", dataset)
-            con.execute(f"CREATE VIEW {view} AS SELECT {', '.join(_duck_quoted(c) for c in readable[i])} "
-                        f"FROM {view}_all")
+        if principal:  # only the readable columns exist for the query (SELECT * shows those)
+            con.from_arrow(dataset).project(", ".join(_duck_quoted(c) for c in readable[i])).create_view(view)
         else:
             con.register(view, dataset)
         replacement = exp.to_table(view)
@@ -261,6 +262,8 @@ def run_query(aws: AwsContext, sql: str, principal: str | None = None) -> QueryR
                 if column.table == node.name and column.db in ("", node.db or DEFAULT_DATABASE):
                     column.set("db", None)
         node.replace(replacement)
+    if principal:  # nothing but the projected views: no files, no extensions
+        con.execute("SET enable_external_access = false")
     try:
         cursor = con.execute(tree.sql("duckdb"))
         columns = [d[0] for d in cursor.description]

@@ -120,3 +120,23 @@ def test_drift_is_reported_and_removed_only_with_prune(workdir, lakeformation):
     assert not any(p["Principal"]["DataLakePrincipalIdentifier"] == intruder
                    for p in lakeformation.list_permissions()["PrincipalResourcePermissions"])
     assert "0 change(s), 0 drift item(s)" in cli("govern", "plan", "--spec", str(spec)).output
+
+
+def test_late_columns_are_sampled_partitions_readable_and_the_query_cannot_reach_around_the_views(
+        workdir, lakeformation, monkeypatch):
+    spec = workdir / "lakeward.yaml"
+    spec.write_text(SPEC)
+    monkeypatch.setenv("LAKEWARD_PII_SAMPLE_ROWS", "2")  # contact_email is set only past the sample
+    rows = [{"id": i, "country": "DE" if i % 2 else "FR", "contact_email": None} for i in range(4)]
+    rows.append({"id": 9, "country": "DE", "contact_email": "late@example.com"})
+    write_jsonl(workdir / "raw/a.jsonl", rows)
+    report = ingest(workdir / "raw", "db.sales", workdir / "lake", "--partition-by", "country")
+    assert report["pii"] == {"contact_email": "EMAIL"}
+    assert cli("govern", "apply", "--spec", str(spec)).exit_code == 0
+    ok = cli("query", "--as", ANALYST, "SELECT country, count(*) AS n FROM db.sales GROUP BY country ORDER BY 1",
+             "--output", "json")
+    assert ok.exit_code == 0 and json.loads(ok.stdout) == [{"country": "DE", "n": 3}, {"country": "FR", "n": 2}]
+    files = cli("query", "--as", ANALYST, f"SELECT * FROM read_parquet('{workdir}/lake/db/sales/**/*.parquet')")
+    assert files.exit_code == 2, files.output
+    internal = cli("query", "--as", ANALYST, "SELECT * FROM __lakeward_0")
+    assert internal.exit_code == 2 and "is not a table of the catalog" in internal.output

@@ -100,3 +100,34 @@ def test_access_follows_tag_inheritance_and_column_overrides():
     table_level = TableTags("db", "t", {"sensitivity": ["confidential"]}, {"sensitivity": ["public"]}, {"fresh": {}})
     assert table_access(ANALYST, grants, table_level).readable == ("fresh",)  # the table's tag overrides the db's
     assert table_access("arn:aws:iam::123456789012:role/other", grants, tags).readable == ()
+
+
+def test_a_classified_column_loses_keys_its_tags_do_not_name_and_pii_without_a_rule_stays_confidential():
+    from lakeformation.spec import GovernanceSpec
+
+    spec = GovernanceSpec(ontology={"sensitivity": ["internal", "confidential", "pii"], "audience": ["all"]},
+                          rules={"EMAIL": {"sensitivity": "pii"}}, not_pii={"sensitivity": "internal"},
+                          database_tags={"sensitivity": "confidential"})
+    table = _table(phone={"pii": "PHONE_NUMBER", "lakeward.classified": "true"},
+                   email={"pii": "EMAIL", "lakeward.classified": "true"})
+    actual = ActualState(tags=dict(spec.ontology), database_tags={"db": {"sensitivity": ["confidential"]}},
+                         column_tags={("db", "t"): {"phone": {"sensitivity": ["internal"]},
+                                                    "email": {"sensitivity": ["internal"], "audience": ["all"]}}},
+                         grants=[], table_tags={("db", "t"): {"audience": ["all"]}})
+    result = plan(spec, [table], actual)
+    assert [(str(r), t) for r, t in result.assignments] == [
+        ("db.t columns phone", {"sensitivity": "confidential"}), ("db.t columns email", {"sensitivity": "pii"})]
+    assert [(str(r), t) for r, t in result.removals] == [("db.t columns email", {"audience": ["all"]})]
+    assert [(str(r), t) for r, t in result.unassignments] == [("db.t", {"audience": ["all"]})]  # drift
+
+
+def test_named_grants_and_iam_allowed_principals_count_in_access():
+    from lakeformation.lf import NamedGrant
+
+    tags = TableTags("db", "t", {"sensitivity": ["confidential"]}, {}, {"email": {"sensitivity": ["pii"]}, "qty": {}})
+    everyone = NamedGrant("IAM_ALLOWED_PRINCIPALS", "db", "t", None, (), frozenset({"ALL"}))
+    assert table_access(ANALYST, [], tags, [everyone]).readable == ("email", "qty")
+    columns = NamedGrant(ANALYST, "db", "t", None, ("email",), frozenset({"SELECT"}))
+    assert table_access(ANALYST, [], tags, [columns]).readable == ("qty",)
+    describe = NamedGrant(ANALYST, "db", None, None, (), frozenset({"DESCRIBE"}))
+    assert table_access(ANALYST, [], tags, [describe]).readable == ()

@@ -81,3 +81,26 @@ def test_the_share_of_valid_values_decides_and_empty_columns_are_not_pii():
 def test_names_need_person_context_and_dates_need_a_birth_hint():
     assert classify_column("name", ["Ada Lovelace", "Alan Turing"]) is None  # a product, a city, a person?
     assert classify_column("signup_date", ["1990-01-31", "1985-12-01"]) is None
+
+
+@pytest.mark.parametrize("column, values, kind", [
+    ("amount", ["123456.78", "234567.89", "345678.12"], "string"),
+    ("lat", ["-33.8688197", "51.5072178", "40.7127753"], "string"),
+    ("expiry_date", ["2030-01-15", "2031-02-20"], "date"),
+    ("expiry", ["2030-01-15", "2031-02-20"], "string"),
+    ("zip", ["12345-6789", "98765-4321", "10001-0001"], "string"),
+    ("day", ["2024/01/15", "2023/12/01"], "string"),
+    ("ref", ["0-306-40615-2", "0-19-852663-6"], "string"),
+    ("customer_segment_name", ["Gold Tier", "Silver Tier"], "string"),
+    ("client_company_name", ["Acme Corp", "Globex Corp"], "string"),
+    ("n", ["4155552671", "2125550182"], "integer"),
+    ("price", ["4111111111111111.0"], "number"),
+])
+def test_look_alikes_found_by_review_never_fire(column, values, kind):
+    assert classify_column(column, values, kind=kind) is None
+
+
+def test_typed_columns_are_checked_for_what_they_can_hold():
+    assert classify_column("phone", ["4155552671", "2125550182"], kind="integer").entity == E.PHONE_NUMBER
+    assert classify_column("card", ["4111111111111111", "5500000000000004"], kind="integer").entity == E.CREDIT_CARD
+    assert classify_column("dob", ["1990-01-31", "1985-12-01"], kind="date").entity == E.DATE_OF_BIRTH

@@ -49,7 +49,7 @@ def test_a_spec_becomes_one_request_per_table_and_overrides_win():
     ("governance:\n  ontology: {s: [a]}\n  grants:\n    - {principal: bob, tags: {s: [a]}, permissions: [SELECT]}\n",
      "governance.grants.0.principal: 'bob' is not an IAM role/user ARN"),
     ("governance:\n  ontology: {s: [a]}\n  overrides: {orders.email: {pii: none, reason: x}}\n",
-     "'orders.email': name the column as DB.TABLE.COLUMN"),
+     "'orders.email': name a top-level column as DB.TABLE.COLUMN, lowercase"),
     ("governance:\n  ontology: {s: [a]}\n  rules: {EMAILS: {s: a}}\n", "'EMAILS' is not an entity"),
     ("- just a list\n", "expected a mapping with a 'tables' key"),
     ("tables: [\n", "not valid YAML"),
