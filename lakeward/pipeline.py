@@ -31,6 +31,7 @@ from lakeward.aws import AwsContext
 from lakeward.content_types import INTEGRAL_TYPES, ContentType, epoch_unit, from_epoch, infer_content_types
 from lakeward.commit import CommitContext, commit_delta, commit_parquet, recover, staging_uri, sync_catalog
 from lakeward.errors import ConcurrentWriteError, SourceError, SpecError
+from lakeward.file_sizing import measure
 from lakeward.governance import protect_database, tag_columns
 from lakeward.ledger import Ledger, next_seq
 from lakeward.pii_sampling import classify_frame
@@ -52,7 +53,6 @@ FIRST_SEEN_PARAMETER = "lakeward.first_seen"
 SOURCE_PARAMETER = "lakeward.source"
 PARSED_FROM_PARAMETER = "lakeward.parsed_from"
 EVOLUTION_PARAMETER = "lakeward.evolution"
-MAX_RECORDS_PER_FILE = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -300,7 +300,8 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
                 report.quarantine_location = quarantine.location
             if any(row["ok"] for row in counts) and (target.definition.columns or target.partitions):
                 protect = _protection(aws, request, target, report) if request.govern else {}
-                written = _write_files(rows, target, staging_uri(table_uri, batch_id), storage, protect)
+                good_rows = sum(row["count"] for row in counts if row["ok"])
+                written = _write_files(rows, target, staging_uri(table_uri, batch_id), storage, good_rows, protect)
             clock["write_s"], mark = time.monotonic() - mark, time.monotonic()
         finally:
             rows.unpersist()
@@ -700,16 +701,16 @@ def _protection(aws: AwsContext, request: IngestRequest, target: _Target, report
             if a in ("hash", "mask")}
 
 
-def _write_files(rows: DataFrame, target: _Target, staging: str, storage: Storage,
+def _write_files(rows: DataFrame, target: _Target, staging: str, storage: Storage, good_rows: int,
                  protect: dict[str, Any] | None = None) -> list[DataFile]:
     names = [p.name for p in target.partitions]
     protect = protect or {}
     good = rows.where(F.col(REASON_COL).isNull()).select(
         *[protect[c.name](quoted(c.name)).alias(c.name) if c.name in protect else quoted(c.name)
           for c in target.definition.columns], *names)
-    if names:
-        good = good.repartition(*names)
-    writer = good.write.mode("overwrite").option("maxRecordsPerFile", MAX_RECORDS_PER_FILE)
+    plan = measure(good, good_rows, storage, join(staging, "_sample"))
+    good = good.repartition(*names) if names else good.coalesce(plan.files)
+    writer = good.write.mode("overwrite").option("maxRecordsPerFile", plan.records_per_file)
     if names:
         writer = writer.partitionBy(*names)
     writer.parquet(spark_path(staging))
