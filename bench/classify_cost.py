@@ -9,17 +9,14 @@ were found. Usage: python bench/classify_cost.py [--rows 1000000]
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakeward.emulator import free_port, start_moto_server
+from harness import bench_workspace
 
 PII = {"email", "phone", "ssn", "card_number", "iban", "client_ip", "full_name", "date_of_birth"}
 
@@ -72,18 +69,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="lakeward-bench-"))
-    log = open(work / "moto.log", "wb")
-    port = free_port()
-    server = start_moto_server(port, log)
-    os.environ.update({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "bench",
-                       "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"})
     from lakeward.aws import aws_context
     from lakeward.classify import run_classify
     from lakeward.pipeline import IngestRequest, run_ingest
     from lakeward.runtime import spark_session
 
-    try:
+    with bench_workspace() as work:
         raw = work / "raw"
         generate(raw, args.rows)
         spark = spark_session()
@@ -108,9 +99,6 @@ def main() -> None:
               f"{', '.join(f'{k}={v}' for k, v in sorted(found.items()))}")
         print(f"missed: {sorted(PII - set(found))}; extra: {sorted(set(found) - PII)}; "
               f"classify found {len(result.detections)}")
-    finally:
-        server.terminate()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakeward.emulator import free_port, start_moto_server
+from harness import bench_workspace
 
 
 def _record(n: int, rng: random.Random) -> dict:
@@ -85,17 +82,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="lakeward-bench-"))
-    log = open(work / "moto.log", "wb")
-    port = free_port()
-    server = start_moto_server(port, log)
-    os.environ.update({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "bench",
-                       "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"})
     from lakeward.aws import aws_context
     from lakeward.pipeline import IngestRequest, preview_ingest, run_ingest
     from lakeward.runtime import spark_session
 
-    try:
+    with bench_workspace() as work:
         raw = work / "raw"
         rows = generate(raw, args.mb)
         size = sum(f.stat().st_size for f in raw.iterdir())
@@ -135,9 +126,6 @@ def main() -> None:
         print("types: " + ", ".join(f"{c.name} {to_hive(c.type)}" for c in plan.columns) if plan else "")
         print("files disagree: " + json.dumps([{c["column"]: {k: len(v) for k, v in c["files"].items()}}
                                                 for c in report.file_type_conflicts]))
-    finally:
-        server.terminate()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
-from lakeward.emulator import free_port, start_moto_server
+from harness import bench_workspace
 
 
 def generate(folder: Path, megabytes: int, files: int = 16) -> int:
@@ -53,19 +50,13 @@ def main() -> None:
     parser.add_argument("--formats", default="parquet,delta")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="lakeward-bench-"))
-    log = open(work / "moto.log", "wb")
-    port = free_port()
-    server = start_moto_server(port, log)
-    os.environ.update({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "bench",
-                       "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"})
     from pyspark.sql import functions as F
 
     from lakeward.aws import aws_context
     from lakeward.pipeline import IngestRequest, run_ingest
     from lakeward.runtime import spark_session
 
-    try:
+    with bench_workspace() as work:
         raw = work / "raw"
         rows = generate(raw, args.mb)
         spark = spark_session()
@@ -101,9 +92,6 @@ def main() -> None:
                   f"   {files[name]} files")
         for fmt, timing in steps.items():
             print(f"lakeward {fmt} steps (last run): " + ", ".join(f"{k} {v:.1f}" for k, v in timing.items()))
-    finally:
-        server.terminate()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,11 +47,11 @@ def _value_kind(value: Any) -> str | None:
     return "string"
 
 
-def _collect(records: list[dict[str, Any]]) -> Kinds:
+def _collect(records: list[dict[str, Any]], kind_of: Callable[[Any], str | None]) -> Kinds:
     kinds: dict[str, str] = {}
     for record in records:
         for name, value in record.items():
-            kind = _value_kind(value)
+            kind = kind_of(value)
             if kind is not None:
                 kinds[name] = _merge(kinds[name], kind) if name in kinds else kind
     return tuple(kinds.items())
@@ -76,7 +77,7 @@ def json_kinds(text: str, layout: str, complete: bool) -> Kinds:
         except json.JSONDecodeError:
             return ()
         records = document[:HEAD_RECORDS] if isinstance(document, list) else [document]
-    return _collect([r for r in records if isinstance(r, dict)])
+    return _collect([r for r in records if isinstance(r, dict)], _value_kind)
 
 
 def _text_kind(value: str) -> str | None:
@@ -106,14 +107,7 @@ def csv_kinds(text: str, delimiter: str, header: bool, complete: bool) -> Kinds:
         return ()
     names = rows[0] if header else [f"_c{i}" for i in range(len(rows[0]))]
     body = rows[1:] if header else rows
-    records = [{n: v for n, v in zip(names, row)} for row in body[:HEAD_RECORDS]]
-    kinds: dict[str, str] = {}
-    for record in records:
-        for name, value in record.items():
-            kind = _text_kind(value)
-            if kind is not None:
-                kinds[name] = _merge(kinds[name], kind) if name in kinds else kind
-    return tuple(kinds.items())
+    return _collect([dict(zip(names, row)) for row in body[:HEAD_RECORDS]], _text_kind)
 
 
 def arrow_kind(t: pa.DataType) -> str:
