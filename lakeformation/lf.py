@@ -178,35 +178,31 @@ class LakeFormation:
         _check_failures(f"remove LF-tags from {resource}", response)
 
     # --- grants ------------------------------------------------------------------------------------
-    def tag_policy_grants(self) -> list[TagPolicyGrant]:
-        """Every LF-tag policy grant (list_permissions cannot filter on them: all are listed, then filtered)."""
-        grants = []
-        for p in self._pages("list permissions", "list_permissions", "PrincipalResourcePermissions"):
-            policy = p.get("Resource", {}).get("LFTagPolicy")
-            if policy is None or "Expression" not in policy:  # named expressions (ExpressionName) are not read
-                continue
-            grants.append(TagPolicyGrant.of(p["Principal"]["DataLakePrincipalIdentifier"], policy["ResourceType"],
-                                            {e["TagKey"]: e["TagValues"] for e in policy["Expression"]},
-                                            p.get("Permissions", [])))
-        return grants
-
-    def named_grants(self) -> list[NamedGrant]:
-        """Grants on named tables and columns (and to IAM_ALLOWED_PRINCIPALS): they give access whatever
-        the tags say, so the access decision must count them."""
-        grants = []
+    def grants(self) -> tuple[list[TagPolicyGrant], list[NamedGrant]]:
+        """Every LF-tag policy grant, and every grant on named tables or columns (those give access whatever
+        the tags say), from one listing (list_permissions cannot filter on tag policies: all are listed)."""
+        policies, named = [], []
         for p in self._pages("list permissions", "list_permissions", "PrincipalResourcePermissions"):
             resource, principal = p.get("Resource", {}), p["Principal"]["DataLakePrincipalIdentifier"]
             permissions = frozenset(p.get("Permissions", []))
-            if "Table" in resource:
+            policy = resource.get("LFTagPolicy")
+            if policy is not None and "Expression" in policy:  # named expressions (ExpressionName) are not read
+                policies.append(TagPolicyGrant.of(principal, policy["ResourceType"],
+                                                  {e["TagKey"]: e["TagValues"] for e in policy["Expression"]},
+                                                  permissions))
+            elif "Table" in resource:
                 t = resource["Table"]
-                grants.append(NamedGrant(principal, t["DatabaseName"], t.get("Name"), None, (), permissions))
+                named.append(NamedGrant(principal, t["DatabaseName"], t.get("Name"), None, (), permissions))
             elif "TableWithColumns" in resource:
                 t = resource["TableWithColumns"]
                 wildcard = t.get("ColumnWildcard")
-                grants.append(NamedGrant(principal, t["DatabaseName"], t.get("Name"),
-                                         None if wildcard is not None else tuple(t.get("ColumnNames", [])),
-                                         tuple((wildcard or {}).get("ExcludedColumnNames", [])), permissions))
-        return grants
+                named.append(NamedGrant(principal, t["DatabaseName"], t.get("Name"),
+                                        None if wildcard is not None else tuple(t.get("ColumnNames", [])),
+                                        tuple((wildcard or {}).get("ExcludedColumnNames", [])), permissions))
+        return policies, named
+
+    def tag_policy_grants(self) -> list[TagPolicyGrant]:
+        return self.grants()[0]
 
     def _policy(self, grant: TagPolicyGrant) -> dict[str, Any]:
         return {"Principal": {"DataLakePrincipalIdentifier": grant.principal},

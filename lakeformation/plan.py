@@ -108,6 +108,12 @@ def _merged(grants: list[TagPolicyGrant]) -> dict[tuple, TagPolicyGrant]:
     return merged
 
 
+def column_delta(want: dict[str, str] | None, assigned: Tags) -> tuple[bool, Tags]:
+    """Whether a column needs ``want`` assigned, and the keys assigned on it that ``want`` does not name."""
+    assign = bool(want) and any(assigned.get(k) != [v] for k, v in want.items())  # type: ignore[union-attr]
+    return assign, {k: v for k, v in assigned.items() if not want or k not in want}
+
+
 def desired_grants(spec: GovernanceSpec) -> list[TagPolicyGrant]:
     return list(_merged([TagPolicyGrant.of(g.principal, g.resource, g.tags, g.permissions)
                          for g in spec.grants]).values())
@@ -139,10 +145,9 @@ def plan(spec: GovernanceSpec, tables: list[GovernedTable], actual: ActualState)
         have = actual.column_tags.get((table.database, table.name), {})
         for column in table.columns:
             want = column_tags(spec, table, column)
-            assigned = have.get(column.name, {})
-            if want and any(assigned.get(k) != [v] for k, v in want.items()):
+            assign, extra = column_delta(want, have.get(column.name, {}))
+            if assign:
                 result.assignments.append((Resource(table.database, table.name, (column.name,)), want))
-            extra = {k: v for k, v in assigned.items() if not want or k not in want}
             if extra and want:  # a classified column keeps no key its tags do not name (it could match a grant)
                 result.removals.append((Resource(table.database, table.name, (column.name,)), extra))
             elif extra:

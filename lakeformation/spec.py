@@ -91,21 +91,14 @@ class GovernanceSpec(BaseModel):
                 raise ValueError(f"{key}: give one or more distinct values")
         return value
 
-    @field_validator("rules")
+    @field_validator("rules", "protect")
     @classmethod
-    def _rules(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    def _entities(cls, value: dict[str, object]) -> dict[str, object]:
         for entity in value:
             if entity not in E.ENTITIES:
                 raise ValueError(f"{entity!r} is not an entity; use one of {', '.join(E.ENTITIES)}")
         return value
 
-    @field_validator("protect")
-    @classmethod
-    def _protect(cls, value: dict[str, str]) -> dict[str, str]:
-        for entity in value:
-            if entity not in E.ENTITIES:
-                raise ValueError(f"{entity!r} is not an entity; use one of {', '.join(E.ENTITIES)}")
-        return value
 
     @field_validator("hmac_key")
     @classmethod

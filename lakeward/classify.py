@@ -2,18 +2,18 @@
 the Glue column Parameters (one table version when anything changed, none otherwise)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
 
 from catalog.glue import GlueCatalog
-from catalog.schema import CatalogTable, Column
-from lakeformation.classifier import Detection, column_parameters
-from lakeformation.spec import DEFAULT, GovernanceSpec
+from catalog.schema import CatalogTable
+from lakeformation.classifier import Detection
+from lakeformation.spec import GovernanceSpec
 from lakeward.aws import AwsContext
 from lakeward.commit import sync_catalog
 from lakeward.errors import SpecError
-from lakeward.governance import tag_columns
+from lakeward.governance import record_classification, tag_columns
 from lakeward.pii_sampling import classify_frame
 from lakeward.pipeline import parse_table_name
 from lakeward.readers import spark_path
@@ -46,16 +46,7 @@ def run_classify(spark: SparkSession, aws: AwsContext, table_name: str, rows: in
     frame = _table_frame(spark, aws, current)
     columns = [c.name for c in (*current.definition.columns, *current.definition.partition_keys)]
     detections, seen = classify_frame(frame, columns, rows) if frame is not None else ([], set())
-    spec = governance or DEFAULT
-
-    def classified(c: Column) -> Column:
-        override = spec.override(database, name, c.name)
-        return replace(c, parameters=column_parameters(c.name, detections, c.parameters,
-                                                       (override.pii, override.reason) if override else None,
-                                                       c.name in seen))
-
-    definition = replace(current.definition, columns=tuple(classified(c) for c in current.definition.columns),
-                         partition_keys=tuple(classified(k) for k in current.definition.partition_keys))
+    definition = record_classification(current.definition, detections, seen, governance)
     if dry_run:
         return Classification(f"{database}.{name}", detections, False)
     changed = sync_catalog(glue, definition, current)

@@ -112,10 +112,10 @@ def classify(table: str, sample_rows: int | None, dry_run: bool, spec_path: str 
         from lakeward.classify import run_classify
         from lakeward.runtime import spark_session
 
-        from lakeward.cli_govern import _governance
+        from lakeward.cli_govern import governance_from_spec
 
         with aws_context() as aws:
-            result = run_classify(spark_session(), aws, table, sample_rows, dry_run, _governance(spec_path, aws))
+            result = run_classify(spark_session(), aws, table, sample_rows, dry_run, governance_from_spec(spec_path, aws))
         found = Table("column", "entity", "confidence", "evidence", box=None)
         for d in result.detections:
             found.add_row(d.column, d.entity, f"{d.confidence:.2f}", d.evidence)

@@ -9,7 +9,7 @@ from rich.table import Table
 from lakeward.cli_common import _clear_errors, console
 
 
-def _governance(spec_path: str | None, aws):  # type: ignore[no-untyped-def]
+def governance_from_spec(spec_path: str | None, aws):  # type: ignore[no-untyped-def]
     if not spec_path:
         return None
     from lakeward.spec import read_spec
@@ -33,7 +33,7 @@ def plan_command(spec_path: str | None) -> None:
         from lakeward.governance import governance_plan
 
         with aws_context() as aws:
-            result = governance_plan(aws, _governance(spec_path, aws))
+            result = governance_plan(aws, governance_from_spec(spec_path, aws))
         for line in result.lines():
             console.print(line, highlight=False, soft_wrap=True)
         console.print(f"{result.changes} change(s), {result.drift} drift item(s)"
@@ -51,7 +51,7 @@ def apply_command(spec_path: str | None, prune: bool) -> None:
         from lakeward.governance import governance_apply
 
         with aws_context() as aws:
-            result = governance_apply(aws, _governance(spec_path, aws), prune)
+            result = governance_apply(aws, governance_from_spec(spec_path, aws), prune)
         for line in result.lines():
             if prune or line.startswith("+"):
                 console.print(line, highlight=False, soft_wrap=True)

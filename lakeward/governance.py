@@ -3,12 +3,15 @@ side, Lake Formation on the other (lakeformation/ decides; this module gathers t
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 from catalog.glue import GlueCatalog
-from catalog.schema import TableDefinition
+from catalog.schema import Column, TableDefinition
+from lakeformation.classifier import Detection, column_parameters
 from lakeformation.access import TableAccess, TableTags, table_access
 from lakeformation.lf import LakeFormation, Resource
-from lakeformation.plan import ActualState, GovernedColumn, GovernedTable, Plan, apply, column_tags, plan
+from lakeformation.plan import (ActualState, GovernedColumn, GovernedTable, Plan, apply, column_delta, column_tags,
+                                 plan)
 from lakeformation.spec import DEFAULT, GovernanceSpec
 from lakeward.aws import AwsContext
 
@@ -16,6 +19,24 @@ from lakeward.aws import AwsContext
 def _governed(definition: TableDefinition) -> GovernedTable:
     return GovernedTable(definition.database, definition.name, tuple(
         GovernedColumn(c.name, dict(c.parameters)) for c in (*definition.columns, *definition.partition_keys)))
+
+
+def record_classification(definition: TableDefinition, detections: list[Detection], seen: set[str],
+                          spec: GovernanceSpec | None, columns: set[str] | None = None) -> TableDefinition:
+    """The definition with the classification of ``columns`` (all when None) in their Glue Parameters,
+    the spec's overrides applied."""
+    spec = spec or DEFAULT
+
+    def classified(c: Column) -> Column:
+        if columns is not None and c.name not in columns:
+            return c
+        override = spec.override(definition.database, definition.name, c.name)
+        return replace(c, parameters=column_parameters(c.name, detections, c.parameters,
+                                                       (override.pii, override.reason) if override else None,
+                                                       c.name in seen))
+
+    return replace(definition, columns=tuple(classified(c) for c in definition.columns),
+                   partition_keys=tuple(classified(k) for k in definition.partition_keys))
 
 
 def governed_tables(glue: GlueCatalog) -> list[GovernedTable]:
@@ -74,12 +95,11 @@ def tag_columns(aws: AwsContext, spec: GovernanceSpec | None, definition: TableD
         want = column_tags(spec, table, column)
         if not want:
             continue
-        have = assigned.get(column.name, {})
-        extra = {k: v for k, v in have.items() if k not in want}
+        assign, extra = column_delta(want, assigned.get(column.name, {}))
         if extra:
             lf.unassign(Resource(table.database, table.name, (column.name,)), extra)
             changed.add(column.name)
-        if any(have.get(k) != [v] for k, v in want.items()):
+        if assign:
             groups[tuple(sorted(want.items()))].append(column.name)
             changed.add(column.name)
     for tags, columns in groups.items():
@@ -87,14 +107,17 @@ def tag_columns(aws: AwsContext, spec: GovernanceSpec | None, definition: TableD
     return len(changed)
 
 
+def table_access_for(lf: LakeFormation, principal: str, grants: tuple[list, list], database: str, name: str,
+                     columns: list[str]) -> TableAccess:
+    """The principal's access to one table, from its tags and the grants (tag policy, named) read once."""
+    db_tags, table_tags, assigned = lf.table_tags(database, name, columns)
+    tags = TableTags(database, name, db_tags, table_tags, {c: assigned.get(c, {}) for c in columns})
+    return table_access(principal, grants[0], tags, grants[1])
+
+
 def access(aws: AwsContext, principal: str) -> list[TableAccess]:
     """What the principal can read among lakeward's tables, from Lake Formation's grants and tags."""
     lf = LakeFormation(aws.client("lakeformation"))
-    grants, named = lf.tag_policy_grants(), lf.named_grants()
-    result = []
-    for table in governed_tables(GlueCatalog(aws.client("glue"))):
-        db_tags, table_tags, columns = lf.table_tags(table.database, table.name, [c.name for c in table.columns])
-        tags = TableTags(table.database, table.name, db_tags, table_tags,
-                         {c.name: columns.get(c.name, {}) for c in table.columns})
-        result.append(table_access(principal, grants, tags, named))
-    return result
+    grants = lf.grants()
+    return [table_access_for(lf, principal, grants, t.database, t.name, [c.name for c in t.columns])
+            for t in governed_tables(GlueCatalog(aws.client("glue")))]

@@ -21,7 +21,7 @@ from pyspark.sql import types as T
 from catalog import types as C
 from catalog.evolution import EVOLUTION_MODES, RESCUED_COLUMN, EvolutionMode, EvolutionPlan, plan_evolution
 from catalog.glue import GlueCatalog
-from lakeformation.classifier import CLASSIFIED_PARAMETER, column_parameters
+from lakeformation.classifier import CLASSIFIED_PARAMETER
 from lakeformation.spec import DEFAULT as DEFAULT_GOVERNANCE
 from lakeformation.spec import GovernanceSpec
 from catalog.names import (NESTED_RAW_NAMES_PARAMETER, RAW_NAMES_PARAMETER, NestedNames, normalize_identifier,
@@ -32,7 +32,7 @@ from lakeward.content_types import INTEGRAL_TYPES, ContentType, epoch_unit, from
 from lakeward.commit import CommitContext, commit_delta, commit_parquet, recover, staging_uri, sync_catalog
 from lakeward.errors import ConcurrentWriteError, SourceError, SpecError
 from lakeward.file_sizing import measure
-from lakeward.governance import protect_database, tag_columns
+from lakeward.governance import protect_database, record_classification, tag_columns
 from lakeward.ledger import Ledger, next_seq
 from lakeward.pii_sampling import classify_frame
 from lakeward.protection import hmac_key, hmac_sha256, masked, protections
@@ -626,18 +626,7 @@ def _classify(good: DataFrame, target: _Target, new_table: bool, governance: Gov
     if not columns:
         return {}
     detections, seen = classify_frame(good, columns)
-    d = target.definition
-
-    def classified(c: Column) -> Column:
-        if c.name not in columns:
-            return c
-        override = governance.override(d.database, d.name, c.name)
-        return replace(c, parameters=column_parameters(c.name, detections, c.parameters,
-                                                       (override.pii, override.reason) if override else None,
-                                                       c.name in seen))
-
-    target.definition = replace(d, columns=tuple(classified(c) for c in d.columns),
-                                partition_keys=tuple(classified(k) for k in d.partition_keys))
+    target.definition = record_classification(target.definition, detections, seen, governance, set(columns))
     target.plan.columns = target.definition.columns
     return {d.column: d.entity for d in detections}
 

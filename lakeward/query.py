@@ -194,18 +194,6 @@ def _duck_type(hive: str) -> str:
             "boolean": "BOOLEAN", "tinyint": "TINYINT", "smallint": "SMALLINT"}.get(hive, "VARCHAR")
 
 
-def _readable(aws: AwsContext, principal: str, table: TableDefinition) -> list[str]:
-    """The table's columns the principal may SELECT, by Lake Formation's LF-tag policy grants."""
-    from lakeformation.access import TableTags, table_access
-    from lakeformation.lf import LakeFormation
-
-    lf = LakeFormation(aws.client("lakeformation"))
-    names = [c.name for c in (*table.columns, *table.partition_keys)]
-    db_tags, table_tags, columns = lf.table_tags(table.database, table.name, names)
-    tags = TableTags(table.database, table.name, db_tags, table_tags, {n: columns.get(n, {}) for n in names})
-    return list(table_access(principal, lf.tag_policy_grants(), tags, lf.named_grants()).readable)
-
-
 def _check_columns(tree: exp.Expression, principal: str, forbidden: dict[str, set[str]], names: set[str]) -> None:
     """Fail, as Athena does, when the query names a column the principal cannot read (a struct field access
     customer.email names the column customer)."""
@@ -228,24 +216,30 @@ def run_query(aws: AwsContext, sql: str, principal: str | None = None) -> QueryR
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     scans = []
     nodes = [t for t in tree.find_all(exp.Table) if not (not t.db and t.name in ctes)]
+    internal = [t.name for t in tree.find_all(exp.Table) if t.name.startswith("__lakeward")]
+    if principal and internal:
+        raise AccessDenied(f"{principal}: {internal[0]} is not a table of the catalog")
+    tables = [resolver.table(node) for node in nodes]  # one Glue lookup per table reference
     readable: dict[int, list[str]] = {}
     if principal:
-        internal = [t.name for t in tree.find_all(exp.Table) if t.name.startswith("__lakeward")]
-        if internal:
-            raise AccessDenied(f"{principal}: {internal[0]} is not a table of the catalog")
+        from lakeformation.lf import LakeFormation
+        from lakeward.governance import table_access_for
+
+        lf = LakeFormation(aws.client("lakeformation"))
+        grants = lf.grants()
         forbidden: dict[str, set[str]] = {}
         names = {n.alias_or_name for n in nodes} | {n.name for n in nodes}
         for i, node in enumerate(nodes):
-            table = resolver.table(node)
-            readable[i] = _readable(aws, principal, table)
+            table = tables[i]
+            every = [c.name for c in (*table.columns, *table.partition_keys)]
+            readable[i] = list(table_access_for(lf, principal, grants, table.database, table.name, every).readable)
             if not readable[i]:
                 raise AccessDenied(f"{principal} cannot read table {table.qualified_name} (Lake Formation: no "
                                    "LF-tag policy grant with SELECT matches any of its columns)")
-            every = {c.name for c in (*table.columns, *table.partition_keys)}
-            forbidden[table.qualified_name] = every - set(readable[i])
+            forbidden[table.qualified_name] = set(every) - set(readable[i])
         _check_columns(tree, principal, forbidden, names)
     for i, node in enumerate(nodes):
-        table = resolver.table(node)
+        table = tables[i]
         keys = {k.name for k in table.partition_keys}
         dataset, scan = resolver.dataset(table, partition_predicate(node, keys))
         scans.append(scan)
