@@ -8,6 +8,7 @@ INSTALL_REQUIRES = [
     "boto3>=1.40",
     "deltalake==1.6.6",
     "pyarrow>=16",
+    "pandas>=2.2,<3",  # Spark's mapInArrow needs it (Glue 5.1 ships pandas 2.2)
     "duckdb>=1.1",
     "sqlglot>=26",
     "pydantic>=2.6",

@@ -31,7 +31,7 @@ from lakeward.aws import AwsContext
 from lakeward.content_types import INTEGRAL_TYPES, ContentType, epoch_unit, from_epoch, infer_content_types
 from lakeward.commit import CommitContext, commit_delta, commit_parquet, recover, staging_uri, sync_catalog
 from lakeward.errors import ConcurrentWriteError, SourceError, SpecError
-from lakeward.file_sizing import measure
+from lakeward.batch_writer import PART_PREFIX, BatchOutput, WritePlan, unpartitioned_file_count, write_batch
 from lakeward.governance import protect_database, record_classification, tag_columns
 from lakeward.ledger import Ledger, next_seq
 from lakeward.pii_sampling import classify_frame
@@ -45,7 +45,7 @@ from lakeward.report import FileReport, PartitionReport, RunReport
 from lakeward.sources import SourceFile, sniff_all
 from lakeward.spark_types import to_catalog, to_spark
 from lakeward.storage import FileEntry, Storage, join, to_uri
-from lakeward.tables import DataFile, delta, staged_files
+from lakeward.tables import DataFile, delta
 from lakeward.type_attribution import FileTypes, batch_type_conflicts
 
 PARTITION_SPEC_PARAMETER = "lakeward.partition_spec"
@@ -281,30 +281,29 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
             [FileTypes(f.uri, f.kinds, mapping) for g, mapping in zip(groups, target.names) for f in g.files],
             {c.name: C.to_hive(c.type) for c in (*target.definition.columns, *target.definition.partition_keys)})
         clock["plan_s"], mark = time.monotonic() - mark, time.monotonic()
-        rows = _project(groups, target).persist()
-        try:
-            watch = _new_columns(target)
-            conflicts = [c.column for c in target.plan.conflicts]
-            counts = _counts(rows, target.partitions, watch, conflicts)
-            report.type_conflicts = _conflict_evidence(target, counts)
-            report.pending_columns = _set_pending(target, watch, counts)
-            clock["count_s"], mark = time.monotonic() - mark, time.monotonic()
-            if request.govern and any(row["ok"] for row in counts) and target.mode != "freeze":
-                report.pii = _classify(rows.where(F.col(REASON_COL).isNull()), target, existing.columns is None,
-                                       request.governance or DEFAULT_GOVERNANCE)
-                clock["classify_s"], mark = time.monotonic() - mark, time.monotonic()
-            _account(report, to_read, counts, changed={f.uri for f in to_read if f.uri in ingested})
-            batch["sources"] += _read_sources(to_read, counts)
-            if any(not row["ok"] for row in counts):
-                quarantine.write_rows(rows.where(F.col(REASON_COL).isNotNull()))
-                report.quarantine_location = quarantine.location
-            if any(row["ok"] for row in counts) and (target.definition.columns or target.partitions):
-                protect = _protection(aws, request, target, report) if request.govern else {}
-                good_rows = sum(row["count"] for row in counts if row["ok"])
-                written = _write_files(rows, target, staging_uri(table_uri, batch_id), storage, good_rows, protect)
-            clock["write_s"], mark = time.monotonic() - mark, time.monotonic()
-        finally:
-            rows.unpersist()
+        rows = _project(groups, target)
+        if request.govern and target.mode != "freeze":  # from a sample, before the write it may protect
+            report.pii = _classify(rows.where(F.col(REASON_COL).isNull()), target, existing.columns is None,
+                                   request.governance or DEFAULT_GOVERNANCE)
+            clock["classify_s"], mark = time.monotonic() - mark, time.monotonic()
+        watch = _new_columns(target)
+        protect = _protection(aws, request, target, report) if request.govern else {}
+        staging = staging_uri(table_uri, batch_id)
+        output = _write_batch(rows, target, staging, storage, batch_id, watch, protect,
+                              sum(f.entry.size for f in to_read))
+        clock["write_s"], mark = time.monotonic() - mark, time.monotonic()
+        counts = output.counts
+        report.type_conflicts = _conflict_evidence(target, counts)
+        report.pending_columns = _set_pending(target, watch, counts)
+        _account(report, to_read, counts, changed={f.uri for f in to_read if f.uri in ingested})
+        batch["sources"] += _read_sources(to_read, counts)
+        if output.quarantine:
+            quarantine.adopt(storage, staging, output.quarantine)
+            report.quarantine_location = quarantine.location
+        written = [DataFile(f["relative"], f["partition_values"], f["size"], f["rows"], f["stats"])
+                   for f in output.files]
+        if not written:
+            storage.delete_dir(staging)
     else:
         batch["sources"] += [{"uri": f.uri, "size": f.entry.size, "mtime_ns": f.entry.mtime_ns} for f in to_read]
         report.files.extend(FileReport(f.uri, f.format, "ingested") for f in to_read)
@@ -690,20 +689,18 @@ def _protection(aws: AwsContext, request: IngestRequest, target: _Target, report
             if a in ("hash", "mask")}
 
 
-def _write_files(rows: DataFrame, target: _Target, staging: str, storage: Storage, good_rows: int,
-                 protect: dict[str, Any] | None = None) -> list[DataFile]:
-    names = [p.name for p in target.partitions]
-    protect = protect or {}
-    good = rows.where(F.col(REASON_COL).isNull()).select(
+def _write_batch(rows: DataFrame, target: _Target, staging: str, storage: Storage, batch_id: str,
+                 watch: list[str], protect: dict[str, Any], input_bytes: int) -> BatchOutput:
+    """The batch's rows in the table's shape (PII protected), then the bookkeeping the writer needs."""
+    plan = WritePlan(staging, batch_id, tuple(p.name for p in target.partitions), tuple(watch),
+                     tuple(c.column for c in target.plan.conflicts), s3_options=storage.s3_options,
+                     write_rows=bool(target.definition.columns or target.partitions))
+    frame = rows.select(
         *[protect[c.name](quoted(c.name)).alias(c.name) if c.name in protect else quoted(c.name)
-          for c in target.definition.columns], *names)
-    plan = measure(good, good_rows, storage, join(staging, "_sample"))
-    good = good.repartition(*names) if names else good.coalesce(plan.files)
-    writer = good.write.mode("overwrite").option("maxRecordsPerFile", plan.records_per_file)
-    if names:
-        writer = writer.partitionBy(*names)
-    writer.parquet(spark_path(staging))
-    return staged_files(storage, staging, names)
+          for c in target.definition.columns],
+        *[F.col(p.name).cast("string").alias(f"{PART_PREFIX}{i}") for i, p in enumerate(target.partitions)],
+        F.col(FILE_COL), F.col(REASON_COL), F.col(RAW_COL), F.col(SIZE_COL), F.col(MTIME_COL))
+    return write_batch(frame, plan, unpartitioned_file_count(input_bytes, plan.target_bytes))
 
 
 def _partition_report(counts: list[dict[str, Any]], files: list[DataFile],

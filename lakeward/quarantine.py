@@ -11,10 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
-
-from lakeward.readers import FILE_COL, RAW_COL, REASON_COL, spark_path
 from lakeward.sources import SourceFile
 from lakeward.storage import Storage, join
 
@@ -32,10 +28,10 @@ class Quarantine:
         self._files.append({"source_file": source.uri, "reason": source.problem, "copy": target,
                             "batch_id": self.batch_id})
 
-    def write_rows(self, bad: DataFrame) -> None:
-        (bad.select(F.col(FILE_COL).alias("source_file"), F.col(REASON_COL).alias("reason"),
-                    F.col(RAW_COL).alias("raw"), F.lit(self.batch_id).alias("batch_id"))
-         .coalesce(1).write.mode("append").json(spark_path(join(self.location, "rows"))))
+    def adopt(self, storage: Storage, staging_uri: str, relative: list[str]) -> None:
+        """Move the rejected-row files the batch writer staged into this batch's ``rows/``."""
+        storage.move_many([(join(staging_uri, r), join(self.location, "rows", r.rsplit("/", 1)[-1]))
+                           for r in relative])
 
     def finish(self) -> None:
         if not self._files:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from functools import lru_cache
 from typing import Any
 
@@ -47,6 +48,7 @@ def spark_session() -> Any:
         session = glue_context().spark_session
     else:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # tasks import lakeward and pyarrow
         builder = SparkSession.builder.appName("lakeward").master(os.environ.get("LAKEWARD_SPARK_MASTER", "local[2]"))
         for key, value in LOCAL_CONF.items():
             builder = builder.config(key, value)

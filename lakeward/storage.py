@@ -67,6 +67,11 @@ class Storage:
             s3.update(endpoint_override=endpoint.netloc, scheme=endpoint.scheme or "https")
         return cls(s3, aws.client("s3"))
 
+    @property
+    def s3_options(self) -> dict[str, Any]:
+        """What another process (a Spark task) needs to reach the same S3 endpoint."""
+        return dict(self._s3_options)
+
     def resolve(self, uri: str) -> tuple[pafs.FileSystem, str]:
         if uri.startswith("s3://"):
             if self._s3 is None:

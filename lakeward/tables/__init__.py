@@ -15,6 +15,8 @@ class DataFile:
     relative: str
     partition_values: dict[str, str | None]
     size: int
+    rows: int | None = None
+    stats: str | None = None  # Delta statistics (JSON), when the writer knew them
 
 
 def staged_files(storage: Storage, staging_uri: str, partition_names: list[str]) -> list[DataFile]:

@@ -95,12 +95,15 @@ def footer_stats(metadata: pq.FileMetaData) -> dict[str, Any]:
 
 
 def add_actions(storage: Storage, table_uri: str, files: list[DataFile]) -> list[AddAction]:
+    """Add actions for published files; statistics from the writer, else read from each file's footer."""
     def action(f: DataFile) -> AddAction:
-        fs, path = storage.resolve(join(table_uri, f.relative))
-        with fs.open_input_file(path) as handle:
-            metadata = pq.ParquetFile(handle).metadata
+        stats = f.stats
+        if stats is None:
+            fs, path = storage.resolve(join(table_uri, f.relative))
+            with fs.open_input_file(path) as handle:
+                stats = json.dumps(footer_stats(pq.ParquetFile(handle).metadata))
         return AddAction(quote(f.relative, safe="/=-_.~"), f.size, f.partition_values,
-                         int(time.time() * 1000), True, json.dumps(footer_stats(metadata)))
+                         int(time.time() * 1000), True, stats)
     with ThreadPoolExecutor(16) as pool:
         return list(pool.map(action, files))
 
