@@ -99,9 +99,49 @@ class GlueCatalog:
             created += len(chunk) - len(response.get("Errors", []))
         return created
 
+    def partition_locations(self, table: TableDefinition, values: list[tuple[str, ...]]) -> dict[tuple[str, ...], str]:
+        """The registered location of each of these partitions that exists, 1,000 per BatchGetPartition."""
+        found: dict[tuple[str, ...], str] = {}
+        for start in range(0, len(values), 1000):
+            chunk = values[start:start + 1000]
+            response = self._call("BatchGetPartition", f"table {table.qualified_name}", DatabaseName=table.database,
+                                  TableName=table.name, PartitionsToGet=[{"Values": list(v)} for v in chunk])
+            for entry in response.get("Partitions", []):
+                p = partition_from_glue(entry)
+                found[p.values] = p.location
+            if response.get("UnprocessedKeys"):
+                raise CatalogError(f"Glue did not return {len(response['UnprocessedKeys'])} partition(s) of "
+                                   f"{table.qualified_name} (throttled); run the ingest again")
+        return found
+
+    def put_partitions(self, table: TableDefinition, partitions: list[Partition]) -> None:
+        """Register these partitions at these locations: created when new, else their location (and
+        columns) replaced, each in one call per 100 partitions. Safe to repeat."""
+        existing = self.partition_locations(table, [p.values for p in partitions])
+        fresh = [p for p in partitions if p.values not in existing]
+        moved = [p for p in partitions if p.values in existing and existing[p.values] != p.location]
+        self.add_partitions(table, fresh)
+        self._update_partitions(table, moved)
+
+    def delete_partitions(self, table: TableDefinition, values: list[tuple[str, ...]]) -> None:
+        for start in range(0, len(values), 25):  # BatchDeletePartition takes at most 25
+            response = self._call("BatchDeletePartition", f"table {table.qualified_name}", DatabaseName=table.database,
+                                  TableName=table.name,
+                                  PartitionsToDelete=[{"Values": list(v)} for v in values[start:start + 25]])
+            failures = [e for e in response.get("Errors", [])
+                        if e.get("ErrorDetail", {}).get("ErrorCode") != "EntityNotFoundException"]
+            if failures:
+                raise CatalogError(f"Glue refused to remove {len(failures)} partition(s) of {table.qualified_name}, "
+                                   f"first {failures[0].get('PartitionValues')}: "
+                                   f"{failures[0].get('ErrorDetail', {}).get('ErrorMessage')}")
+
     def update_partition_columns(self, table: TableDefinition) -> int:
         """Give every registered partition the table's columns (after a schema change), 100 per call."""
         partitions = list(self.partitions(table.database, table.name))
+        self._update_partitions(table, partitions)
+        return len(partitions)
+
+    def _update_partitions(self, table: TableDefinition, partitions: list[Partition]) -> None:
         for start in range(0, len(partitions), PARTITION_BATCH):
             chunk = partitions[start:start + PARTITION_BATCH]
             response = self._call(
@@ -114,7 +154,6 @@ class GlueCatalog:
                 raise CatalogError(
                     f"Glue refused to update {len(response['Errors'])} partition(s) of {table.qualified_name}, "
                     f"first {first.get('PartitionValueList')}: {first.get('ErrorDetail', {}).get('ErrorMessage')}")
-        return len(partitions)
 
     def partitions(self, database: str, name: str, expression: str | None = None) -> Iterator[Partition]:
         kwargs: dict[str, Any] = {**self._catalog, "DatabaseName": database, "TableName": name}

@@ -3,7 +3,8 @@
 Job parameters: --source (s3:// prefix or file) and --table DB.TABLE, or --spec s3://.../lakeward.yaml
 (every table it declares, or only --table); optionally --format parquet|delta, --partition_by SPEC,
 --evolution evolve|freeze|rescue, --hints COL=TYPE[;COL=TYPE...], --govern false (no PII classification or
-Lake Formation tagging), --lake s3://bucket/prefix,
+Lake Formation tagging), --lake s3://bucket/prefix, --mode append|overwrite|overwrite-partitions|merge with
+--merge_keys COL[,COL...], --change_column COL and --order_by COL, --batch_id ID (a rerun is a no-op),
 --report s3://.../report.json or a local path (a list when several tables are ingested).
 Locally: ``python glue_jobs/ingest.py --JOB_NAME x --source raw/ --table demo.orders``.
 """
@@ -18,7 +19,8 @@ from awsglue.utils import getResolvedOptions
 
 REQUIRED = ["JOB_NAME"]
 OPTIONAL = {"source": "", "table": "", "spec": "", "format": "", "partition_by": "", "lake": "", "report": "",
-            "evolution": "", "hints": "", "govern": ""}
+            "evolution": "", "hints": "", "govern": "", "mode": "", "merge_keys": "", "change_column": "",
+            "order_by": "", "batch_id": ""}
 
 
 def resolve_options(argv: list[str]) -> dict[str, str]:
@@ -41,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     from lakeward.runtime import glue_context, on_glue, spark_session
     from lakeward.spec import ingest_requests
     from lakeward.storage import Storage
+    from lakeward.write_modes import WriteOptions
 
     job = None
     if on_glue():
@@ -54,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
             requests = ingest_requests(storage, source=args["source"] or None, table=args["table"] or None,
                                        spec_path=args["spec"] or None, lake=args["lake"] or None,
                                        hints=[h for h in args["hints"].split(";") if h.strip()],
+                                       write=WriteOptions(args["mode"] or None,
+                                                          tuple(k.strip() for k in args["merge_keys"].split(",") if k.strip()),
+                                                          args["change_column"] or None, args["order_by"] or None,
+                                                          args["batch_id"] or None),
                                        format=args["format"] or None, partition_by=args["partition_by"] or None,
                                        evolution=args["evolution"] or None,
                                        govern=False if args["govern"].lower() == "false" else None)

@@ -37,6 +37,8 @@ ROW_GROUP_BYTES = 128 * 2**20  # uncompressed Arrow bytes buffered per partition
 TASK_BUFFER_BYTES = 512 * 2**20  # past this a task writes its largest buffer early
 MIN_FLUSH_BYTES = 64 * 2**10
 PART_PREFIX = "__lw_part_"
+ACTION_COL = "__lw_action"  # merges: insert | update | delete | superseded | carried (rows kept from rewritten files)
+_NOT_WRITTEN = ("delete", "superseded")
 _ESCAPED = {*map(chr, range(1, 32)), '"', "#", "%", "'", "*", "/", ":", "=", "?", "\\", "\x7f", "{", "[", "]", "^"}
 
 
@@ -62,11 +64,12 @@ class WritePlan:
     s3_options: dict[str, Any] = field(default_factory=dict)
     null_value: str = "__HIVE_DEFAULT_PARTITION__"
     write_rows: bool = True  # False for a table with no columns yet: rows are only counted
+    actions: bool = False  # the frame has ACTION_COL (a merge)
 
     @property
     def bookkeeping(self) -> tuple[str, ...]:
         return (*(f"{PART_PREFIX}{i}" for i in range(len(self.partition_names))), FILE_COL, REASON_COL, RAW_COL,
-                SIZE_COL, MTIME_COL)
+                SIZE_COL, MTIME_COL, *((ACTION_COL,) if self.actions else ()))
 
 
 @dataclass
@@ -95,12 +98,15 @@ class _TaskWriter:
         self.files: list[dict[str, Any]] = []
         self.counts: dict[tuple, dict[str, Any]] = {}
         self.quarantine: list[str] = []
+        self.actions: dict[str, int] = {}
         self._bad_stream: Any = None
         self.ratio = 1.0  # uncompressed / written bytes, learned from the row groups written (1: no overshoot)
         self._raw_bytes = self._written_bytes = 0
 
     # accounting ----------------------------------------------------------------------------------
     def count(self, batch: pa.Table) -> None:
+        if not batch.num_rows:
+            return
         plan = self.plan
         ok = pc.is_null(batch[REASON_COL])
         columns = {FILE_COL: batch[FILE_COL], "ok": ok, SIZE_COL: batch[SIZE_COL], MTIME_COL: batch[MTIME_COL]}
@@ -240,7 +246,8 @@ class _TaskWriter:
                 self._close(part)
         if self._bad_stream is not None:
             self._bad_stream.close()
-        return {"counts": list(self.counts.values()), "files": self.files, "quarantine": self.quarantine}
+        return {"counts": list(self.counts.values()), "files": self.files, "quarantine": self.quarantine,
+                "actions": self.actions}
 
 
 def _max(a: Any, b: Any) -> Any:
@@ -254,9 +261,17 @@ def write_task(plan: WritePlan, batches: Iterator[pa.RecordBatch]) -> Iterator[p
         if not batch.num_rows:
             continue
         table = pa.Table.from_batches([batch])
-        task.count(table)
         ok = pc.is_null(table[REASON_COL])
-        task.quarantine_rows(table.filter(pc.invert(ok)))
+        if plan.actions:
+            for action, n in zip(*pc.value_counts(table[ACTION_COL]).flatten()):
+                if action.as_py() is not None:
+                    task.actions[action.as_py()] = task.actions.get(action.as_py(), 0) + n.as_py()
+            source = pc.is_valid(table[FILE_COL])  # carried rows came from the table, not the source
+            task.count(table.filter(source))
+            ok = pc.and_(ok, pc.invert(pc.fill_null(pc.is_in(table[ACTION_COL], pa.array(_NOT_WRITTEN)), False)))
+        else:
+            task.count(table)
+        task.quarantine_rows(table.filter(pc.is_valid(table[REASON_COL])))
         good = table.filter(ok)
         if good.num_rows and plan.write_rows:
             task.add(good)
@@ -269,6 +284,7 @@ class BatchOutput:
     counts: list[dict[str, Any]]
     files: list[dict[str, Any]]
     quarantine: list[str]  # quarantine files, relative to the staging folder
+    actions: dict[str, int] = field(default_factory=dict)  # merges: rows per action
 
 
 def write_batch(frame: Any, plan: WritePlan, unpartitioned_files: int) -> BatchOutput:
@@ -295,8 +311,12 @@ def write_batch(frame: Any, plan: WritePlan, unpartitioned_files: int) -> BatchO
                     entry[name] += value
                 elif name.startswith("example_"):
                     entry[name] = entry[name] or value
+    actions: dict[str, int] = {}
+    for report in reports:
+        for action, n in report["actions"].items():
+            actions[action] = actions.get(action, 0) + n
     return BatchOutput(list(merged.values()), [f for r in reports for f in r["files"]],
-                       [q for r in reports for q in r["quarantine"]])
+                       [q for r in reports for q in r["quarantine"]], actions)
 
 
 def unpartitioned_file_count(input_bytes: int, target: int | None = None) -> int:

@@ -35,12 +35,22 @@ def main() -> None:
               help="Schema evolution mode, kept with the table (default: the table's mode, else evolve).")
 @click.option("--hint", "hints", multiple=True, metavar="COL=TYPE",
               help="Schema hint: the column gets this Athena type instead of the inferred one (repeatable).")
+@click.option("--mode", type=click.Choice(["append", "overwrite", "overwrite-partitions", "merge"]),
+              help="How the batch joins the table [default: the spec's, else append]. overwrite-partitions "
+                   "replaces only the partitions the batch has; merge (Delta) upserts on --merge-key.")
+@click.option("--merge-key", "merge_keys", multiple=True, metavar="COL", help="Key column of a merge (repeatable).")
+@click.option("--change-column", metavar="COL",
+              help="Merge: the column holding each row's change, I (insert), U (update) or D (delete), as AWS DMS "
+                   "writes Op; it is not stored in the table.")
+@click.option("--order-by", metavar="COL", help="Merge: of several changes to one key in a batch, the greatest wins.")
+@click.option("--batch-id", metavar="ID", help="Idempotency key: a batch id the table already committed is a no-op.")
 @click.option("--no-govern", is_flag=True, help="Skip PII classification and Lake Formation tagging.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Also write the run report as JSON (a list when the spec ingests several tables).")
 def ingest(source: str | None, table: str | None, spec_path: str | None, table_format: str | None,
            partition_by: str | None, lake: str | None, evolution: str | None, hints: tuple[str, ...],
-           no_govern: bool, report_path: str | None) -> None:
+           mode: str | None, merge_keys: tuple[str, ...], change_column: str | None, order_by: str | None,
+           batch_id: str | None, no_govern: bool, report_path: str | None) -> None:
     """Ingest SOURCE (a raw file or folder, any mix of JSON, CSV/TSV, Parquet, .gz/.bz2) into DB.TABLE,
     or every table of a --spec file."""
     with _clear_errors():
@@ -49,10 +59,12 @@ def ingest(source: str | None, table: str | None, spec_path: str | None, table_f
         from lakeward.runtime import spark_session
         from lakeward.spec import ingest_requests
         from lakeward.storage import Storage
+        from lakeward.write_modes import WriteOptions
 
+        write = WriteOptions(mode, merge_keys, change_column, order_by, batch_id)
         with aws_context() as aws:
             requests = ingest_requests(Storage.for_aws(aws), source=source, table=table, spec_path=spec_path,
-                                       lake=lake, hints=hints, format=table_format, partition_by=partition_by,
+                                       lake=lake, hints=hints, write=write, format=table_format, partition_by=partition_by,
                                        evolution=evolution, govern=False if no_govern else None)
             reports = []
             for request in requests:

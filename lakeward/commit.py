@@ -2,7 +2,9 @@
 Data Catalog equal to what the table holds."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from functools import partial
+from dataclasses import dataclass, replace
 from typing import Any
 
 from catalog.evolution import merge_concurrent
@@ -73,6 +75,13 @@ def recover(ctx: CommitContext, records: list[dict[str, Any]], table_uri: str) -
             ctx.ledger.commit(record)
             done.append(f"batch {batch_id}: found in the Delta log, ledger completed")
             continue
+        if record.get("swap") is not None:
+            found = ctx.glue.load_table(record["table"][0], record["table"][1]) if record.get("table") else None
+            if found is not None:
+                apply_swap(ctx, found.definition, record["swap"])
+                ctx.ledger.commit({**record, "replaced": record["swap"]["replaced"], "replaced_at": time.time()})
+                done.append(f"batch {batch_id}: its files were published; the location swap was completed")
+                continue
         ctx.storage.delete_many([join(table_uri, rel) for rel in record.get("outputs", [])])
         ctx.storage.delete_dir(staging_uri(table_uri, batch_id))
         if record.get("quarantine"):
@@ -82,40 +91,118 @@ def recover(ctx: CommitContext, records: list[dict[str, Any]], table_uri: str) -
     return done
 
 
-def _partitions(table: TableDefinition, files: list[DataFile]) -> list[Partition]:
-    seen: dict[str, Partition] = {}
-    for f in files:
-        folder = f.relative.rsplit("/", 1)[0]
-        if folder not in seen:
-            values = tuple(HIVE_NULL if f.partition_values[k.name] is None else f.partition_values[k.name]
-                           for k in table.partition_keys)
-            seen[folder] = Partition(values, join(table.location, folder))
-    return list(seen.values())
+GENERATION_FOLDER = "_gen="  # hidden: readers of the location it replaces never list it
+
+
+@dataclass
+class Outcome:
+    replaced: list[str]  # partitions (k=v/...) or "the whole table" that the batch replaced
+    files_removed: int = 0
+    version: int | None = None  # Delta
+
+
+def _folder(f: DataFile) -> str:
+    return f.relative.rsplit("/", 1)[0] if "/" in f.relative else ""
+
+
+def _values(table: TableDefinition, f: DataFile) -> tuple[str, ...]:
+    return tuple(HIVE_NULL if f.partition_values[k.name] is None else f.partition_values[k.name]  # type: ignore[misc]
+                 for k in table.partition_keys)
 
 
 def commit_parquet(ctx: CommitContext, table: TableDefinition, current: CatalogTable | None,
-                   files: list[DataFile], batch: dict[str, Any]) -> None:
+                   files: list[DataFile], batch: dict[str, Any], root: str) -> Outcome:
+    """Make the batch's files part of a Parquet table. ``append`` puts them in each partition's current
+    location (registering new partitions); ``overwrite``/``overwrite-partitions`` write a new generation
+    folder and swap the locations in Glue, so a reader sees a partition either before or after, never
+    half replaced; the replaced locations are removed later by ``lakeward vacuum``."""
+    mode = batch.get("mode", "append")
+    replacing = mode in ("overwrite", "overwrite-partitions")
+    staging = staging_uri(root, batch["batch_id"])
+    folders = sorted({_folder(f) for f in files})
+    values = {_folder(f): _values(table, f) for f in files}
+    registered: dict[tuple[str, ...], str] = {}
+    if replacing:
+        generation = join(root, GENERATION_FOLDER + batch["batch_id"])
+        location = {folder: join(generation, folder) if folder else generation for folder in folders}
+    elif table.partition_keys:
+        registered = ctx.glue.partition_locations(table, [values[f] for f in folders]) if current else {}
+        location = {folder: registered.get(values[folder]) or join(root, folder) for folder in folders}
+    else:
+        location = {"": current.definition.location if current else root}
+    if not table.partition_keys:  # an existing table's location moves only with the swap
+        table = replace(table, location=current.definition.location if current else location[""])
     # The schema is widened before any file that needs it becomes visible.
     sync_catalog(ctx.glue, table, current)
-    record = ctx.ledger.begin(outputs=[f.relative for f in files], **batch)
-    publish(ctx.storage, staging_uri(table.location, batch["batch_id"]), table.location, files)
-    if table.partition_keys:
-        ctx.glue.add_partitions(table, _partitions(table, files))
+    targets = [(join(staging, f.relative), join(location[_folder(f)], f.relative.rsplit("/", 1)[-1])) for f in files]
+    record = ctx.ledger.begin(outputs=[t[len(root) + 1:] for _, t in targets], **batch)
+    ctx.storage.move_many(targets)
+    outcome = Outcome([])
+    if replacing:
+        swap = _swap_plan(ctx, table, current, mode, {values[f]: location[f] for f in folders}, location.get(""))
+        record = ctx.ledger.save({**record, "swap": swap})  # from here on, recovery completes the swap
+        apply_swap(ctx, table, swap)
+        record = {**record, "replaced": swap["replaced"], "replaced_at": time.time()}
+        outcome = Outcome(swap["described"])
+    elif table.partition_keys:
+        ctx.glue.add_partitions(table, [Partition(values[f], location[f]) for f in folders if values[f] not in registered])
     ctx.ledger.commit(record)
-    ctx.storage.delete_dir(staging_uri(table.location, batch["batch_id"]))
+    ctx.storage.delete_dir(staging)
+    return outcome
+
+
+def _swap_plan(ctx: CommitContext, table: TableDefinition, current: CatalogTable | None, mode: str,
+               new: dict[tuple[str, ...], str], data_location: str | None) -> dict[str, Any]:
+    if not table.partition_keys:
+        old = current.definition.location if current else None
+        return {"table_location": data_location, "partitions": [], "drop": [],
+                "replaced": [old] if old else [], "described": ["the whole table"]}
+    registered = {p.values: p.location for p in ctx.glue.partitions(table.database, table.name)} if current else {}
+    drop = [v for v in registered if v not in new] if mode == "overwrite" else []
+    replaced = [registered[v] for v in new if v in registered] + [registered[v] for v in drop]
+    names = [k.name for k in table.partition_keys]
+    described = ["/".join(f"{n}={x}" for n, x in zip(names, v)) for v in sorted(new) if v in registered]
+    described += ["/".join(f"{n}={x}" for n, x in zip(names, v)) + " (removed)" for v in sorted(drop)]
+    return {"table_location": None, "partitions": [[list(v), loc] for v, loc in new.items()],
+            "drop": [list(v) for v in drop], "replaced": replaced, "described": described}
+
+
+def apply_swap(ctx: CommitContext, table: TableDefinition, swap: dict[str, Any]) -> None:
+    """Point Glue at the new generation: the table's location in one UpdateTable, or each partition's in
+    BatchCreate/UpdatePartition calls; in an overwrite, partitions the batch did not have are removed
+    after. Repeatable, so recovery can finish a swap a dead writer began."""
+    if swap["table_location"]:
+        target = replace(table, location=swap["table_location"])
+        sync_catalog(ctx.glue, target, ctx.glue.load_table(table.database, table.name))
+        return
+    ctx.glue.put_partitions(table, [Partition(tuple(v), loc) for v, loc in swap["partitions"]])
+    ctx.glue.delete_partitions(table, [tuple(v) for v in swap["drop"]])
 
 
 def commit_delta(ctx: CommitContext, table: TableDefinition, current: CatalogTable | None, files: list[DataFile],
-                 batch: dict[str, Any], evolved: list[Column] | None) -> int:
+                 batch: dict[str, Any], evolved: list[Column] | None, touched: set[str] | None = None) -> Outcome:
+    """One Delta transaction: the batch's files added and, by mode, every live file (overwrite), the live
+    files of the batch's partitions (overwrite-partitions) or the files a merge rewrote removed."""
     options = ctx.aws.storage_options()
+    mode = batch.get("mode", "append")
     txn = delta.next_transaction(table.location, options)
     record = ctx.ledger.begin(outputs=[f.relative for f in files], delta_txn=txn, **batch)
     publish(ctx.storage, staging_uri(table.location, batch["batch_id"]), table.location, files)  # invisible until committed
     actions = delta.add_actions(ctx.storage, table.location, files)
-    version = delta.commit(table.location, options, arrow_schema([*table.columns, *table.partition_keys]),
-                           [k.name for k in table.partition_keys], actions, batch["batch_id"], table.name, txn,
-                           arrow_schema(evolved) if evolved else None)
+    remove = None
+    replaced: list[str] = ["the whole table"] if mode == "overwrite" and current else []
+    if mode == "overwrite-partitions":
+        names = [k.name for k in table.partition_keys]
+        present = {tuple(f.partition_values[n] for n in names) for f in files}
+        remove = partial(delta.removals, keep=lambda f: tuple(f["partition_values"][n] for n in names) not in present)
+        replaced = sorted("/".join(f"{n}={v}" for n, v in zip(names, values)) for values in present)
+    elif touched is not None:
+        remove = partial(delta.removals, keep=lambda f: f["path"] not in touched)
+    version, removed = delta.commit(table.location, options, arrow_schema([*table.columns, *table.partition_keys]),
+                                    [k.name for k in table.partition_keys], actions, batch["batch_id"], table.name,
+                                    txn, arrow_schema(evolved) if evolved else None, mode, remove,
+                                    batch.get("caller_batch_id"))
     sync_catalog(ctx.glue, table, current)  # after the commit, so Glue always follows the Delta log
     ctx.ledger.commit(record)
     ctx.storage.delete_dir(staging_uri(table.location, batch["batch_id"]))
-    return version
+    return Outcome(replaced, removed, version)

@@ -89,6 +89,11 @@ class Ledger:
         self.storage.write_json(self._uri(batch_id), record)
         return record
 
+    def save(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Store a pending record again with more in it (a swap plan, say)."""
+        self.storage.write_json(self._uri(record["batch_id"]), record)
+        return record
+
     def commit(self, record: dict[str, Any]) -> None:
         self.storage.write_json(self._uri(record["batch_id"]), {**record, "status": "committed",
                                                                  "committed_at": time.time()})

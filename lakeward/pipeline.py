@@ -31,9 +31,10 @@ from lakeward.aws import AwsContext
 from lakeward.content_types import INTEGRAL_TYPES, ContentType, epoch_unit, from_epoch, infer_content_types
 from lakeward.commit import CommitContext, commit_delta, commit_parquet, recover, staging_uri, sync_catalog
 from lakeward.errors import ConcurrentWriteError, SourceError, SpecError
-from lakeward.batch_writer import PART_PREFIX, BatchOutput, WritePlan, unpartitioned_file_count, write_batch
+from lakeward.batch_writer import ACTION_COL, PART_PREFIX, BatchOutput, WritePlan, unpartitioned_file_count, write_batch
 from lakeward.governance import protect_database, record_classification, tag_columns
 from lakeward.ledger import Ledger, next_seq
+from lakeward.merge import OP_COL, change_operation, merge_reason, plan_merge
 from lakeward.pii_sampling import classify_frame
 from lakeward.protection import hmac_key, hmac_sha256, masked, protections
 from lakeward.locking import TableLock
@@ -47,12 +48,14 @@ from lakeward.spark_types import to_catalog, to_spark
 from lakeward.storage import FileEntry, Storage, join, to_uri
 from lakeward.tables import DataFile, delta
 from lakeward.type_attribution import FileTypes, batch_type_conflicts
+from lakeward.write_modes import WriteSettings, check_for_table, check_settings
 
 PARTITION_SPEC_PARAMETER = "lakeward.partition_spec"
 FIRST_SEEN_PARAMETER = "lakeward.first_seen"
 SOURCE_PARAMETER = "lakeward.source"
 PARSED_FROM_PARAMETER = "lakeward.parsed_from"
 EVOLUTION_PARAMETER = "lakeward.evolution"
+ROOT_PARAMETER = "lakeward.root"  # where the ledger, lock and staging live (a Parquet table's data may move)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class IngestRequest:
     hints: dict[str, C.DataType] = field(default_factory=dict)  # column -> type, overriding inference
     governance: GovernanceSpec | None = None  # None: the built-in default (lakeformation.spec.DEFAULT)
     govern: bool = True  # classify PII and apply Lake Formation tags
+    write: WriteSettings = field(default_factory=WriteSettings)  # mode, merge keys, the caller's batch id
 
 
 def parse_table_name(text: str) -> tuple[str, str]:
@@ -103,6 +107,7 @@ class _Target:
     nested: NestedNames  # the batch's struct field names
     mode: EvolutionMode = "evolve"
     unmatched_hints: list[str] = field(default_factory=list)  # hinted columns absent from the batch
+    write: WriteSettings = field(default_factory=WriteSettings)
 
     @property
     def spec(self) -> str:
@@ -178,11 +183,16 @@ def _resolve(aws: AwsContext, request: IngestRequest) -> _Resolved:
         raise SpecError(f"table {database}.{name} is a {current.definition.format} table; "
                         f"pass --format {current.definition.format}")
     request = replace(request, format=request.format or (current.definition.format if current else "parquet"))
-    table_uri = current.definition.location if current else join(to_uri(request.lake), database, name)
+    check_settings(request.write)
+    table_uri = (table_root(current.definition) if current else join(to_uri(request.lake), database, name))
     source_uri = to_uri(request.source)
     if not storage.exists(source_uri):
         raise SourceError(f"source {request.source} does not exist")
     return _Resolved(request, storage, glue, current, database, name, table_uri, source_uri)
+
+
+def table_root(table: TableDefinition) -> str:
+    return table.parameters.get(ROOT_PARAMETER) or table.location
 
 
 def _select_files(storage: Storage, source_uri: str, ingested: dict, report: RunReport) -> list[SourceFile]:
@@ -244,6 +254,12 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
     if report.recovered_batches:
         records = ledger.records()
     existing = _existing(aws, storage, request, current, table_uri, records)
+    report.mode = request.write.mode
+    done = _committed_before(aws, request, records, table_uri)
+    if done:
+        report.already_committed = done
+        report.duration_s = time.monotonic() - started
+        return report
 
     ingested = Ledger.ingested(records)
     files = _select_files(storage, source_uri, ingested, report)
@@ -254,9 +270,10 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
         report.duration_s = time.monotonic() - started
         return report
 
-    batch_id = report.batch_id = new_batch_id()
+    batch_id = report.batch_id = request.write.batch_id or new_batch_id()
     quarantine = Quarantine(storage, join(to_uri(request.lake), "_quarantine", database, name), batch_id)
     batch = {"batch_id": batch_id, "quarantine": quarantine.location, "seq": next_seq(records),
+             "mode": request.write.mode, "caller_batch_id": request.write.batch_id, "table": [database, name],
              "sources": [{"uri": f.uri, "size": f.entry.size, "mtime_ns": f.entry.mtime_ns} for f in unreadable]}
     for f in unreadable:
         quarantine.add_file(f)
@@ -270,6 +287,7 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
     clock["read_and_infer_s"], mark = time.monotonic() - mark, time.monotonic()
     counts: list[dict[str, Any]] = []
     written: list[DataFile] = []
+    touched: set[str] | None = None
     target = None
     if groups:
         target = _resolve_target(groups, existing, request, database, name, table_uri)
@@ -289,8 +307,9 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
         watch = _new_columns(target)
         protect = _protection(aws, request, target, report) if request.govern else {}
         staging = staging_uri(table_uri, batch_id)
-        output = _write_batch(rows, target, staging, storage, batch_id, watch, protect,
-                              sum(f.entry.size for f in to_read))
+        output, touched = _write_batch(spark, aws, rows, target, staging, storage, batch_id, watch, protect,
+                                       sum(f.entry.size for f in to_read))
+        report.merge = {k: v for k, v in output.actions.items()}
         clock["write_s"], mark = time.monotonic() - mark, time.monotonic()
         counts = output.counts
         report.type_conflicts = _conflict_evidence(target, counts)
@@ -318,17 +337,33 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
             protect_database(aws, request.governance, database)
         report.schema_changes = [] if report.table_created else [c.describe() for c in target.plan.changes]
         if request.format == "parquet":
-            commit_parquet(ctx, target.definition, existing.glue, written, batch)
+            outcome = commit_parquet(ctx, target.definition, existing.glue, written, batch, table_uri)
         else:
             changed = {c.column for c in target.plan.changes}
             evolved = [c for c in target.definition.columns if c.name in changed] if existing.columns else None
-            report.delta_version = commit_delta(ctx, target.definition, existing.glue, written, batch, evolved)
+            outcome = commit_delta(ctx, target.definition, existing.glue, written, batch, evolved, touched)
+            report.delta_version = outcome.version
+        report.replaced, report.files_removed = outcome.replaced, outcome.files_removed
         report.partitions = _partition_report(counts, written, target.partitions)
         if request.govern and "classify_s" in clock:
             report.tagged_columns = tag_columns(aws, request.governance, target.definition)
         clock["commit_s"] = time.monotonic() - mark
     report.duration_s = time.monotonic() - started
     return report
+
+
+def _committed_before(aws: AwsContext, request: IngestRequest, records: list[dict[str, Any]],
+                      table_uri: str) -> str | None:
+    """Why a caller's batch id needs no run: the ledger (or the Delta log) has it committed."""
+    batch_id = request.write.batch_id
+    if batch_id is None:
+        return None
+    for record in records:
+        if record["batch_id"] == batch_id and record["status"] == "committed":
+            return f"batch {batch_id} was committed before; nothing to do"
+    if request.format == "delta" and delta.caller_batch_committed(table_uri, aws.storage_options(), batch_id):
+        return f"batch {batch_id} is in the Delta log already; nothing to do"
+    return None
 
 
 def _is_file(storage: Storage, uri: str) -> bool:
@@ -410,14 +445,17 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
             raise SpecError(f"--partition-by {p}: column {p.source!r} is {C.to_hive(known[p.source])}; a "
                             f"{p.transform} transform needs a date, timestamp or ISO-8601 string column")
         keys.append(Column(p.name, p.result_type(known[p.source])))
+    check_for_table(request.write, f"{database}.{name}", request.format or "parquet", bool(partitions), set(known))
     identity = {p.name for p in partitions if p.transform == "identity"}
-    incoming = [Column(n, t) for n, t in batch.items() if n not in identity]
+    change = request.write.change_column  # describes the change, not the row: not a column of the table
+    incoming = [Column(n, t) for n, t in batch.items() if n not in identity and not (n == change and n not in table_types)]
     mode: EvolutionMode = request.evolution or existing.evolution or "evolve"  # type: ignore[assignment]
     if mode == "freeze" and existing.columns is None:
         raise SpecError(f"--evolution freeze: table {database}.{name} does not exist yet, so there is no contract "
                         "to hold the data to; create it with a first ingest in evolve or rescue mode")
     plan = plan_evolution(existing.columns, incoming, promote=promote, mode=mode)
-    parameters = {**existing.parameters, PARTITION_SPEC_PARAMETER: spec_text(partitions), EVOLUTION_PARAMETER: mode}
+    parameters = {**existing.parameters, PARTITION_SPEC_PARAMETER: spec_text(partitions), EVOLUTION_PARAMETER: mode,
+                  ROOT_PARAMETER: table_uri}
     origin = {SOURCE_PARAMETER: to_uri(request.source), FIRST_SEEN_PARAMETER: datetime.now(timezone.utc).isoformat(
         timespec="seconds")}
     final = {c.name: c.type for c in plan.columns}
@@ -427,13 +465,13 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
               for raw, t in content.items() if final.get(mapping[raw]) == t.type}
     if mode == "freeze":  # the catalog is a contract: not even annotations change (the ledger keeps names)
         definition = TableDefinition(database, name, request.format, table_uri, plan.columns, tuple(keys),
-                                     {**existing.parameters, EVOLUTION_PARAMETER: mode})
-        return _Target(definition, plan, partitions, names, typed, nested, mode, unmatched)
+                                     {**existing.parameters, EVOLUTION_PARAMETER: mode, ROOT_PARAMETER: table_uri})
+        return _Target(definition, plan, partitions, names, typed, nested, mode, unmatched, request.write)
     columns = annotate(plan.columns, names, origin, parsed, nested)
     plan.columns = columns
     definition = TableDefinition(database, name, request.format, table_uri, columns,
                                  annotate(tuple(keys), names, origin, parsed), parameters)
-    return _Target(definition, plan, partitions, names, typed, nested, mode, unmatched)
+    return _Target(definition, plan, partitions, names, typed, nested, mode, unmatched, request.write)
 
 
 def annotate(columns: tuple[Column, ...], names: list[dict[str, str]], origin: dict[str, str],
@@ -539,8 +577,15 @@ def _project(groups: list[ReadGroup], target: _Target) -> DataFrame:
             *[values[c.name].alias(c.name) for c in columns],
             *[keys[p.name].alias(p.name) for p in target.partitions],
             F.col(FILE_COL), reason.alias(REASON_COL), F.when(reason.isNotNull(), raw).alias(RAW_COL),
-            F.col(SIZE_COL), F.col(MTIME_COL)))
-    return reduce(DataFrame.unionByName, frames)
+            F.col(SIZE_COL), F.col(MTIME_COL),
+            *([change_operation(target.write, sources.get(target.write.change_column or "", [])).alias(OP_COL)]
+              if target.write.mode == "merge" else [])))
+    rows = reduce(DataFrame.unionByName, frames)
+    if target.write.mode == "merge":
+        problem = F.coalesce(F.col(REASON_COL), merge_reason(target.write))
+        rows = rows.withColumns({REASON_COL: problem, RAW_COL: F.when(problem.isNotNull(), F.coalesce(
+            F.col(RAW_COL), F.to_json(F.struct(*[quoted(c.name) for c in columns]))))})
+    return rows
 
 
 def _shown(source: Any, limit: int = 80) -> Any:
@@ -689,18 +734,30 @@ def _protection(aws: AwsContext, request: IngestRequest, target: _Target, report
             if a in ("hash", "mask")}
 
 
-def _write_batch(rows: DataFrame, target: _Target, staging: str, storage: Storage, batch_id: str,
-                 watch: list[str], protect: dict[str, Any], input_bytes: int) -> BatchOutput:
-    """The batch's rows in the table's shape (PII protected), then the bookkeeping the writer needs."""
+def _write_batch(spark: SparkSession, aws: AwsContext, rows: DataFrame, target: _Target, staging: str,
+                 storage: Storage, batch_id: str, watch: list[str], protect: dict[str, Any],
+                 input_bytes: int) -> tuple[BatchOutput, set[str] | None]:
+    """The batch's rows in the table's shape (PII protected), then the bookkeeping the writer needs; a
+    merge adds the rows it carries over from the files it rewrites. Returns those files' log paths."""
+    merging = target.write.mode == "merge"
     plan = WritePlan(staging, batch_id, tuple(p.name for p in target.partitions), tuple(watch),
                      tuple(c.column for c in target.plan.conflicts), s3_options=storage.s3_options,
-                     write_rows=bool(target.definition.columns or target.partitions))
+                     write_rows=bool(target.definition.columns or target.partitions), actions=merging)
+    touched = None
+    if merging:
+        merge = plan_merge(spark, rows, target.definition, target.write, aws.storage_options())
+        rows, touched = merge.frame, merge.touched
+    def protected(name: str) -> Any:
+        value = protect[name](quoted(name))
+        if merging:  # carried rows come from the table's files, where they are protected already
+            value = F.when(F.col(ACTION_COL) == "carried", quoted(name)).otherwise(value)
+        return value.alias(name)
+
     frame = rows.select(
-        *[protect[c.name](quoted(c.name)).alias(c.name) if c.name in protect else quoted(c.name)
-          for c in target.definition.columns],
+        *[protected(c.name) if c.name in protect else quoted(c.name) for c in target.definition.columns],
         *[F.col(p.name).cast("string").alias(f"{PART_PREFIX}{i}") for i, p in enumerate(target.partitions)],
-        F.col(FILE_COL), F.col(REASON_COL), F.col(RAW_COL), F.col(SIZE_COL), F.col(MTIME_COL))
-    return write_batch(frame, plan, unpartitioned_file_count(input_bytes, plan.target_bytes))
+        *[F.col(c) for c in plan.bookkeeping if not c.startswith(PART_PREFIX)])
+    return write_batch(frame, plan, unpartitioned_file_count(input_bytes, plan.target_bytes)), touched
 
 
 def _partition_report(counts: list[dict[str, Any]], files: list[DataFile],

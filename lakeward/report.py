@@ -48,6 +48,11 @@ class RunReport:
     protected: dict[str, str] = field(default_factory=dict)  # column -> hash|mask applied in the written files
     quarantine_location: str | None = None
     recovered_batches: list[str] = field(default_factory=list)
+    mode: str = "append"
+    already_committed: str | None = None  # the caller's batch id was committed before: nothing was done
+    replaced: list[str] = field(default_factory=list)  # partitions (or the table) this batch replaced
+    files_removed: int = 0  # files the batch took out of the table (overwrite, merge)
+    merge: dict[str, int] = field(default_factory=dict)  # inserted / updated / deleted keys, rows carried over
     table_created: bool = False
     delta_version: int | None = None
     duration_s: float = 0.0
@@ -101,6 +106,13 @@ class RunReport:
             console.print(f"[cyan]files disagree:[/] {c['column']} -> {c['type']} ({sources})")
         for conflict in self.type_conflicts:
             console.print(f"[yellow]type conflict:[/] {conflict}")
+        if self.already_committed:
+            console.print(f"[green]no-op:[/] {self.already_committed}")
+        if self.replaced:
+            shown = ", ".join(self.replaced[:10]) + (f" and {len(self.replaced) - 10} more" if len(self.replaced) > 10 else "")
+            console.print(f"[cyan]{self.mode}:[/] replaced {shown}; {self.files_removed} files taken out")
+        if self.merge:
+            console.print("[cyan]merge:[/] " + ", ".join(f"{k} {v}" for k, v in self.merge.items()))
         for batch in self.recovered_batches:
             console.print(f"[yellow]recovered:[/] {batch}")
         console.print(f"rows read {self.rows_read} = written {self.rows_written} + quarantined "

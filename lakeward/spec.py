@@ -29,6 +29,7 @@ from lakeward.errors import LakewardError, SpecError
 from lakeward.partitioning import parse_partition_spec
 from lakeward.pipeline import IngestRequest, parse_table_name
 from lakeward.storage import Storage, to_uri
+from lakeward.write_modes import WriteOptions, WriteSettings, check_settings
 
 
 def parse_hint(column: str, type_text: str) -> tuple[str, C.DataType]:
@@ -49,6 +50,23 @@ class TableSpec(BaseModel):
     partition_by: str | None = None
     evolution: Literal["evolve", "freeze", "rescue"] | None = None
     hints: dict[str, str] = Field(default_factory=dict)
+    mode: Literal["append", "overwrite", "overwrite-partitions", "merge"] | None = None
+    merge_keys: list[str] = Field(default_factory=list)
+    change_column: str | None = None
+    order_by: str | None = None
+
+    @model_validator(mode="after")
+    def _write_settings(self) -> "TableSpec":
+        try:
+            check_settings(self.write_settings())
+        except SpecError as e:
+            raise ValueError(str(e).replace("--merge-key", "merge_keys").replace("--mode", "mode")) from None
+        return self
+
+    def write_settings(self) -> WriteSettings:
+        return WriteSettings(self.mode or "append", tuple(normalize_identifier(k) for k in self.merge_keys),
+                             normalize_identifier(self.change_column) if self.change_column else None,
+                             normalize_identifier(self.order_by) if self.order_by else None)
 
     @field_validator("partition_by")
     @classmethod
@@ -134,7 +152,7 @@ def requests(spec: Spec, table: str | None = None, lake: str | None = None, **ov
     for name, t in chosen.items():
         root = lake or spec.lake or os.environ.get("LAKEWARD_LAKE") or "lake"
         request = IngestRequest(t.source, name, t.format, t.partition_by, root, t.evolution,
-                                t.parsed_hints(), spec.governance)
+                                t.parsed_hints(), spec.governance, write=t.write_settings())
         result.append(replace(request, **{k: v for k, v in overrides.items() if v is not None}))
     return result
 
@@ -161,20 +179,23 @@ def parse_hints(texts: Iterable[str]) -> dict[str, C.DataType]:
 
 
 def ingest_requests(storage: Storage, *, source: str | None, table: str | None, spec_path: str | None,
-                    lake: str | None, hints: Iterable[str] = (), **overrides: Any) -> list[IngestRequest]:
+                    lake: str | None, hints: Iterable[str] = (), write: WriteOptions | None = None,
+                    **overrides: Any) -> list[IngestRequest]:
     """What to ingest: the tables of a spec file (settings given here win), or SOURCE into --table."""
     extra = parse_hints(hints)
     if spec_path:
         spec = read_spec(storage, spec_path)
         per_table = {"SOURCE": source, "--hint": extra, **{f"--{k.replace('_', '-')}": v for k, v in overrides.items()
                                                             if k in ("format", "partition_by")}}
-        given = [option for option, value in per_table.items() if value]
+        given = [option for option, value in per_table.items() if value] + (write.per_table if write else [])
         if given and table is None and len(spec.tables) > 1:
             raise SpecError(f"{', '.join(given)} would apply to all {len(spec.tables)} tables of {spec_path}; "
                             "add --table DB.TABLE to choose one")
         chosen = requests(spec, table, lake, source=source, **overrides)
-        return [replace(r, hints={**r.hints, **extra}) for r in chosen]
+        return [replace(r, hints={**r.hints, **extra}, write=write.over(r.write) if write else r.write)
+                for r in chosen]
     if not source or not table:
         raise SpecError("give SOURCE and --table DB.TABLE, or --spec FILE (see lakeward ingest --help)")
-    return [replace(IngestRequest(source, table, lake=lake or os.environ.get("LAKEWARD_LAKE") or "lake", hints=extra),
-                    **{k: v for k, v in overrides.items() if v is not None})]
+    request = IngestRequest(source, table, lake=lake or os.environ.get("LAKEWARD_LAKE") or "lake", hints=extra,
+                            write=write.over(WriteSettings()) if write else WriteSettings())
+    return [replace(request, **{k: v for k, v in overrides.items() if v is not None})]

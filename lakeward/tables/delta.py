@@ -13,14 +13,14 @@ import math
 import time
 from dataclasses import dataclass
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Schema, Transaction
-from deltalake.exceptions import TableNotFoundError
-from deltalake.transaction import AddAction, create_table_with_add_actions
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from catalog.schema import Column
 from lakeward.arrow_types import from_arrow
@@ -138,40 +138,99 @@ def next_transaction(table_uri: str, storage_options: dict[str, str]) -> int:
     return ((table.transaction_version(APP_ID) if table else None) or 0) + 1
 
 
+CHECKPOINT_INTERVAL = "10"  # delta-rs writes a checkpoint every 10 commits (Delta's own default)
+COMMIT_RETRIES = 5
+
+RemovalRule = Callable[[DeltaTable], list[RemoveAction]]
+
+
+def removals(table: DeltaTable, keep: Callable[[dict[str, Any]], bool]) -> list[RemoveAction]:
+    """Remove actions for the table's live files that ``keep`` rejects (it gets path, size and the
+    partition values as strings)."""
+    now = int(time.time() * 1000)
+    result = []
+    for f in live_files(table):
+        if not keep(f):
+            result.append(RemoveAction(f["path"], True, now, f["size"], f["partition_values"]))
+    return result
+
+
+def live_files(table: DeltaTable) -> list[dict[str, Any]]:
+    """The snapshot's files: path (as the log has it), size and partition values as Delta strings."""
+    keys = table.metadata().partition_columns
+    actions = pa.table(table.get_add_actions(flatten=True)).to_pylist()
+    return [{"path": a["path"], "size": a["size_bytes"],
+             "partition_values": {k: _partition_string(a.get(f"partition.{k}")) for k in keys}} for a in actions]
+
+
+def _partition_string(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None).isoformat(sep=" ")
+    return str(value)
+
+
 def commit(table_uri: str, storage_options: dict[str, str], schema: pa.Schema, partition_by: list[str],
            actions: list[AddAction], batch_id: str, name: str, txn_version: int,
-           evolved: pa.Schema | None = None) -> int:
-    """Commit the batch's files as one transaction; returns the new table version.
+           evolved: pa.Schema | None = None, mode: str = "append", remove: RemovalRule | None = None,
+           caller_batch_id: str | None = None) -> tuple[int, int]:
+    """Commit the batch's files as one transaction; returns the new table version and the number of files
+    it removed.
+
+    ``mode`` ``overwrite`` replaces every file; otherwise ``remove`` names the live files the same
+    transaction takes out (a partition overwrite, a merge). Conflicts with another writer are retried on a
+    fresh snapshot (delta-rs checks them: a file we remove that the other removed fails the commit).
 
     ``evolved`` holds the columns this batch adds or extends with nested fields. delta-rs keeps the log's
     schema on an append transaction whatever schema it is given, so they are merged into the log first
     (a metadata-only commit; harmless if the data commit then fails).
     """
-    properties = CommitProperties(custom_metadata={"lakeward.batch_id": batch_id},
-                                  app_transactions=[Transaction(APP_ID, txn_version)])
+    transactions = [Transaction(APP_ID, txn_version)]
+    if caller_batch_id:
+        transactions.append(Transaction(f"{APP_ID}:{caller_batch_id}", 1))
+    properties = CommitProperties(custom_metadata={"lakeward.batch_id": batch_id}, app_transactions=transactions)
+    options = storage_options or None
     table = open_table(table_uri, storage_options)
-    delta_schema = Schema.from_arrow(schema)
     try:
         if table is None:
-            create_table_with_add_actions(delta_uri(table_uri), delta_schema, actions, mode="error",
-                                          partition_by=partition_by or None, name=name,
-                                          storage_options=storage_options or None,
+            create_table_with_add_actions(delta_uri(table_uri), Schema.from_arrow(schema), actions, mode="error",
+                                          partition_by=partition_by or None, name=name, storage_options=options,
+                                          configuration={"delta.checkpointInterval": CHECKPOINT_INTERVAL},
                                           commit_properties=properties)
-        else:
-            if table.metadata().partition_columns != partition_by:
-                raise TableFormatError(
-                    f"Delta table at {table_uri} is partitioned by {table.metadata().partition_columns}, "
-                    f"not {partition_by}; ingest with --partition-by {','.join(table.metadata().partition_columns)}")
-            if evolved is not None and len(evolved):
-                table.alter.add_columns(list(Schema.from_arrow(evolved).fields))
-                table = DeltaTable(delta_uri(table_uri), storage_options=storage_options or None)
-            table.create_write_transaction(actions, mode="append", schema=table.schema(),
-                                           partition_by=partition_by or None, commit_properties=properties)
+            return 0, 0
+        if table.metadata().partition_columns != partition_by:
+            raise TableFormatError(
+                f"Delta table at {table_uri} is partitioned by {table.metadata().partition_columns}, "
+                f"not {partition_by}; ingest with --partition-by {','.join(table.metadata().partition_columns)}")
+        if evolved is not None and len(evolved):
+            table.alter.add_columns(list(Schema.from_arrow(evolved).fields))
+        for attempt in range(COMMIT_RETRIES):
+            table = DeltaTable(delta_uri(table_uri), storage_options=options)
+            removed = remove(table) if remove else []
+            before = len(live_files(table)) if mode == "overwrite" else len(removed)
+            try:
+                table.create_write_transaction([*actions, *removed], mode="overwrite" if mode == "overwrite" else "append",
+                                               schema=table.schema(), partition_by=partition_by or None,
+                                               commit_properties=properties)
+            except CommitFailedError:
+                if attempt == COMMIT_RETRIES - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            return DeltaTable(delta_uri(table_uri), storage_options=options).version(), before
     except TableFormatError:
         raise
     except Exception as e:
         raise TableFormatError(f"committing batch {batch_id} to the Delta table at {table_uri} failed: {e}") from e
-    return DeltaTable(delta_uri(table_uri), storage_options=storage_options or None).version()
+    raise AssertionError("unreachable")
+
+
+def caller_batch_committed(table_uri: str, storage_options: dict[str, str], batch_id: str) -> bool:
+    table = open_table(table_uri, storage_options)
+    return table is not None and table.transaction_version(f"{APP_ID}:{batch_id}") is not None
 
 
 def is_committed(table_uri: str, storage_options: dict[str, str], txn_version: int) -> bool:
