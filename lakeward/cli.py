@@ -174,11 +174,14 @@ def demo(workdir: str) -> None:
 
 def _register_subcommands() -> None:
     from lakeward.cli_govern import access, govern
+    from lakeward.cli_maintenance import optimize, vacuum
     from lakeward.cli_schema import schema
 
     main.add_command(schema)
     main.add_command(govern)
     main.add_command(access)
+    main.add_command(optimize)
+    main.add_command(vacuum)
 
 
 _register_subcommands()

@@ -180,15 +180,17 @@ def apply_swap(ctx: CommitContext, table: TableDefinition, swap: dict[str, Any])
 
 
 def commit_delta(ctx: CommitContext, table: TableDefinition, current: CatalogTable | None, files: list[DataFile],
-                 batch: dict[str, Any], evolved: list[Column] | None, touched: set[str] | None = None) -> Outcome:
+                 batch: dict[str, Any], evolved: list[Column] | None, touched: set[str] | None = None,
+                 compaction: bool = False) -> Outcome:
     """One Delta transaction: the batch's files added and, by mode, every live file (overwrite), the live
-    files of the batch's partitions (overwrite-partitions) or the files a merge rewrote removed."""
+    files of the batch's partitions (overwrite-partitions) or the files a merge or a compaction rewrote
+    removed. A compaction changes no data (dataChange false) and fails if a file it rewrote is gone."""
     options = ctx.aws.storage_options()
     mode = batch.get("mode", "append")
     txn = delta.next_transaction(table.location, options)
     record = ctx.ledger.begin(outputs=[f.relative for f in files], delta_txn=txn, **batch)
     publish(ctx.storage, staging_uri(table.location, batch["batch_id"]), table.location, files)  # invisible until committed
-    actions = delta.add_actions(ctx.storage, table.location, files)
+    actions = delta.add_actions(ctx.storage, table.location, files, data_change=not compaction)
     remove = None
     replaced: list[str] = ["the whole table"] if mode == "overwrite" and current else []
     if mode == "overwrite-partitions":
@@ -197,7 +199,8 @@ def commit_delta(ctx: CommitContext, table: TableDefinition, current: CatalogTab
         remove = partial(delta.removals, keep=lambda f: tuple(f["partition_values"][n] for n in names) not in present)
         replaced = sorted("/".join(f"{n}={v}" for n, v in zip(names, values)) for values in present)
     elif touched is not None:
-        remove = partial(delta.removals, keep=lambda f: f["path"] not in touched)
+        remove = partial(delta.removals, keep=lambda f: f["path"] not in touched, data_change=not compaction,
+                         required=touched if compaction else None)
     version, removed = delta.commit(table.location, options, arrow_schema([*table.columns, *table.partition_keys]),
                                     [k.name for k in table.partition_keys], actions, batch["batch_id"], table.name,
                                     txn, arrow_schema(evolved) if evolved else None, mode, remove,

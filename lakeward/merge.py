@@ -21,15 +21,14 @@ from pyspark.sql import functions as F
 from catalog.schema import TableDefinition
 from lakeward.batch_writer import ACTION_COL
 from lakeward.projection import quoted
-from lakeward.readers import FILE_COL, MTIME_COL, RAW_COL, REASON_COL, SIZE_COL, spark_file_uri, spark_path
-from lakeward.spark_types import to_spark
+from lakeward.readers import FILE_COL, MTIME_COL, RAW_COL, REASON_COL, SIZE_COL, spark_file_uri
 from lakeward.storage import join
+from lakeward.table_files import TABLE_FILE_COL, read_table_files
 from lakeward.tables import delta
 from lakeward.write_modes import WriteSettings
 
 OP_COL = "__lw_op"
 _SEQ = "__lw_seq"
-_TABLE_FILE = "__lw_table_file"
 
 
 @dataclass
@@ -68,15 +67,16 @@ def plan_merge(spark: SparkSession, rows: DataFrame, table: TableDefinition, set
 
     snapshot = delta.open_table(table.location, storage_options)
     files = delta.live_files(snapshot) if snapshot is not None else []
-    existing = _read_live(spark, table, files) if files else None
+    uris = [join(table.location, unquote(f["path"])) for f in files]
+    existing = read_table_files(spark, table, uris) if files else None
     if existing is None:
         frame = ranked.withColumn(ACTION_COL, _action(F.lit(False)))
         return MergePlan(frame.drop("__lw_rank", _SEQ, OP_COL), set())
 
-    present = existing.select(*[quoted(k) for k in keys], F.col(_TABLE_FILE)).distinct()
+    present = existing.select(*[quoted(k) for k in keys], F.col(TABLE_FILE_COL)).distinct()
     batch_keys = ranked.where(good).select(*[quoted(k) for k in keys]).distinct()
     hits = present.join(batch_keys, keys, "left_semi")
-    touched_uris = {r[0] for r in hits.select(_TABLE_FILE).distinct().collect()}  # file names, not rows
+    touched_uris = {r[0] for r in hits.select(TABLE_FILE_COL).distinct().collect()}  # file names, not rows
     by_uri = {join(table.location, unquote(f["path"])): f["path"] for f in files}
     touched = {by_uri[spark_file_uri(u)] for u in touched_uris}
 
@@ -84,7 +84,7 @@ def plan_merge(spark: SparkSession, rows: DataFrame, table: TableDefinition, set
     batch = (ranked.join(matched, keys, "left")
              .withColumn(ACTION_COL, _action(F.coalesce(F.col("__lw_matched"), F.lit(False))))
              .drop("__lw_rank", "__lw_matched", _SEQ, OP_COL))
-    kept = existing.where(F.col(_TABLE_FILE).isin(sorted(touched_uris))).join(batch_keys, keys, "left_anti")
+    kept = existing.where(F.col(TABLE_FILE_COL).isin(sorted(touched_uris))).join(batch_keys, keys, "left_anti")
     carried = kept.select(
         *[quoted(c.name) for c in table.columns],
         *[quoted(k.name) for k in table.partition_keys],
@@ -101,15 +101,3 @@ def _action(matched: object) -> object:
             .when(op == "D", F.lit("delete"))
             .when(matched, F.lit("update"))  # type: ignore[arg-type]
             .otherwise(F.lit("insert")))
-
-
-def _read_live(spark: SparkSession, table: TableDefinition, files: list[dict]) -> DataFrame:
-    """The table's live rows in Spark; partition values come from the Hive folders under the table root
-    (Spark's partition discovery, typed by the schema given), as the log's partitionValues have them."""
-    from pyspark.sql import types as T
-
-    schema = T.StructType([T.StructField(c.name, to_spark(c.type), True)
-                           for c in (*table.columns, *table.partition_keys)])
-    uris = [spark_path(join(table.location, unquote(f["path"]))) for f in files]
-    return (spark.read.schema(schema).option("basePath", spark_path(table.location)).parquet(*uris)
-            .withColumn(_TABLE_FILE, F.col("_metadata.file_path")))

@@ -137,7 +137,7 @@ class _Resolver:
 
     def dataset(self, table: TableDefinition, predicate: exp.Expression | None) -> tuple[ds.Dataset, TableScan]:
         candidates = self.candidates(table)
-        selected = _prune(table, candidates, predicate)
+        selected = prune_partitions(table, candidates, predicate)
         paths, partitions = [], []
         for index in selected:
             values, files = candidates[index]
@@ -158,6 +158,11 @@ class _Resolver:
         return dataset, TableScan(table.qualified_name, table.format, len(candidates), len(selected), len(paths))
 
 
+def table_partitions(aws: AwsContext, table: TableDefinition) -> list[tuple[dict[str, str | None], list[str] | str]]:
+    """(partition values, file URIs or the partition's location) per partition of a registered table."""
+    return _Resolver(aws).candidates(table)
+
+
 def _partition_expression(table: TableDefinition, values: dict[str, str | None]) -> ds.Expression:
     expression = ds.scalar(True)
     for key in table.partition_keys:
@@ -170,7 +175,7 @@ def _partition_expression(table: TableDefinition, values: dict[str, str | None])
     return expression
 
 
-def _prune(table: TableDefinition, candidates: list, predicate: exp.Expression | None) -> list[int]:
+def prune_partitions(table: TableDefinition, candidates: list, predicate: exp.Expression | None) -> list[int]:
     """Indexes of the partitions the predicate can match, decided by DuckDB on the partition values."""
     if predicate is None or not table.partition_keys:
         return list(range(len(candidates)))

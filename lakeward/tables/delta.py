@@ -94,7 +94,7 @@ def footer_stats(metadata: pq.FileMetaData) -> dict[str, Any]:
     return {"numRecords": metadata.num_rows, "minValues": mins, "maxValues": maxs, "nullCount": nulls}
 
 
-def add_actions(storage: Storage, table_uri: str, files: list[DataFile]) -> list[AddAction]:
+def add_actions(storage: Storage, table_uri: str, files: list[DataFile], data_change: bool = True) -> list[AddAction]:
     """Add actions for published files; statistics from the writer, else read from each file's footer."""
     def action(f: DataFile) -> AddAction:
         stats = f.stats
@@ -103,7 +103,7 @@ def add_actions(storage: Storage, table_uri: str, files: list[DataFile]) -> list
             with fs.open_input_file(path) as handle:
                 stats = json.dumps(footer_stats(pq.ParquetFile(handle).metadata))
         return AddAction(quote(f.relative, safe="/=-_.~"), f.size, f.partition_values,
-                         int(time.time() * 1000), True, stats)
+                         int(time.time() * 1000), data_change, stats)
     with ThreadPoolExecutor(16) as pool:
         return list(pool.map(action, files))
 
@@ -144,15 +144,17 @@ COMMIT_RETRIES = 5
 RemovalRule = Callable[[DeltaTable], list[RemoveAction]]
 
 
-def removals(table: DeltaTable, keep: Callable[[dict[str, Any]], bool]) -> list[RemoveAction]:
+def removals(table: DeltaTable, keep: Callable[[dict[str, Any]], bool], data_change: bool = True,
+             required: set[str] | None = None) -> list[RemoveAction]:
     """Remove actions for the table's live files that ``keep`` rejects (it gets path, size and the
-    partition values as strings)."""
+    partition values as strings). With ``required``, every one of those paths must still be live."""
     now = int(time.time() * 1000)
-    result = []
-    for f in live_files(table):
-        if not keep(f):
-            result.append(RemoveAction(f["path"], True, now, f["size"], f["partition_values"]))
-    return result
+    live = live_files(table)
+    missing = (required or set()) - {f["path"] for f in live}
+    if missing:
+        raise TableFormatError(f"Delta table {table.table_uri}: {len(missing)} file(s) this rewrite read were "
+                               f"removed by another writer meanwhile (e.g. {sorted(missing)[0]}); run it again")
+    return [RemoveAction(f["path"], data_change, now, f["size"], f["partition_values"]) for f in live if not keep(f)]
 
 
 def live_files(table: DeltaTable) -> list[dict[str, Any]]:
