@@ -43,6 +43,8 @@ def check_delta_table(location: Path) -> dict:
     assert versions == list(range(versions[0], versions[-1] + 1)), f"gaps in the log versions {versions}"
     protocol = metadata = None
     live: dict[str, dict] = {}
+    last = log / "_last_checkpoint"
+    checkpoint = json.loads(last.read_text())["version"] if last.exists() else None
     for commit in commits:
         actions = [json.loads(line) for line in commit.read_text().splitlines() if line.strip()]
         assert any("commitInfo" in a for a in actions), f"{commit.name}: no commitInfo"
@@ -68,9 +70,20 @@ def check_delta_table(location: Path) -> dict:
                 live[add["path"]] = add
             elif "remove" in action:
                 live.pop(action["remove"]["path"], None)
+        if checkpoint is not None and int(commit.stem) == checkpoint:
+            _check_checkpoint(log / f"{checkpoint:020d}.checkpoint.parquet", set(live))
     assert protocol is not None and metadata is not None, "protocol or metaData missing"
     for path, add in live.items():
         data = location / unquote(path)
         assert data.stat().st_size == add["size"], f"{path}: size differs from the log"
         assert pq.ParquetFile(data).metadata.num_rows == json.loads(add["stats"])["numRecords"], path
-    return {"files": live, "metadata": metadata, "protocol": protocol}
+    return {"files": live, "metadata": metadata, "protocol": protocol, "checkpoint": checkpoint}
+
+
+def _check_checkpoint(path: Path, live: set[str]) -> None:
+    """A checkpoint holds the protocol, the metadata and exactly the live files at its version."""
+    assert path.exists(), f"_last_checkpoint names {path.name}, which is missing"
+    actions = pq.read_table(path).to_pylist()
+    assert any(a.get("protocol") for a in actions) and any(a.get("metaData") for a in actions), path.name
+    adds = {a["add"]["path"] for a in actions if a.get("add")}
+    assert adds == live, f"{path.name}: {len(adds)} files, the log replayed to its version has {len(live)}"
