@@ -9,6 +9,7 @@ from typing import Any
 
 from catalog.evolution import merge_concurrent
 from catalog.glue import GlueCatalog
+from catalog.partition_projection import is_projected
 from catalog.schema import CatalogTable, Column, Partition, TableDefinition
 from lakeward.arrow_types import arrow_schema
 from lakeward.aws import AwsContext
@@ -126,7 +127,8 @@ def commit_parquet(ctx: CommitContext, table: TableDefinition, current: CatalogT
         generation = join(root, GENERATION_FOLDER + batch["batch_id"])
         location = {folder: join(generation, folder) if folder else generation for folder in folders}
     elif table.partition_keys:
-        registered = ctx.glue.partition_locations(table, [values[f] for f in folders]) if current else {}
+        known = current is not None and not is_projected(table.parameters)
+        registered = ctx.glue.partition_locations(table, [values[f] for f in folders]) if known else {}
         location = {folder: registered.get(values[folder]) or join(root, folder) for folder in folders}
     else:
         location = {"": current.definition.location if current else root}
@@ -144,7 +146,7 @@ def commit_parquet(ctx: CommitContext, table: TableDefinition, current: CatalogT
         apply_swap(ctx, table, swap)
         record = {**record, "replaced": swap["replaced"], "replaced_at": time.time()}
         outcome = Outcome(swap["described"])
-    elif table.partition_keys:
+    elif table.partition_keys and not is_projected(table.parameters):  # projected: Athena computes them
         ctx.glue.add_partitions(table, [Partition(values[f], location[f]) for f in folders if values[f] not in registered])
     ctx.ledger.commit(record)
     ctx.storage.delete_dir(staging)

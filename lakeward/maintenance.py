@@ -27,6 +27,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from catalog.glue import GlueCatalog
+from catalog.partition_projection import is_projected
 from catalog.schema import CatalogTable
 from lakeward.aws import AwsContext
 from lakeward.batch_writer import PART_PREFIX, WritePlan, target_bytes, write_batch
@@ -144,6 +145,9 @@ def run_optimize(spark: SparkSession, aws: AwsContext, name: str, where: str | N
     with TableLock(storage, root, f"lakeward optimize {name}"):
         glue, current = _load(aws, name)
         table = current.definition
+        if table.format == "parquet" and is_projected(table.parameters):
+            raise SpecError(f"optimize {name}: the table uses partition projection, which fixes each partition's "
+                            "location, while compaction swaps it; compact before enabling projection")
         parts = _select(_inventory(aws, storage, current), where, table)
         small = [p for p in parts if sum(1 for _, size in p.files if size < target * 0.75) >= 2]
         report = OptimizeReport(table.qualified_name, table.format, target,

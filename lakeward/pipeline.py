@@ -24,6 +24,7 @@ from catalog.glue import GlueCatalog
 from lakeformation.classifier import CLASSIFIED_PARAMETER
 from lakeformation.spec import DEFAULT as DEFAULT_GOVERNANCE
 from lakeformation.spec import GovernanceSpec
+from catalog.partition_projection import ProjectedColumn, projected_columns, projection_parameters
 from catalog.names import (NESTED_RAW_NAMES_PARAMETER, RAW_NAMES_PARAMETER, NestedNames, normalize_identifier,
                            recorded_nested_names, recorded_raw_names)
 from catalog.schema import CatalogTable, Column, TableDefinition, TableFormat, TABLE_FORMATS
@@ -70,6 +71,7 @@ class IngestRequest:
     governance: GovernanceSpec | None = None  # None: the built-in default (lakeformation.spec.DEFAULT)
     govern: bool = True  # classify PII and apply Lake Formation tags
     write: WriteSettings = field(default_factory=WriteSettings)  # mode, merge keys, the caller's batch id
+    projection: tuple[ProjectedColumn, ...] = ()  # Athena partition projection to declare (Parquet)
 
 
 def parse_table_name(text: str) -> tuple[str, str]:
@@ -108,6 +110,7 @@ class _Target:
     mode: EvolutionMode = "evolve"
     unmatched_hints: list[str] = field(default_factory=list)  # hinted columns absent from the batch
     write: WriteSettings = field(default_factory=WriteSettings)
+    projection: list[ProjectedColumn] = field(default_factory=list)
 
     @property
     def spec(self) -> str:
@@ -456,6 +459,7 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
     plan = plan_evolution(existing.columns, incoming, promote=promote, mode=mode)
     parameters = {**existing.parameters, PARTITION_SPEC_PARAMETER: spec_text(partitions), EVOLUTION_PARAMETER: mode,
                   ROOT_PARAMETER: table_uri}
+    projection = _projection(request, existing, keys, f"{database}.{name}", table_uri, parameters)
     origin = {SOURCE_PARAMETER: to_uri(request.source), FIRST_SEEN_PARAMETER: datetime.now(timezone.utc).isoformat(
         timespec="seconds")}
     final = {c.name: c.type for c in plan.columns}
@@ -466,12 +470,57 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
     if mode == "freeze":  # the catalog is a contract: not even annotations change (the ledger keeps names)
         definition = TableDefinition(database, name, request.format, table_uri, plan.columns, tuple(keys),
                                      {**existing.parameters, EVOLUTION_PARAMETER: mode, ROOT_PARAMETER: table_uri})
-        return _Target(definition, plan, partitions, names, typed, nested, mode, unmatched, request.write)
+        return _Target(definition, plan, partitions, names, typed, nested, mode, unmatched, request.write, projection)
     columns = annotate(plan.columns, names, origin, parsed, nested)
     plan.columns = columns
     definition = TableDefinition(database, name, request.format, table_uri, columns,
                                  annotate(tuple(keys), names, origin, parsed), parameters)
-    return _Target(definition, plan, partitions, names, typed, nested, mode, unmatched, request.write)
+    return _Target(definition, plan, partitions, names, typed, nested, mode, unmatched, request.write, projection)
+
+
+def _projection(request: IngestRequest, existing: _Existing, keys: list[Column], table: str, root: str,
+                parameters: dict[str, str]) -> list[ProjectedColumn]:
+    """The partition projection the table has, or the one the request declares (written into
+    ``parameters``); checked against the table's format, keys and write mode."""
+    names = [k.name for k in keys]
+    if request.projection:
+        if request.format == "delta":
+            raise SpecError(f"projection: table {table} is a Delta table; Athena reads a Delta table's partitions "
+                            "from its log, so partition projection applies to Parquet tables only")
+        types = {k.name: C.to_hive(k.type) for k in keys}
+        for c in request.projection:
+            wanted = {"integer": ("int", "bigint", "smallint", "tinyint"), "date": ("date", "string")}.get(c.type)
+            if c.name in types and wanted and types[c.name] not in wanted:
+                raise SpecError(f"projection.{c.name}: a {c.type} projection needs a {' or '.join(wanted)} partition "
+                                f"column; {c.name} is {types[c.name]}")
+        parameters.update(projection_parameters(list(request.projection), names, root))
+    projection = list(request.projection) or projected_columns(existing.parameters, names)
+    if projection and request.write.replaces:
+        raise SpecError(f"--mode {request.write.mode}: table {table} uses partition projection, which fixes each "
+                        "partition's location (storage.location.template), while replacing a partition swaps its "
+                        "location. Use --mode append, or a Delta table")
+    return projection
+
+
+def _projection_reason(projection: list[ProjectedColumn]) -> Any:
+    """Why a row's partition value lies outside the declared projection (Athena would never read it)."""
+    checks = []
+    for c in projection:
+        key = quoted(c.name)
+        text = key.cast("string")
+        outside = f" is outside the projection declared for {c.name}"
+        checks.append(F.when(key.isNull(), F.lit(f"partition {c.name} is NULL; a projected partition needs a value")))
+        if c.type == "enum":
+            checks.append(F.when(~text.isin(list(c.values)), F.concat(
+                F.lit(f"partition {c.name}="), text, F.lit(f"{outside} (values {','.join(c.values)})"))))
+        low, high = c.bounds()
+        cast = "date" if c.type == "date" else "bigint"
+        for bound, beyond in ((low, lambda b: key.cast(cast) < F.lit(b).cast(cast)),
+                              (high, lambda b: key.cast(cast) > F.lit(b).cast(cast))):
+            if bound is not None:
+                checks.append(F.when(beyond(bound), F.concat(
+                    F.lit(f"partition {c.name}="), text, F.lit(f"{outside} (range {c.range})"))))
+    return F.coalesce(*checks) if checks else None
 
 
 def annotate(columns: tuple[Column, ...], names: list[dict[str, str]], origin: dict[str, str],
@@ -581,10 +630,12 @@ def _project(groups: list[ReadGroup], target: _Target) -> DataFrame:
             *([change_operation(target.write, sources.get(target.write.change_column or "", [])).alias(OP_COL)]
               if target.write.mode == "merge" else [])))
     rows = reduce(DataFrame.unionByName, frames)
-    if target.write.mode == "merge":
-        problem = F.coalesce(F.col(REASON_COL), merge_reason(target.write))
+    extra = [r for r in (merge_reason(target.write) if target.write.mode == "merge" else None,
+                         _projection_reason(target.projection)) if r is not None]
+    if extra:  # reasons about the projected row as a whole; the record is kept as JSON
+        problem = F.coalesce(F.col(REASON_COL), *extra)
         rows = rows.withColumns({REASON_COL: problem, RAW_COL: F.when(problem.isNotNull(), F.coalesce(
-            F.col(RAW_COL), F.to_json(F.struct(*[quoted(c.name) for c in columns]))))})
+            F.col(RAW_COL), F.to_json(F.struct(*[quoted(c.name) for c in (*columns, *target.partitions)]))))})
     return rows
 
 

@@ -19,6 +19,7 @@ import sqlglot
 from sqlglot import exp
 
 from catalog.glue import GlueCatalog
+from catalog.partition_projection import is_projected
 from catalog.schema import TableDefinition
 from catalog.types import to_hive
 from lakeward.arrow_types import arrow_schema, to_arrow
@@ -131,9 +132,24 @@ class _Resolver:
                     for values, files in grouped.items()]
         if not table.partition_keys:
             return [({}, [e.uri for e in self.storage.list_files(table.location) if e.uri.endswith(".parquet")])]
+        if is_projected(table.parameters):  # Athena computes the partitions; locally, the folders tell
+            return self._listed_partitions(table)
         # A Parquet partition's files are listed only if it survives pruning: its location stands in.
         return [({k.name: (None if v == HIVE_NULL else v) for k, v in zip(table.partition_keys, p.values)},
                  p.location) for p in self.glue.partitions(table.database, table.name)]
+
+    def _listed_partitions(self, table: TableDefinition) -> list[tuple[dict[str, str | None], list[str] | str]]:
+        keys = [k.name for k in table.partition_keys]
+        grouped: dict[tuple, list[str]] = {}
+        prefix = table.location.rstrip("/") + "/"
+        for entry in self.storage.list_files(table.location):
+            parts = entry.uri[len(prefix):].split("/")
+            pairs = [p.partition("=") for p in parts[:-1]]
+            if not entry.uri.endswith(".parquet") or [unquote(k) for k, _, _ in pairs] != keys:
+                continue
+            values = tuple(None if unquote(v) == HIVE_NULL else unquote(v) for _, _, v in pairs)
+            grouped.setdefault(values, []).append(entry.uri)
+        return [(dict(zip(keys, values)), files) for values, files in sorted(grouped.items(), key=str)]
 
     def dataset(self, table: TableDefinition, predicate: exp.Expression | None) -> tuple[ds.Dataset, TableScan]:
         candidates = self.candidates(table)

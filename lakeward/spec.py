@@ -11,6 +11,10 @@ evolution mode and schema hints. Validated with pydantic; every error names the 
         hints:                        # column -> Athena type; overrides inference
           amount: decimal(12,2)
           zip_code: string
+        mode: append                  # append | overwrite | overwrite-partitions | merge (Delta)
+        merge_keys: [order_id]        # merge: key columns; change_column: Op; order_by: updated_at
+        projection:                   # Athena partition projection (Parquet): no partitions registered
+          dt: {type: date, range: "2024-01-01,NOW", format: yyyy-MM-dd, interval: 1, unit: DAYS}
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from catalog import types as C
 from catalog.names import normalize_identifier
+from catalog.partition_projection import ProjectedColumn
 from lakeformation.spec import GovernanceSpec
 from lakeward.errors import LakewardError, SpecError
 from lakeward.partitioning import parse_partition_spec
@@ -42,6 +47,24 @@ def parse_hint(column: str, type_text: str) -> tuple[str, C.DataType]:
         raise ValueError(f"{column}: {type_text!r} is not an Athena type ({e})") from None
 
 
+class ProjectionSpec(BaseModel):
+    """One partition column's Athena partition projection."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["enum", "integer", "date", "injected"]
+    values: list[str] = Field(default_factory=list)
+    range: str | None = None
+    format: str | None = None
+    interval: int | None = None
+    unit: str | None = None
+    digits: int | None = None
+
+    def column(self, name: str) -> ProjectedColumn:
+        return ProjectedColumn(normalize_identifier(name), self.type, tuple(self.values), self.range, self.format,
+                               self.interval, self.unit, self.digits)
+
+
 class TableSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -54,6 +77,17 @@ class TableSpec(BaseModel):
     merge_keys: list[str] = Field(default_factory=list)
     change_column: str | None = None
     order_by: str | None = None
+    projection: dict[str, ProjectionSpec] = Field(default_factory=dict)
+
+    @field_validator("projection")
+    @classmethod
+    def _projection(cls, value: dict[str, ProjectionSpec]) -> dict[str, ProjectionSpec]:
+        for name, spec in value.items():
+            try:
+                spec.column(name).check()
+            except SpecError as e:
+                raise ValueError(str(e)) from None
+        return value
 
     @model_validator(mode="after")
     def _write_settings(self) -> "TableSpec":
@@ -152,7 +186,8 @@ def requests(spec: Spec, table: str | None = None, lake: str | None = None, **ov
     for name, t in chosen.items():
         root = lake or spec.lake or os.environ.get("LAKEWARD_LAKE") or "lake"
         request = IngestRequest(t.source, name, t.format, t.partition_by, root, t.evolution,
-                                t.parsed_hints(), spec.governance, write=t.write_settings())
+                                t.parsed_hints(), spec.governance, write=t.write_settings(),
+                                projection=tuple(p.column(n) for n, p in t.projection.items()))
         result.append(replace(request, **{k: v for k, v in overrides.items() if v is not None}))
     return result
 
