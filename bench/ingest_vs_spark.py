@@ -2,13 +2,16 @@
 
 Plain Spark baseline: spark.read.json(input) -> derive dt -> write.partitionBy("dt").parquet(out), the
 least a hand-written Glue job would do (no normalisation, quarantine, ledger, catalog or report).
-Usage: python bench/ingest_vs_spark.py [--mb 256] [--repeat 2] [--formats parquet,delta]
+Usage: python bench/ingest_vs_spark.py [--mb 256[,512,1024]] [--repeat 2] [--formats parquet,delta]
+Several sizes show how the cost grows; each size prints the ratios and the written files' sizes.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import statistics
 import time
 from pathlib import Path
 
@@ -43,13 +46,18 @@ def timed(fn) -> float:
     return time.perf_counter() - started
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--mb", type=int, default=256)
-    parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--formats", default="parquet,delta")
-    args = parser.parse_args()
+def sizes_of(folder: Path) -> list[int]:
+    return sorted(f.stat().st_size for f in folder.rglob("*.parquet") if "_lakeward" not in f.parts)
 
+
+def describe(sizes: list[int]) -> str:
+    if not sizes:
+        return "no files"
+    mb = [s / 2**20 for s in sizes]
+    return f"{len(mb)} files, {min(mb):.1f}/{statistics.median(mb):.1f}/{max(mb):.1f} MB min/median/max"
+
+
+def run_size(megabytes: int, repeat: int, formats: list[str]) -> None:
     from pyspark.sql import functions as F
 
     from lakeward.aws import aws_context
@@ -58,7 +66,7 @@ def main() -> None:
 
     with bench_workspace() as work:
         raw = work / "raw"
-        rows = generate(raw, args.mb)
+        rows = generate(raw, megabytes)
         spark = spark_session()
         results: dict[str, list[float]] = {"plain spark": []}
         steps: dict[str, dict[str, float]] = {}
@@ -75,23 +83,36 @@ def main() -> None:
             assert report.rows_written == rows, (report.rows_written, rows)
             steps[fmt] = report.timings
 
-        plain(-1)  # warm-up: JIT, caches
-        for run in range(args.repeat):
+        plain(-1)  # warm-up: JIT, caches, Python workers
+        ours(formats[0], -1)
+        for run in range(repeat):
             results["plain spark"].append(timed(lambda r=run: plain(r)))
-            for fmt in args.formats.split(","):
+            for fmt in formats:
                 results.setdefault(f"lakeward {fmt}", []).append(timed(lambda f=fmt, r=run: ours(f, r)))
         base = min(results["plain spark"])
-        print(f"input: {args.mb} MB JSON lines, {rows:,} rows, 16 files; Spark master "
-              f"{spark.sparkContext.master}; best of {args.repeat}")
-        files = {"plain spark": len(list((work / "plain-0").rglob("*.parquet")))}
-        for fmt in args.formats.split(","):
-            files[f"lakeward {fmt}"] = len(list((work / "lake/bench" / f"t_{fmt}_0").rglob("*.parquet")))
+        on_disk = sum(f.stat().st_size for f in raw.iterdir()) / 2**20
+        print(f"input: {megabytes} MB nominal ({on_disk:.0f} MB) JSON lines, {rows:,} rows, 16 files; Spark master "
+              f"{spark.sparkContext.master}; best of {repeat}; target file size "
+              f"{float(os.environ.get('LAKEWARD_TARGET_FILE_MB', '128')):g} MB")
+        files = {"plain spark": sizes_of(work / "plain-0")}
+        for fmt in formats:
+            files[f"lakeward {fmt}"] = sizes_of(work / "lake/bench" / f"t_{fmt}_0")
         for name, times in results.items():
             best = min(times)
-            print(f"{name:18s} {best:7.1f} s   {rows / best / 1e3:8.1f} k rows/s   ratio {best / base:4.2f}"
-                  f"   {files[name]} files")
+            print(f"{name:18s} {best:7.1f} s   {rows / best / 1e3:8.1f} k rows/s   ratio {best / base:4.2f}   "
+                  f"(runs {', '.join(f'{t:.1f}' for t in times)})   {describe(files[name])}")
         for fmt, timing in steps.items():
             print(f"lakeward {fmt} steps (last run): " + ", ".join(f"{k} {v:.1f}" for k, v in timing.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mb", default="256", help="input size(s) in MB, comma-separated")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--formats", default="parquet,delta")
+    args = parser.parse_args()
+    for megabytes in (int(m) for m in args.mb.split(",")):
+        run_size(megabytes, args.repeat, args.formats.split(","))
 
 
 if __name__ == "__main__":

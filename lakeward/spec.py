@@ -91,10 +91,11 @@ class TableSpec(BaseModel):
 
     @model_validator(mode="after")
     def _write_settings(self) -> "TableSpec":
-        try:
-            check_settings(self.write_settings())
-        except SpecError as e:
-            raise ValueError(str(e).replace("--merge-key", "merge_keys").replace("--mode", "mode")) from None
+        if self.mode == "merge" and not self.merge_keys:
+            raise ValueError("mode merge needs merge_keys: [COL, ...]")
+        if self.mode != "merge" and (self.merge_keys or self.change_column or self.order_by):
+            raise ValueError(f"merge_keys, change_column and order_by apply to mode merge, not {self.mode or 'append'}")
+        check_settings(self.write_settings())
         return self
 
     def write_settings(self) -> WriteSettings:

@@ -36,7 +36,9 @@ def test_a_spec_becomes_one_request_per_table_and_overrides_win():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("tables:\n  sales.orders:\n    source: x\n    mode: merge\n", "tables['sales.orders'].mode: Extra inputs"),
+    ("tables:\n  sales.orders:\n    source: x\n    write: merge\n", "tables['sales.orders'].write: Extra inputs"),
+    ("tables:\n  sales.orders:\n    source: x\n    mode: merge\n", "tables['sales.orders']: mode merge needs merge_keys"),
+    ("tables:\n  a.b:\n    source: x\n    merge_keys: [id]\n", "merge_keys, change_column and order_by apply to mode merge"),
     ("tables:\n  orders:\n    source: x\n", "'orders': a table is named DB.TABLE"),
     ("tables:\n  a.b:\n    source: x\n    hints:\n      Amount: int\n", "'Amount' is not a column name"),
     ("tables:\n  a.b:\n    source: x\n    hints:\n      amount: money\n", "amount: 'money' is not an Athena type"),
