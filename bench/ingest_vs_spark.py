@@ -76,7 +76,7 @@ def run_size(megabytes: int, repeat: int, formats: list[str]) -> None:
             (spark.read.json(str(raw)).withColumn("dt", F.to_date("Order TS"))
              .write.partitionBy("dt").parquet(str(out)))
 
-        def ours(fmt: str, run: int) -> None:
+        def ours(fmt: str, run: int | str) -> None:
             with aws_context() as aws:
                 report = run_ingest(spark, aws, IngestRequest(str(raw), f"bench.t_{fmt}_{run}", fmt,  # type: ignore[arg-type]
                                                               "dt=date(order_ts)", str(work / "lake")))
@@ -84,7 +84,7 @@ def run_size(megabytes: int, repeat: int, formats: list[str]) -> None:
             steps[fmt] = report.timings
 
         plain(-1)  # warm-up: JIT, caches, Python workers
-        ours(formats[0], -1)
+        ours(formats[0], "warmup")
         for run in range(repeat):
             results["plain spark"].append(timed(lambda r=run: plain(r)))
             for fmt in formats:

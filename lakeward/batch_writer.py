@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lakeward.readers import FILE_COL, MTIME_COL, RAW_COL, REASON_COL, SIZE_COL
-from lakeward.storage import Storage, join
+from lakeward.storage import Storage
 
 ROW_GROUP_BYTES = 128 * 2**20  # uncompressed Arrow bytes buffered per partition before a row group is written
 TASK_BUFFER_BYTES = 512 * 2**20  # past this a task writes its largest buffer early

@@ -4,7 +4,6 @@ project onto the evolved schema, count, quarantine, write files, commit and regi
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from collections import defaultdict
@@ -24,7 +23,7 @@ from catalog.glue import GlueCatalog
 from lakeformation.classifier import CLASSIFIED_PARAMETER
 from lakeformation.spec import DEFAULT as DEFAULT_GOVERNANCE
 from lakeformation.spec import GovernanceSpec
-from catalog.partition_projection import ProjectedColumn, projected_columns, projection_parameters
+from catalog.partition_projection import ProjectedColumn
 from catalog.names import (NESTED_RAW_NAMES_PARAMETER, RAW_NAMES_PARAMETER, NestedNames, normalize_identifier,
                            recorded_nested_names, recorded_raw_names)
 from catalog.schema import CatalogTable, Column, TableDefinition, TableFormat, TABLE_FORMATS
@@ -34,7 +33,9 @@ from lakeward.commit import CommitContext, commit_delta, commit_parquet, recover
 from lakeward.errors import ConcurrentWriteError, SourceError, SpecError
 from lakeward.batch_writer import ACTION_COL, PART_PREFIX, BatchOutput, WritePlan, unpartitioned_file_count, write_batch
 from lakeward.governance import protect_database, record_classification, tag_columns
+from lakeward.accounting import account, conflict_evidence, partition_report, read_sources
 from lakeward.ledger import Ledger, next_seq
+from lakeward.partition_checks import projection_reason, table_projection
 from lakeward.merge import OP_COL, change_operation, merge_reason, plan_merge
 from lakeward.pii_sampling import classify_frame
 from lakeward.protection import hmac_key, hmac_sha256, masked, protections
@@ -42,8 +43,8 @@ from lakeward.locking import TableLock
 from lakeward.partitioning import PartitionField, parse_partition_spec, spec_text
 from lakeward.projection import conform, group_columns, quoted, resolve_names
 from lakeward.quarantine import Quarantine
-from lakeward.readers import CORRUPT_COL, FILE_COL, MTIME_COL, RAW_COL, REASON_COL, SIZE_COL, ReadGroup, read_groups, spark_file_uri, spark_path
-from lakeward.report import FileReport, PartitionReport, RunReport
+from lakeward.readers import CORRUPT_COL, FILE_COL, MTIME_COL, RAW_COL, REASON_COL, SIZE_COL, ReadGroup, read_groups
+from lakeward.report import FileReport, RunReport
 from lakeward.sources import SourceFile, sniff_all
 from lakeward.spark_types import to_catalog, to_spark
 from lakeward.storage import FileEntry, Storage, join, to_uri
@@ -275,6 +276,9 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
 
     batch_id = report.batch_id = request.write.batch_id or new_batch_id()
     quarantine = Quarantine(storage, join(to_uri(request.lake), "_quarantine", database, name), batch_id)
+    if request.write.batch_id:  # neither committed nor pending: what its folders hold is a dead attempt's
+        storage.delete_dir(staging_uri(table_uri, batch_id))
+        storage.delete_dir(quarantine.location)
     batch = {"batch_id": batch_id, "quarantine": quarantine.location, "seq": next_seq(records),
              "mode": request.write.mode, "caller_batch_id": request.write.batch_id, "table": [database, name],
              "sources": [{"uri": f.uri, "size": f.entry.size, "mtime_ns": f.entry.mtime_ns} for f in unreadable]}
@@ -312,13 +316,13 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
         staging = staging_uri(table_uri, batch_id)
         output, touched = _write_batch(spark, aws, rows, target, staging, storage, batch_id, watch, protect,
                                        sum(f.entry.size for f in to_read))
-        report.merge = {k: v for k, v in output.actions.items()}
+        report.merge = dict(output.actions)
         clock["write_s"], mark = time.monotonic() - mark, time.monotonic()
         counts = output.counts
-        report.type_conflicts = _conflict_evidence(target, counts)
+        report.type_conflicts = conflict_evidence(target, counts)
         report.pending_columns = _set_pending(target, watch, counts)
-        _account(report, to_read, counts, changed={f.uri for f in to_read if f.uri in ingested})
-        batch["sources"] += _read_sources(to_read, counts)
+        account(report, to_read, counts, changed={f.uri for f in to_read if f.uri in ingested})
+        batch["sources"] += read_sources(to_read, counts)
         if output.quarantine:
             quarantine.adopt(storage, staging, output.quarantine)
             report.quarantine_location = quarantine.location
@@ -347,7 +351,7 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
             outcome = commit_delta(ctx, target.definition, existing.glue, written, batch, evolved, touched)
             report.delta_version = outcome.version
         report.replaced, report.files_removed = outcome.replaced, outcome.files_removed
-        report.partitions = _partition_report(counts, written, target.partitions)
+        report.partitions = partition_report(counts, written, target.partitions)
         if request.govern and "classify_s" in clock:
             report.tagged_columns = tag_columns(aws, request.governance, target.definition)
         clock["commit_s"] = time.monotonic() - mark
@@ -459,7 +463,7 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
     plan = plan_evolution(existing.columns, incoming, promote=promote, mode=mode)
     parameters = {**existing.parameters, PARTITION_SPEC_PARAMETER: spec_text(partitions), EVOLUTION_PARAMETER: mode,
                   ROOT_PARAMETER: table_uri}
-    projection = _projection(request, existing, keys, f"{database}.{name}", table_uri, parameters)
+    projection = table_projection(request, existing.parameters, keys, f"{database}.{name}", table_uri, parameters)
     origin = {SOURCE_PARAMETER: to_uri(request.source), FIRST_SEEN_PARAMETER: datetime.now(timezone.utc).isoformat(
         timespec="seconds")}
     final = {c.name: c.type for c in plan.columns}
@@ -476,51 +480,6 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
     definition = TableDefinition(database, name, request.format, table_uri, columns,
                                  annotate(tuple(keys), names, origin, parsed), parameters)
     return _Target(definition, plan, partitions, names, typed, nested, mode, unmatched, request.write, projection)
-
-
-def _projection(request: IngestRequest, existing: _Existing, keys: list[Column], table: str, root: str,
-                parameters: dict[str, str]) -> list[ProjectedColumn]:
-    """The partition projection the table has, or the one the request declares (written into
-    ``parameters``); checked against the table's format, keys and write mode."""
-    names = [k.name for k in keys]
-    if request.projection:
-        if request.format == "delta":
-            raise SpecError(f"projection: table {table} is a Delta table; Athena reads a Delta table's partitions "
-                            "from its log, so partition projection applies to Parquet tables only")
-        types = {k.name: C.to_hive(k.type) for k in keys}
-        for c in request.projection:
-            wanted = {"integer": ("int", "bigint", "smallint", "tinyint"), "date": ("date", "string")}.get(c.type)
-            if c.name in types and wanted and types[c.name] not in wanted:
-                raise SpecError(f"projection.{c.name}: a {c.type} projection needs a {' or '.join(wanted)} partition "
-                                f"column; {c.name} is {types[c.name]}")
-        parameters.update(projection_parameters(list(request.projection), names, root))
-    projection = list(request.projection) or projected_columns(existing.parameters, names)
-    if projection and request.write.replaces:
-        raise SpecError(f"--mode {request.write.mode}: table {table} uses partition projection, which fixes each "
-                        "partition's location (storage.location.template), while replacing a partition swaps its "
-                        "location. Use --mode append, or a Delta table")
-    return projection
-
-
-def _projection_reason(projection: list[ProjectedColumn]) -> Any:
-    """Why a row's partition value lies outside the declared projection (Athena would never read it)."""
-    checks = []
-    for c in projection:
-        key = quoted(c.name)
-        text = key.cast("string")
-        outside = f" is outside the projection declared for {c.name}"
-        checks.append(F.when(key.isNull(), F.lit(f"partition {c.name} is NULL; a projected partition needs a value")))
-        if c.type == "enum":
-            checks.append(F.when(~text.isin(list(c.values)), F.concat(
-                F.lit(f"partition {c.name}="), text, F.lit(f"{outside} (values {','.join(c.values)})"))))
-        low, high = c.bounds()
-        cast = "date" if c.type == "date" else "bigint"
-        for bound, beyond in ((low, lambda b: key.cast(cast) < F.lit(b).cast(cast)),
-                              (high, lambda b: key.cast(cast) > F.lit(b).cast(cast))):
-            if bound is not None:
-                checks.append(F.when(beyond(bound), F.concat(
-                    F.lit(f"partition {c.name}="), text, F.lit(f"{outside} (range {c.range})"))))
-    return F.coalesce(*checks) if checks else None
 
 
 def annotate(columns: tuple[Column, ...], names: list[dict[str, str]], origin: dict[str, str],
@@ -631,7 +590,7 @@ def _project(groups: list[ReadGroup], target: _Target) -> DataFrame:
               if target.write.mode == "merge" else [])))
     rows = reduce(DataFrame.unionByName, frames)
     extra = [r for r in (merge_reason(target.write) if target.write.mode == "merge" else None,
-                         _projection_reason(target.projection)) if r is not None]
+                         projection_reason(target.projection)) if r is not None]
     if extra:  # reasons about the projected row as a whole; the record is kept as JSON
         problem = F.coalesce(F.col(REASON_COL), *extra)
         rows = rows.withColumns({REASON_COL: problem, RAW_COL: F.when(problem.isNotNull(), F.coalesce(
@@ -661,54 +620,6 @@ def _rescued(entries: list) -> Any:
         return F.lit(None).cast("string")
     document = F.to_json(F.struct(*[F.when(condition, quoted(raw)).alias(raw) for raw, condition in entries]))
     return F.nullif(document, F.lit("{}"))
-
-
-def _counts(rows: DataFrame, partitions: list[PartitionField], watch: list[str],
-            conflicts: list[str] = ()) -> list[dict[str, Any]]:  # type: ignore[assignment]
-    """Row counts per source file, partition and outcome, the file size and time Spark read, the
-    non-null values of the watched columns (``nonnull_<i>``), and per conflicting column the rows it
-    quarantined with one example reason (``conflict_<i>``, ``example_<i>``, masked before it is reported):
-    aggregates and one value per conflict, never rows."""
-    marks = [F.col(REASON_COL).contains(f"column {c}: value ") for c in conflicts]
-    keys = [F.col(p.name).cast("string").alias(p.name) for p in partitions]
-    grouped = rows.groupBy(F.col(FILE_COL), *keys, F.col(REASON_COL).isNull().alias("ok")).agg(
-        F.count(F.lit(1)).alias("count"), F.max(SIZE_COL).alias("size"), F.max(MTIME_COL).alias("mtime_us"),
-        *[F.count(quoted(c)).alias(f"nonnull_{i}") for i, c in enumerate(watch)],
-        *[F.count(F.when(m, 1)).alias(f"conflict_{i}") for i, m in enumerate(marks)],
-        *[F.first(F.when(m, F.col(REASON_COL)), ignorenulls=True).alias(f"example_{i}") for i, m in enumerate(marks)])
-    return [r.asDict() for r in grouped.collect()]
-
-
-_EXAMPLE_VALUE = re.compile(r"value '(.*?)' of '")
-
-
-def _masked(match: re.Match) -> str:
-    """A value in the run report (console, logs): values longer than 8 characters, which may be personal
-    data, keep their first 4 characters and their length; the quarantine keeps the whole record."""
-    value = match.group(1)
-    shown = value if len(value) <= 8 else f"{value[:4]}... ({len(value)} characters)"
-    return f"value '{shown}' of '"
-
-
-def _conflict_evidence(target: _Target, counts: list[dict[str, Any]]) -> list[str]:
-    """Per column whose batch type the table cannot take: both types, the rows and files concerned and one
-    example value with its file."""
-    evidence = []
-    for i, c in enumerate(target.plan.conflicts):
-        text = f"{c.column}: table {c.table_type}, batch {c.batch_type}"
-        hits = [row for row in counts if row.get(f"conflict_{i}")]
-        if target.mode == "rescue":
-            text += " (values that do not fit are kept in _rescued_data)"
-        elif hits:
-            files = sorted({spark_file_uri(row[FILE_COL]) for row in hits})
-            example = next(row for row in hits if row[f"example_{i}"])
-            text += (f"; {sum(row[f'conflict_{i}'] for row in hits)} rows quarantined from {len(files)} file(s), "
-                     f"e.g. {spark_file_uri(example[FILE_COL]).rsplit('/', 1)[-1]}: "
-                     f"{_EXAMPLE_VALUE.sub(_masked, example[f'example_{i}'], count=1)}")
-        else:
-            text += "; every value fits the table type"
-        evidence.append(text)
-    return evidence
 
 
 def _classify(good: DataFrame, target: _Target, new_table: bool, governance: GovernanceSpec) -> dict[str, str]:
@@ -741,36 +652,6 @@ def _set_pending(target: _Target, watch: list[str], counts: list[dict[str, Any]]
         target.plan.changes = [c for c in target.plan.changes if c.column not in pending]
         target.definition = replace(target.definition, columns=target.plan.columns)
     return pending
-
-
-def _read_sources(files: list[SourceFile], counts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Ledger entries with the size and time of the bytes Spark read (a file appended between the listing
-    and the read is recorded as read, so the next run does not take it for changed)."""
-    seen = {spark_file_uri(row[FILE_COL]): row for row in counts}
-    sources = []
-    for f in files:
-        row = seen.get(f.uri)
-        if row is not None and row["size"] is not None and row["size"] != f.entry.size:
-            sources.append({"uri": f.uri, "size": row["size"], "mtime_ns": row["mtime_us"] * 1000})
-        else:
-            sources.append({"uri": f.uri, "size": f.entry.size, "mtime_ns": f.entry.mtime_ns})
-    return sources
-
-
-def _account(report: RunReport, files: list[SourceFile], counts: list[dict[str, Any]], changed: set[str]) -> None:
-    per_file: dict[str, FileReport] = {}
-    for f in files:
-        status = "changed" if f.uri in changed else "ingested"
-        per_file[f.uri] = FileReport(f.uri, f.format, status,
-                                     reason="re-ingested: size or modification time changed" if status == "changed" else None)
-    for row in counts:
-        entry = per_file[spark_file_uri(row[FILE_COL])]
-        entry.rows_read += row["count"]
-        if row["ok"]:
-            entry.rows_written += row["count"]
-        else:
-            entry.rows_quarantined += row["count"]
-    report.files.extend(per_file.values())
 
 
 def _protection(aws: AwsContext, request: IngestRequest, target: _Target, report: RunReport) -> dict[str, Any]:
@@ -811,14 +692,3 @@ def _write_batch(spark: SparkSession, aws: AwsContext, rows: DataFrame, target: 
     return write_batch(frame, plan, unpartitioned_file_count(input_bytes, plan.target_bytes)), touched
 
 
-def _partition_report(counts: list[dict[str, Any]], files: list[DataFile],
-                      partitions: list[PartitionField]) -> list[PartitionReport]:
-    written: dict[tuple, int] = defaultdict(int)
-    for row in counts:
-        if row["ok"]:
-            written[tuple(row[p.name] for p in partitions)] += row["count"]
-    file_count: dict[tuple, int] = defaultdict(int)
-    for f in files:
-        file_count[tuple(f.partition_values[p.name] for p in partitions)] += 1
-    return [PartitionReport({p.name: v for p, v in zip(partitions, key)}, n, file_count.get(key, 0))
-            for key, n in sorted(written.items(), key=lambda kv: tuple(str(v) for v in kv[0]))]

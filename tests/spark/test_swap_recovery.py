@@ -1,0 +1,79 @@
+"""A writer that fails in the middle of a partition swap: readers still see the old partition whole, and
+the next run completes the swap from the plan the ledger holds. Glue fails for real, through an HTTP
+proxy in front of the moto server that answers one API with 500s."""
+from __future__ import annotations
+
+import http.client
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.engines import duckdb_rows, registered_locations
+from tests.helpers import cli, ingest
+from tests.spark.test_write_modes import COLUMNS, batch, expected, orders
+
+pytestmark = [pytest.mark.spark, pytest.mark.aws]
+
+
+def failing_proxy(upstream: str, failing_target: str) -> ThreadingHTTPServer:
+    target = urlparse(upstream)
+
+    class Handler(BaseHTTPRequestHandler):
+        def _forward(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.headers.get("X-Amz-Target", "").endswith(failing_target):
+                payload = b'{"__type": "InternalServiceException", "message": "injected by the test"}'
+                self.send_response(500)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                return
+            connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+            connection.request(self.command, self.path, body, {k: v for k, v in self.headers.items() if k != "Host"})
+            response = connection.getresponse()
+            data = response.read()
+            self.send_response(response.status)
+            for key, value in response.getheaders():
+                if key.lower() not in ("transfer-encoding", "content-length", "connection"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_a_swap_cut_short_leaves_the_old_partition_and_the_next_run_completes_it(workdir, glue, aws_env, monkeypatch):
+    lake = workdir / "lake"
+    first = orders(range(0, 5), "2024-01-01") + orders(range(5, 10), "2024-01-02")
+    ingest(batch(workdir, "b1", first), "db.t", lake, "--partition-by", "day", "--no-govern")
+    old = dict((v["day"], loc) for v, loc in registered_locations(glue, "db", "t"))
+
+    proxy = failing_proxy(aws_env, "BatchUpdatePartition")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{proxy.server_port}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    second = orders(range(5, 8), "2024-01-02", amount=50.0)
+    failed = cli("ingest", str(batch(workdir, "b2", second)), "--table", "db.t", "--lake", str(lake),
+                 "--mode", "overwrite-partitions", "--no-govern")
+    assert failed.exit_code == 2 and "BatchUpdatePartition" in failed.output, failed.output
+    proxy.shutdown()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_env)
+    assert dict((v["day"], loc) for v, loc in registered_locations(glue, "db", "t")) == old
+    assert duckdb_rows(glue, "db", "t", COLUMNS, "id") == expected(first)  # the old partition, whole
+
+    third = orders(range(20, 22), "2024-01-03")
+    report = ingest(batch(workdir, "b3", third), "db.t", lake, "--no-govern")
+    assert any("location swap was completed" in r for r in report["recovered_batches"]), report["recovered_batches"]
+    now = dict((v["day"], loc) for v, loc in registered_locations(glue, "db", "t"))
+    assert now["2024-01-01"] == old["2024-01-01"] and "/_gen=" in now["2024-01-02"]
+    assert duckdb_rows(glue, "db", "t", COLUMNS, "id") == expected(first[:5], second, third)
