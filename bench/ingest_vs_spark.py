@@ -47,7 +47,8 @@ def timed(fn) -> float:
 
 
 def sizes_of(folder: Path) -> list[int]:
-    return sorted(f.stat().st_size for f in folder.rglob("*.parquet") if "_lakeward" not in f.parts)
+    return sorted(f.stat().st_size for f in folder.rglob("*.parquet")
+                  if not any(p.startswith("_") for p in f.relative_to(folder).parts))
 
 
 def describe(sizes: list[int]) -> str:
