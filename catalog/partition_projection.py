@@ -39,6 +39,9 @@ class ProjectedColumn:
     def check(self) -> None:
         """Raise SpecError naming the setting when Athena would refuse this column's projection."""
         where = f"projection.{self.name}"
+        if self.digits is not None:
+            raise SpecError(f"{where}: lakeward names integer partition folders without zero padding (hour=3, "
+                            "not hour=03), so Athena would find nothing with digits; remove digits")
         if self.type == "enum" and not self.values:
             raise SpecError(f"{where}: an enum projection needs values")
         if self.type == "integer":
@@ -64,7 +67,7 @@ class ProjectedColumn:
             return None, None
         low, high = (b.strip() for b in self.range.split(","))
         fixed = (lambda b: None if _NOW.match(b) else b) if self.type == "date" else (lambda b: b)
-        return fixed(low), fixed(high) if high != "NOW" else date.today().isoformat()
+        return fixed(low), fixed(high)
 
 
 def _is_date(text: str) -> bool:

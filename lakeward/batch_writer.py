@@ -46,6 +46,14 @@ def target_bytes() -> int:
     return int(float(os.environ.get("LAKEWARD_TARGET_FILE_MB", "128")) * 2**20)
 
 
+def partition_string(value: Any) -> Any:
+    """A partition value as its folder has it: Spark's string cast, and NULL for an empty string (Spark
+    writes both to the default partition)."""
+    from pyspark.sql import functions as F
+
+    return F.nullif(value.cast("string"), F.lit(""))
+
+
 def escape_path_name(value: str) -> str:
     """A partition value as a folder name, escaped exactly as Spark/Hive escape it."""
     return "".join(f"%{ord(c):02X}" if c in _ESCAPED else c for c in value)

@@ -112,7 +112,7 @@ def _values(table: TableDefinition, f: DataFile) -> tuple[str, ...]:
 
 
 def commit_parquet(ctx: CommitContext, table: TableDefinition, current: CatalogTable | None,
-                   files: list[DataFile], batch: dict[str, Any], root: str) -> Outcome:
+                   files: list[DataFile], batch: dict[str, Any], root: str, retired: set[str] = frozenset()) -> Outcome:
     """Make the batch's files part of a Parquet table. ``append`` puts them in each partition's current
     location (registering new partitions); ``overwrite``/``overwrite-partitions`` write a new generation
     folder and swap the locations in Glue, so a reader sees a partition either before or after, never
@@ -129,7 +129,10 @@ def commit_parquet(ctx: CommitContext, table: TableDefinition, current: CatalogT
     elif table.partition_keys:
         known = current is not None and not is_projected(table.parameters)
         registered = ctx.glue.partition_locations(table, [values[f] for f in folders]) if known else {}
-        location = {folder: registered.get(values[folder]) or join(root, folder) for folder in folders}
+        fresh_home = join(root, GENERATION_FOLDER + batch["batch_id"])  # for a new partition whose folder was retired
+        location = {folder: registered.get(values[folder]) or
+                    (join(fresh_home, folder) if join(root, folder) in retired else join(root, folder))
+                    for folder in folders}
     else:
         location = {"": current.definition.location if current else root}
     if not table.partition_keys:  # an existing table's location moves only with the swap
@@ -186,7 +189,8 @@ def commit_delta(ctx: CommitContext, table: TableDefinition, current: CatalogTab
                  compaction: bool = False) -> Outcome:
     """One Delta transaction: the batch's files added and, by mode, every live file (overwrite), the live
     files of the batch's partitions (overwrite-partitions) or the files a merge or a compaction rewrote
-    removed. A compaction changes no data (dataChange false) and fails if a file it rewrote is gone."""
+    removed. A compaction changes no data (dataChange false). A merge or compaction fails if a file it
+    rewrote was removed by another writer meanwhile (its rows would come back twice)."""
     options = ctx.aws.storage_options()
     mode = batch.get("mode", "append")
     txn = delta.next_transaction(table.location, options)
@@ -202,7 +206,7 @@ def commit_delta(ctx: CommitContext, table: TableDefinition, current: CatalogTab
         replaced = sorted("/".join(f"{n}={v}" for n, v in zip(names, values)) for values in present)
     elif touched is not None:
         remove = partial(delta.removals, keep=lambda f: f["path"] not in touched, data_change=not compaction,
-                         required=touched if compaction else None)
+                         required=touched)
     version, removed = delta.commit(table.location, options, arrow_schema([*table.columns, *table.partition_keys]),
                                     [k.name for k in table.partition_keys], actions, batch["batch_id"], table.name,
                                     txn, arrow_schema(evolved) if evolved else None, mode, remove,

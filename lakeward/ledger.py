@@ -80,6 +80,12 @@ class Ledger:
         return mapping
 
     @staticmethod
+    def retired(records: list[dict[str, Any]]) -> set[str]:
+        """Locations an overwrite or compaction replaced: they may still hold old files (until vacuum),
+        so no partition is registered there again."""
+        return {loc for r in records if r["status"] == "committed" for loc in r.get("replaced", [])}
+
+    @staticmethod
     def pending(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [r for r in records if r["status"] == "pending"]
 

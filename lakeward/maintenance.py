@@ -16,7 +16,7 @@ from __future__ import annotations
 import statistics
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote
@@ -28,10 +28,10 @@ from pyspark.sql import functions as F
 
 from catalog.glue import GlueCatalog
 from catalog.partition_projection import is_projected
-from catalog.schema import CatalogTable
+from catalog.schema import CatalogTable, TableDefinition
 from lakeward.aws import AwsContext
-from lakeward.batch_writer import PART_PREFIX, WritePlan, target_bytes, write_batch
-from lakeward.commit import CommitContext, commit_delta, commit_parquet, staging_uri
+from lakeward.batch_writer import PART_PREFIX, WritePlan, partition_string, target_bytes, write_batch
+from lakeward.commit import CommitContext, commit_delta, commit_parquet, recover, staging_uri
 from lakeward.errors import SpecError
 from lakeward.ledger import Ledger, next_seq
 from lakeward.locking import TableLock
@@ -143,8 +143,9 @@ def run_optimize(spark: SparkSession, aws: AwsContext, name: str, where: str | N
     root = table_root(current.definition)
     target = target or target_bytes()
     with TableLock(storage, root, f"lakeward optimize {name}"):
+        _recover(aws, storage, glue, root)
         glue, current = _load(aws, name)
-        table = current.definition
+        table = _with_log_schema(aws, current.definition)
         if table.format == "parquet" and is_projected(table.parameters):
             raise SpecError(f"optimize {name}: the table uses partition projection, which fixes each partition's "
                             "location, while compaction swaps it; compact before enabling projection")
@@ -167,7 +168,7 @@ def run_optimize(spark: SparkSession, aws: AwsContext, name: str, where: str | N
         rows = read_table_files(spark, table, uris)
         frame = rows.select(
             *[F.col(f"`{c.name}`") for c in table.columns],
-            *[F.col(f"`{k.name}`").cast("string").alias(f"{PART_PREFIX}{i}") for i, k in enumerate(table.partition_keys)],
+            *[partition_string(F.col(f"`{k.name}`")).alias(f"{PART_PREFIX}{i}") for i, k in enumerate(table.partition_keys)],
             F.lit(None).cast("string").alias(FILE_COL), F.lit(None).cast("string").alias(REASON_COL),
             F.lit(None).cast("string").alias(RAW_COL), F.lit(None).cast("long").alias(SIZE_COL),
             F.lit(None).cast("long").alias(MTIME_COL))
@@ -193,6 +194,24 @@ def run_optimize(spark: SparkSession, aws: AwsContext, name: str, where: str | N
         return report
 
 
+def _recover(aws: AwsContext, storage: Storage, glue: GlueCatalog, root: str) -> None:
+    """Finish or roll back batches whose writer died, before touching the table (their files must not
+    be compacted, nor their Delta transaction number taken)."""
+    ledger = Ledger(storage, root)
+    recover(CommitContext(aws, storage, glue, ledger), ledger.records(), root)
+
+
+def _with_log_schema(aws: AwsContext, table: TableDefinition) -> TableDefinition:
+    """A Delta table's columns as its log has them (Glue may lag after a failed update)."""
+    if table.format != "delta":
+        return table
+    log = delta.log_schema(table.location, aws.storage_options())
+    if log is None:
+        return table
+    log = delta.annotated(log, (*table.columns, *table.partition_keys))
+    return replace(table, columns=log.columns, partition_keys=log.partition_keys)
+
+
 def _row_count(storage: Storage, uris: list[str]) -> int:
     total = 0
     for uri in uris:
@@ -214,6 +233,9 @@ def run_vacuum(aws: AwsContext, name: str, retain_hours: float = DEFAULT_RETAIN_
     report = VacuumReport(table.qualified_name, table.format, retain_hours, dry_run)
     cutoff = time.time() - retain_hours * 3600
     with TableLock(storage, root, f"lakeward vacuum {name}"):
+        _recover(aws, storage, glue, root)
+        glue, current = _load(aws, name)
+        table = current.definition
         records = Ledger(storage, root).records()
         if table.format == "delta":
             snapshot = delta.open_table(table.location, aws.storage_options())
@@ -246,8 +268,9 @@ def _stale_staging(storage: Storage, root: str, records: list[dict[str, Any]], c
 def _replaced_files(aws: AwsContext, storage: Storage, current: CatalogTable, records: list[dict[str, Any]],
                     cutoff: float) -> list[str]:
     table = current.definition
-    live = [table.location] if not table.partition_keys else [loc for _, loc in table_partitions(aws, table)]
-    live_prefixes = [str(loc).rstrip("/") + "/" for loc in live]
+    live = [table.location] if not table.partition_keys else [where for _, where in table_partitions(aws, table)]
+    live_prefixes = [where.rstrip("/") + "/" for where in live if isinstance(where, str)]
+    live_files = {uri for where in live if not isinstance(where, str) for uri in where}  # projected: listed files
     doomed = []
     for record in records:
         at = record.get("replaced_at")
@@ -255,7 +278,8 @@ def _replaced_files(aws: AwsContext, storage: Storage, current: CatalogTable, re
             continue
         for location in record.get("replaced", []):
             for entry in storage.list_files(location):
-                if entry.mtime_ns / 1e9 >= at or any(entry.uri.startswith(p) for p in live_prefixes):
+                if (entry.mtime_ns / 1e9 >= at or entry.uri in live_files
+                        or any(entry.uri.startswith(p) for p in live_prefixes)):
                     continue  # written after the swap, or under a location readers use now
                 doomed.append(entry.uri)
     return sorted(set(doomed))

@@ -61,8 +61,10 @@ def plan_merge(spark: SparkSession, rows: DataFrame, table: TableDefinition, set
     keys = list(settings.merge_keys)
     rows = rows.withColumn(_SEQ, F.monotonically_increasing_id())
     order = [F.col(settings.order_by).desc_nulls_last()] if settings.order_by else []
-    winner = Window.partitionBy(*[quoted(k) for k in keys]).orderBy(*order, F.col(FILE_COL).desc(), F.col(_SEQ).desc())
     good = F.col(REASON_COL).isNull()
+    # quarantined rows are ranked apart: a bad later change must not supersede a good one
+    winner = Window.partitionBy(good, *[quoted(k) for k in keys]).orderBy(*order, F.col(FILE_COL).desc(),
+                                                                          F.col(_SEQ).desc())
     ranked = rows.withColumn("__lw_rank", F.when(good, F.row_number().over(winner)))
 
     snapshot = delta.open_table(table.location, storage_options)

@@ -14,7 +14,7 @@ from lakeward.projection import quoted
 
 
 def table_projection(request: Any, existing_parameters: dict[str, str], keys: list[Column], table: str,
-                     root: str, parameters: dict[str, str]) -> list[ProjectedColumn]:
+                     root: str, parameters: dict[str, str], swapped: bool = False) -> list[ProjectedColumn]:
     """The partition projection the table has, or the one the request declares (written into
     ``parameters``); checked against the table's format, keys and write mode."""
     names = [k.name for k in keys]
@@ -28,6 +28,10 @@ def table_projection(request: Any, existing_parameters: dict[str, str], keys: li
             if c.name in types and wanted and types[c.name] not in wanted:
                 raise SpecError(f"projection.{c.name}: a {c.type} projection needs a {' or '.join(wanted)} partition "
                                 f"column; {c.name} is {types[c.name]}")
+        if swapped and not projected_columns(existing_parameters, names):
+            raise SpecError(f"projection: partitions of table {table} were replaced (overwrite or optimize) and live "
+                            "in generation folders the template cannot name; projection can only be declared for "
+                            "a table whose partitions never moved")
         parameters.update(projection_parameters(list(request.projection), names, root))
     projection = list(request.projection) or projected_columns(existing_parameters, names)
     if projection and request.write.replaces:
@@ -48,6 +52,9 @@ def projection_reason(projection: list[ProjectedColumn]) -> Any:
         if c.type == "enum":
             checks.append(F.when(~text.isin(list(c.values)), F.concat(
                 F.lit(f"partition {c.name}="), text, F.lit(f"{outside} (values {','.join(c.values)})"))))
+        if c.type == "date":  # a string column's value must also be the folder name the template expects
+            checks.append(F.when(~text.rlike(r"^\d{4}-\d{2}-\d{2}$"), F.concat(
+                F.lit(f"partition {c.name}="), text, F.lit(f"{outside} (dates are written yyyy-MM-dd)"))))
         low, high = c.bounds()
         cast = "date" if c.type == "date" else "bigint"
         for bound, beyond in ((low, lambda b: key.cast(cast) < F.lit(b).cast(cast)),

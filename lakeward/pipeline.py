@@ -31,7 +31,7 @@ from lakeward.aws import AwsContext
 from lakeward.content_types import INTEGRAL_TYPES, ContentType, epoch_unit, from_epoch, infer_content_types
 from lakeward.commit import CommitContext, commit_delta, commit_parquet, recover, staging_uri, sync_catalog
 from lakeward.errors import ConcurrentWriteError, SourceError, SpecError
-from lakeward.batch_writer import ACTION_COL, PART_PREFIX, BatchOutput, WritePlan, unpartitioned_file_count, write_batch
+from lakeward.batch_writer import ACTION_COL, PART_PREFIX, partition_string, BatchOutput, WritePlan, unpartitioned_file_count, write_batch
 from lakeward.governance import protect_database, record_classification, tag_columns
 from lakeward.accounting import account, conflict_evidence, partition_report, read_sources
 from lakeward.ledger import Ledger, next_seq
@@ -98,6 +98,7 @@ class _Existing:
     glue: CatalogTable | None
     evolution: str | None = None
     names: dict[str, str] = field(default_factory=dict)  # raw name -> column, from the ledger
+    retired: set[str] = field(default_factory=set)  # locations replaced by an overwrite or compaction
 
 
 @dataclass
@@ -215,6 +216,7 @@ def _existing(aws: AwsContext, storage: Storage, request: IngestRequest, current
               table_uri: str, records: list[dict[str, Any]]) -> _Existing:
     existing = _existing_schema(aws, storage, request, current, table_uri, records)
     existing.names = Ledger.names(records)
+    existing.retired = Ledger.retired(records)
     if existing.columns is not None and request.format == "delta":
         existing.columns = annotate(existing.columns, [existing.names], {})
         existing.partition_keys = annotate(existing.partition_keys, [existing.names], {})
@@ -237,10 +239,7 @@ def _existing_schema(aws: AwsContext, storage: Storage, request: IngestRequest, 
     if log is None:
         return _Existing(None, (), None, parameters, current)
     if glue_def is not None:  # the log has the schema; Glue has what lakeward recorded about each column
-        recorded = {c.name: c for c in (*glue_def.columns, *glue_def.partition_keys)}
-        log = delta.LogSchema(*(tuple(replace(c, comment=recorded[c.name].comment,
-                                              parameters=recorded[c.name].parameters) if c.name in recorded else c
-                                      for c in part) for part in (log.columns, log.partition_keys)))
+        log = delta.annotated(log, (*glue_def.columns, *glue_def.partition_keys))
     spec = (Ledger.latest(records, "partition_spec") or parameters.get(PARTITION_SPEC_PARAMETER)
             or ",".join(k.name for k in log.partition_keys))
     mode = Ledger.latest(records, "evolution") or parameters.get(EVOLUTION_PARAMETER)
@@ -328,14 +327,14 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
             report.quarantine_location = quarantine.location
         written = [DataFile(f["relative"], f["partition_values"], f["size"], f["rows"], f["stats"])
                    for f in output.files]
-        if not written:
+        if not (written or touched):
             storage.delete_dir(staging)
     else:
         batch["sources"] += [{"uri": f.uri, "size": f.entry.size, "mtime_ns": f.entry.mtime_ns} for f in to_read]
         report.files.extend(FileReport(f.uri, f.format, "ingested") for f in to_read)
     quarantine.finish()
 
-    if target is None or not written:  # nothing for the table: it stays exactly as it was
+    if target is None or not (written or touched):  # nothing for the table: it stays exactly as it was
         ledger.commit(ledger.begin(outputs=[], **batch))
         _repair_catalog(glue, request, existing, database, name, table_uri)
     else:
@@ -344,7 +343,8 @@ def _ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, storag
             protect_database(aws, request.governance, database)
         report.schema_changes = [] if report.table_created else [c.describe() for c in target.plan.changes]
         if request.format == "parquet":
-            outcome = commit_parquet(ctx, target.definition, existing.glue, written, batch, table_uri)
+            outcome = commit_parquet(ctx, target.definition, existing.glue, written, batch, table_uri,
+                                     existing.retired)
         else:
             changed = {c.column for c in target.plan.changes}
             evolved = [c for c in target.definition.columns if c.name in changed] if existing.columns else None
@@ -463,7 +463,8 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
     plan = plan_evolution(existing.columns, incoming, promote=promote, mode=mode)
     parameters = {**existing.parameters, PARTITION_SPEC_PARAMETER: spec_text(partitions), EVOLUTION_PARAMETER: mode,
                   ROOT_PARAMETER: table_uri}
-    projection = table_projection(request, existing.parameters, keys, f"{database}.{name}", table_uri, parameters)
+    projection = table_projection(request, existing.parameters, keys, f"{database}.{name}", table_uri, parameters,
+                                  bool(existing.retired))
     origin = {SOURCE_PARAMETER: to_uri(request.source), FIRST_SEEN_PARAMETER: datetime.now(timezone.utc).isoformat(
         timespec="seconds")}
     final = {c.name: c.type for c in plan.columns}
@@ -687,7 +688,7 @@ def _write_batch(spark: SparkSession, aws: AwsContext, rows: DataFrame, target: 
 
     frame = rows.select(
         *[protected(c.name) if c.name in protect else quoted(c.name) for c in target.definition.columns],
-        *[F.col(p.name).cast("string").alias(f"{PART_PREFIX}{i}") for i, p in enumerate(target.partitions)],
+        *[partition_string(F.col(p.name)).alias(f"{PART_PREFIX}{i}") for i, p in enumerate(target.partitions)],
         *[F.col(c) for c in plan.bookkeeping if not c.startswith(PART_PREFIX)])
     return write_batch(frame, plan, unpartitioned_file_count(input_bytes, plan.target_bytes)), touched
 

@@ -71,7 +71,8 @@ def check_settings(settings: WriteSettings) -> None:
     if settings.mode == "merge" and not settings.merge_keys:
         raise SpecError("--mode merge needs the key columns: --merge-key COL (repeatable), or merge_keys in the spec")
     if settings.mode != "merge" and (settings.merge_keys or settings.change_column or settings.order_by):
-        raise SpecError(f"--merge-key, --change-column and --order-by apply to --mode merge, not {settings.mode}")
+        raise SpecError(f"--merge-key, --change-column and --order-by (merge_keys, change_column, order_by in a spec) "
+                        f"apply to --mode merge, not {settings.mode}")
     if settings.batch_id is not None and not _BATCH_ID.match(settings.batch_id):
         raise SpecError(f"--batch-id {settings.batch_id!r}: use 1-100 letters, digits, '.', '_' or '-', "
                         "starting with a letter or digit")

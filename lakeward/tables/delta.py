@@ -11,10 +11,10 @@ import datetime as dt
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
-from urllib.parse import quote
+from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -102,7 +102,7 @@ def add_actions(storage: Storage, table_uri: str, files: list[DataFile], data_ch
             fs, path = storage.resolve(join(table_uri, f.relative))
             with fs.open_input_file(path) as handle:
                 stats = json.dumps(footer_stats(pq.ParquetFile(handle).metadata))
-        return AddAction(quote(f.relative, safe="/=-_.~"), f.size, f.partition_values,
+        return AddAction(f.relative, f.size, f.partition_values,  # delta-rs URI-encodes the path itself
                          int(time.time() * 1000), data_change, stats)
     with ThreadPoolExecutor(16) as pool:
         return list(pool.map(action, files))
@@ -119,6 +119,13 @@ def open_table(table_uri: str, storage_options: dict[str, str]) -> DeltaTable | 
 class LogSchema:
     columns: tuple[Column, ...]  # in log order, partition columns excluded
     partition_keys: tuple[Column, ...]
+
+
+def annotated(log: LogSchema, glue_columns: tuple[Column, ...]) -> LogSchema:
+    """The log's schema with what lakeward recorded about each column in Glue (comment, Parameters)."""
+    recorded = {c.name: c for c in glue_columns}
+    return LogSchema(*(tuple(replace(c, comment=recorded[c.name].comment, parameters=recorded[c.name].parameters)
+                             if c.name in recorded else c for c in part) for part in (log.columns, log.partition_keys)))
 
 
 def log_schema(table_uri: str, storage_options: dict[str, str]) -> LogSchema | None:
@@ -154,7 +161,9 @@ def removals(table: DeltaTable, keep: Callable[[dict[str, Any]], bool], data_cha
     if missing:
         raise TableFormatError(f"Delta table {table.table_uri}: {len(missing)} file(s) this rewrite read were "
                                f"removed by another writer meanwhile (e.g. {sorted(missing)[0]}); run it again")
-    return [RemoveAction(f["path"], data_change, now, f["size"], f["partition_values"]) for f in live if not keep(f)]
+    # the log's paths are URI-encoded; delta-rs encodes what it is given, so it gets them decoded
+    return [RemoveAction(unquote(f["path"]), data_change, now, f["size"], f["partition_values"])
+            for f in live if not keep(f)]
 
 
 def live_files(table: DeltaTable) -> list[dict[str, Any]]:
@@ -170,8 +179,9 @@ def _partition_string(value: Any) -> str | None:
         return None
     if isinstance(value, bool):
         return str(value).lower()
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None).isoformat(sep=" ")
+    if isinstance(value, dt.datetime):  # as Spark casts a timestamp to string: trailing zeros of the fraction cut
+        text = value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S")
+        return text + (f".{value.microsecond:06d}".rstrip("0") if value.microsecond else "")
     return str(value)
 
 

@@ -62,6 +62,11 @@ def test_parquet_overwrite_replaces_the_table_and_removes_partitions_not_in_the_
     assert [v for v, _ in registered_locations(glue, "db", "t")] == [{"day": "2024-01-02"}]
     assert duckdb_rows(glue, "db", "t", COLUMNS, "id") == expected(new)
     assert query("SELECT count(*) AS n FROM db.t") == [{"n": 3}]
+    # The removed partition's old files wait for vacuum; a new append to that day must not bring them back.
+    again = orders(range(300, 302), "2024-01-01")
+    ingest(batch(workdir, "b3", again), "db.t", lake, "--no-govern")
+    assert duckdb_rows(glue, "db", "t", COLUMNS, "id") == expected(new, again)
+    assert query("SELECT count(*) AS n FROM db.t WHERE day = '2024-01-01'") == [{"n": 2}]
 
 
 def test_unpartitioned_parquet_overwrite_swaps_the_table_location(workdir, glue):
@@ -109,7 +114,7 @@ def test_delta_merge_applies_cdc_operations_and_rewrites_only_touched_files(work
         {"Op": "I", "id": 20, "name": "new", "region": "eu", "seq": 3},
         {"Op": "U", "id": 20, "name": "newer", "region": "eu", "seq": 4},  # the later change of key 20 wins
         {"Op": "I", "id": None, "name": "no key", "region": "eu", "seq": 5},
-        {"Op": "X", "id": 3, "name": "bad op", "region": "eu", "seq": 6},
+        {"Op": "X", "id": 1, "name": "bad op", "region": "eu", "seq": 6},  # quarantined: id 1's good change stands
     ]
     report = ingest(batch(workdir, "cdc", changes), "db.m", lake, "--mode", "merge", "--merge-key", "id",
                     "--change-column", "Op", "--order-by", "seq", "--no-govern")
@@ -151,3 +156,47 @@ def test_bad_write_settings_get_a_clear_message(workdir, glue, args, message):
     source = batch(workdir, "b", orders(range(2), "d"))
     result = cli("ingest", str(source), "--table", "db.bad", "--lake", str(workdir / "lake"), "--no-govern", *args)
     assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_the_glue_job_takes_the_write_settings(workdir, glue):
+    from glue_jobs.ingest import main
+
+    lake = workdir / "lake"
+    ingest(batch(workdir, "g1", [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}]), "db.g", lake, "--format", "delta",
+           "--no-govern")
+    changes = batch(workdir, "g2", [{"Op": "D", "id": 1, "v": "a"}, {"Op": "U", "id": 2, "v": "B"}])
+    args = ["ingest.py", "--JOB_NAME", "local", "--source", str(changes), "--table", "db.g", "--lake", str(lake),
+            "--mode", "merge", "--merge_keys", "id", "--change_column", "Op", "--batch_id", "cdc-0001",
+            "--govern", "false", "--report", str(workdir / "g.json")]
+    assert main(args) == 0
+    assert delta_rows(lake / "db" / "g", ["id", "v"], "id") == [{"id": 2, "v": "B"}]
+    assert main(args) == 0
+    assert json.loads((workdir / "g.json").read_text())["already_committed"] == "batch cdc-0001 was committed before; nothing to do"
+
+
+def test_a_merge_of_deletes_alone_removes_the_rows(workdir, glue):
+    lake = workdir / "lake"
+    location = lake / "db" / "del"
+    ingest(batch(workdir, "a", [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}]), "db.del", lake, "--format", "delta",
+           "--no-govern")
+    ingest(batch(workdir, "b", [{"id": 7, "v": "g"}]), "db.del", lake, "--no-govern")  # a file holding only key 7
+    report = ingest(batch(workdir, "c", [{"Op": "D", "id": 7, "v": "g"}]), "db.del", lake, "--mode", "merge",
+                    "--merge-key", "id", "--change-column", "Op", "--no-govern")
+    assert report["merge"] == {"delete": 1} and report["files_removed"] == 1
+    assert delta_rows(location, ["id", "v"], "id") == [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}]
+    check_delta_table(location)
+
+
+def test_delta_partition_values_needing_escapes_are_replaced_and_read_back(workdir, glue):
+    lake = workdir / "lake"
+    location = lake / "db" / "esc"
+    first = [{"id": 1, "city": "New York"}, {"id": 2, "city": "a:b/c"}, {"id": 3, "city": "50%"}, {"id": 4, "city": ""}]
+    ingest(batch(workdir, "e1", first), "db.esc", lake, "--format", "delta", "--partition-by", "city", "--no-govern")
+    assert delta_rows(location, ["id", "city"], "id") == [{**r, "city": r["city"] or None} for r in first]
+    second = [{"id": 10, "city": "New York"}, {"id": 11, "city": "a:b/c"}]
+    report = ingest(batch(workdir, "e2", second), "db.esc", lake, "--mode", "overwrite-partitions", "--no-govern")
+    assert report["files_removed"] == 2
+    rows = delta_rows(location, ["id", "city"], "id")
+    assert rows == [{"id": 3, "city": "50%"}, {"id": 4, "city": None}, *second]
+    check_delta_table(location)
+    assert query("SELECT count(*) AS n FROM db.esc WHERE city = 'a:b/c'") == [{"n": 1}]

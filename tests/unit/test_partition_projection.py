@@ -11,7 +11,7 @@ pytestmark = pytest.mark.unit
 
 DT = ProjectedColumn("dt", "date", range="2024-01-01,NOW", format="yyyy-MM-dd", interval=1, unit="days")
 COUNTRY = ProjectedColumn("country", "enum", values=("de", "fr"))
-HOUR = ProjectedColumn("hour", "integer", range="0,23", digits=2)
+HOUR = ProjectedColumn("hour", "integer", range="0,23")
 
 
 def test_parameters_are_what_athena_expects_and_read_back_the_same():
@@ -22,11 +22,11 @@ def test_parameters_are_what_athena_expects_and_read_back_the_same():
         "projection.dt.type": "date", "projection.dt.range": "2024-01-01,NOW", "projection.dt.format": "yyyy-MM-dd",
         "projection.dt.interval": "1", "projection.dt.interval.unit": "DAYS",
         "projection.country.type": "enum", "projection.country.values": "de,fr",
-        "projection.hour.type": "integer", "projection.hour.range": "0,23", "projection.hour.digits": "2"}
+        "projection.hour.type": "integer", "projection.hour.range": "0,23"}
     assert is_projected(params)
     back = projected_columns(params, ["dt", "country", "hour"])
     assert [c.name for c in back] == ["dt", "country", "hour"] and back[1].values == ("de", "fr")
-    assert back[0].unit == "DAYS" and back[2].digits == 2
+    assert back[0].unit == "DAYS" and back[2].range == "0,23"
 
 
 @pytest.mark.parametrize("column, message", [
@@ -36,6 +36,7 @@ def test_parameters_are_what_athena_expects_and_read_back_the_same():
     (ProjectedColumn("d", "date", range="yesterday,NOW"), "'yesterday' is neither"),
     (ProjectedColumn("d", "date", range="2024-01-01,NOW", format="yyyy/MM/dd"), "format must be yyyy-MM-dd"),
     (ProjectedColumn("d", "date", range="2024-01-01,NOW-3DAYS", unit="fortnights"), "unit 'fortnights'"),
+    (ProjectedColumn("h", "integer", range="0,23", digits=2), "without zero padding"),
 ])
 def test_projections_athena_would_refuse_are_refused_naming_the_setting(column, message):
     with pytest.raises(SpecError, match=message):
@@ -51,6 +52,7 @@ def test_literal_bounds_are_checked_and_relative_ones_left_to_athena():
     assert HOUR.bounds() == ("0", "23")
     assert ProjectedColumn("d", "date", range="2024-01-01,2024-12-31").bounds() == ("2024-01-01", "2024-12-31")
     assert ProjectedColumn("d", "date", range="NOW-3YEARS,NOW+1DAYS").bounds() == (None, None)
+    assert DT.bounds() == ("2024-01-01", None)  # a future date is Athena's to show when it comes
 
 
 @pytest.mark.parametrize("value, folder", [
@@ -66,3 +68,13 @@ def test_escaping_is_reversible(value):
     from urllib.parse import unquote
 
     assert unquote(escape_path_name(value)) == value
+
+
+def test_delta_partition_values_compare_as_spark_casts_them():
+    import datetime as dt
+
+    from lakeward.tables.delta import _partition_string
+
+    assert _partition_string(dt.datetime(2024, 1, 1, 10, 0, 0, 500000)) == "2024-01-01 10:00:00.5"
+    assert _partition_string(dt.datetime(2024, 1, 1, 10, 0)) == "2024-01-01 10:00:00"
+    assert _partition_string(True) == "true" and _partition_string(dt.date(2024, 3, 1)) == "2024-03-01"
