@@ -86,6 +86,11 @@ class Ledger:
         return {loc for r in records if r["status"] == "committed" for loc in r.get("replaced", [])}
 
     @staticmethod
+    def moved(records: list[dict[str, Any]]) -> bool:
+        """Whether any batch put partitions (or the table) into a generation folder."""
+        return any(r["status"] == "committed" and r.get("swap") for r in records)
+
+    @staticmethod
     def pending(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [r for r in records if r["status"] == "pending"]
 

@@ -143,7 +143,8 @@ def run_optimize(spark: SparkSession, aws: AwsContext, name: str, where: str | N
     root = table_root(current.definition)
     target = target or target_bytes()
     with TableLock(storage, root, f"lakeward optimize {name}"):
-        _recover(aws, storage, glue, root)
+        if not dry_run:
+            _recover(aws, storage, glue, root)
         glue, current = _load(aws, name)
         table = _with_log_schema(aws, current.definition)
         if table.format == "parquet" and is_projected(table.parameters):
@@ -233,7 +234,8 @@ def run_vacuum(aws: AwsContext, name: str, retain_hours: float = DEFAULT_RETAIN_
     report = VacuumReport(table.qualified_name, table.format, retain_hours, dry_run)
     cutoff = time.time() - retain_hours * 3600
     with TableLock(storage, root, f"lakeward vacuum {name}"):
-        _recover(aws, storage, glue, root)
+        if not dry_run:  # a dry run changes nothing, so a dead batch's files are left as they are
+            _recover(aws, storage, glue, root)
         glue, current = _load(aws, name)
         table = current.definition
         records = Ledger(storage, root).records()

@@ -32,6 +32,8 @@ def table_projection(request: Any, existing_parameters: dict[str, str], keys: li
             raise SpecError(f"projection: partitions of table {table} were replaced (overwrite or optimize) and live "
                             "in generation folders the template cannot name; projection can only be declared for "
                             "a table whose partitions never moved")
+        for key in [k for k in parameters if k.startswith("projection.")]:  # the declaration replaces the old one
+            del parameters[key]
         parameters.update(projection_parameters(list(request.projection), names, root))
     projection = list(request.projection) or projected_columns(existing_parameters, names)
     if projection and request.write.replaces:
@@ -53,7 +55,7 @@ def projection_reason(projection: list[ProjectedColumn]) -> Any:
             checks.append(F.when(~text.isin(list(c.values)), F.concat(
                 F.lit(f"partition {c.name}="), text, F.lit(f"{outside} (values {','.join(c.values)})"))))
         if c.type == "date":  # a string column's value must also be the folder name the template expects
-            checks.append(F.when(~text.rlike(r"^\d{4}-\d{2}-\d{2}$"), F.concat(
+            checks.append(F.when(~text.rlike(r"^\d{4}-\d{2}-\d{2}$") | key.cast("date").isNull(), F.concat(
                 F.lit(f"partition {c.name}="), text, F.lit(f"{outside} (dates are written yyyy-MM-dd)"))))
         low, high = c.bounds()
         cast = "date" if c.type == "date" else "bigint"

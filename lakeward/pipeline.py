@@ -99,6 +99,7 @@ class _Existing:
     evolution: str | None = None
     names: dict[str, str] = field(default_factory=dict)  # raw name -> column, from the ledger
     retired: set[str] = field(default_factory=set)  # locations replaced by an overwrite or compaction
+    moved: bool = False  # some batch wrote into a generation folder
 
 
 @dataclass
@@ -217,6 +218,7 @@ def _existing(aws: AwsContext, storage: Storage, request: IngestRequest, current
     existing = _existing_schema(aws, storage, request, current, table_uri, records)
     existing.names = Ledger.names(records)
     existing.retired = Ledger.retired(records)
+    existing.moved = Ledger.moved(records)
     if existing.columns is not None and request.format == "delta":
         existing.columns = annotate(existing.columns, [existing.names], {})
         existing.partition_keys = annotate(existing.partition_keys, [existing.names], {})
@@ -464,7 +466,7 @@ def _resolve_target(groups: list[ReadGroup], existing: _Existing, request: Inges
     parameters = {**existing.parameters, PARTITION_SPEC_PARAMETER: spec_text(partitions), EVOLUTION_PARAMETER: mode,
                   ROOT_PARAMETER: table_uri}
     projection = table_projection(request, existing.parameters, keys, f"{database}.{name}", table_uri, parameters,
-                                  bool(existing.retired))
+                                  existing.moved or bool(existing.retired))
     origin = {SOURCE_PARAMETER: to_uri(request.source), FIRST_SEEN_PARAMETER: datetime.now(timezone.utc).isoformat(
         timespec="seconds")}
     final = {c.name: c.type for c in plan.columns}
