@@ -82,3 +82,20 @@ def test_maintenance_errors_name_what_to_fix(workdir, glue, args, message):
            "--no-govern")
     result = cli(*args)
     assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_optimize_first_rolls_back_a_batch_whose_writer_died(workdir, glue):
+    lake = workdir / "lake"
+    root = lake / "db" / "c"
+    small_batches(workdir, "db.c", lake)
+    # A writer that died after publishing a file into a live partition, before committing its record.
+    published = next(root.glob("day=2024-01-01/*.parquet"))
+    orphan = published.parent / "part-orphan.parquet"
+    orphan.write_bytes(published.read_bytes())
+    record = root / "_lakeward" / "ledger" / "19990101T000000-dead.json"
+    record.write_text(json.dumps({"batch_id": "19990101T000000-dead", "status": "pending", "started_at": 0,
+                                  "sources": [], "outputs": [str(orphan.relative_to(root))]}))
+    result = cli("optimize", "db.c")
+    assert result.exit_code == 0 and "30 rows rewritten" in result.output, result.output
+    assert not record.exists() and not orphan.exists()
+    assert query("SELECT count(*) AS n, count(DISTINCT id) AS d FROM db.c") == [{"n": 30, "d": 30}]
