@@ -162,7 +162,12 @@ def _swap_plan(ctx: CommitContext, table: TableDefinition, current: CatalogTable
         old = current.definition.location if current else None
         return {"table_location": data_location, "partitions": [], "drop": [],
                 "replaced": [old] if old else [], "described": ["the whole table"]}
-    registered = {p.values: p.location for p in ctx.glue.partitions(table.database, table.name)} if current else {}
+    if current is None:
+        registered: dict[tuple[str, ...], str] = {}
+    elif mode == "overwrite":  # every partition: those the batch lacks are removed
+        registered = {p.values: p.location for p in ctx.glue.partitions(table.database, table.name)}
+    else:  # only the batch's own partitions are looked up, 1,000 per call
+        registered = ctx.glue.partition_locations(table, list(new))
     drop = [v for v in registered if v not in new] if mode == "overwrite" else []
     replaced = [registered[v] for v in new if v in registered] + [registered[v] for v in drop]
     names = [k.name for k in table.partition_keys]
