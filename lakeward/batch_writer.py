@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from lakeward.errors import SpecError
 from lakeward.readers import FILE_COL, MTIME_COL, RAW_COL, REASON_COL, SIZE_COL
 from lakeward.storage import Storage
 
@@ -43,7 +44,14 @@ _ESCAPED = {*map(chr, range(1, 32)), '"', "#", "%", "'", "*", "/", ":", "=", "?"
 
 
 def target_bytes() -> int:
-    return int(float(os.environ.get("LAKEWARD_TARGET_FILE_MB", "128")) * 2**20)
+    text = os.environ.get("LAKEWARD_TARGET_FILE_MB", "128")
+    try:
+        megabytes = float(text)
+    except ValueError:
+        megabytes = 0.0
+    if not megabytes > 0:
+        raise SpecError(f"LAKEWARD_TARGET_FILE_MB={text!r}: expected a positive number of megabytes, e.g. 128")
+    return int(megabytes * 2**20)
 
 
 def partition_string(value: Any) -> Any:
@@ -133,24 +141,13 @@ class _TaskWriter:
             aggregates += [(f"conflict_{i}", "sum"), (f"example_{i}", "first")]
         grouped = pa.table(columns).group_by(keys, use_threads=False).aggregate(
             [(c, a) if a != "count_all" else ([], a) for c, a in aggregates]).to_pylist()
-        for row in grouped:
-            key = tuple(row[k] for k in keys)
-            entry = self.counts.get(key)
-            if entry is None:
-                entry = self.counts[key] = {FILE_COL: row[FILE_COL], "ok": row["ok"], "count": 0, "size": None,
-                                            "mtime_us": None,
-                                            **{n: row[f"{PART_PREFIX}{i}"] for i, n in enumerate(plan.partition_names)},
-                                            **{f"nonnull_{i}": 0 for i in range(len(plan.watched))},
-                                            **{f"conflict_{i}": 0 for i in range(len(plan.conflicts))},
-                                            **{f"example_{i}": None for i in range(len(plan.conflicts))}}
-            entry["count"] += row["count_all"]
-            entry["size"] = _max(entry["size"], row[f"{SIZE_COL}_max"])
-            entry["mtime_us"] = _max(entry["mtime_us"], row[f"{MTIME_COL}_max"])
-            for i in range(len(plan.watched)):
-                entry[f"nonnull_{i}"] += row[f"nonnull_{i}_count"]
-            for i in range(len(plan.conflicts)):
-                entry[f"conflict_{i}"] += row[f"conflict_{i}_sum"] or 0
-                entry[f"example_{i}"] = entry[f"example_{i}"] or row[f"example_{i}_first"]
+        merge_counts(self.counts, plan, [{
+            FILE_COL: row[FILE_COL], "ok": row["ok"], "count": row["count_all"], "size": row[f"{SIZE_COL}_max"],
+            "mtime_us": row[f"{MTIME_COL}_max"],
+            **{n: row[f"{PART_PREFIX}{i}"] for i, n in enumerate(plan.partition_names)},
+            **{f"nonnull_{i}": row[f"nonnull_{i}_count"] for i in range(len(plan.watched))},
+            **{f"conflict_{i}": row[f"conflict_{i}_sum"] or 0 for i in range(len(plan.conflicts))},
+            **{f"example_{i}": row[f"example_{i}_first"] for i in range(len(plan.conflicts))}} for row in grouped])
 
     # bad rows ------------------------------------------------------------------------------------
     def quarantine_rows(self, bad: pa.Table) -> None:
@@ -258,6 +255,24 @@ class _TaskWriter:
                 "actions": self.actions}
 
 
+def merge_counts(into: dict[tuple, dict[str, Any]], plan: WritePlan, rows: list[dict[str, Any]]) -> None:
+    """Add count rows (per source file, partition and outcome) into ``into``: counts and per-column
+    figures summed, the largest size and time Spark read kept, the first example kept."""
+    for row in rows:
+        key = (row[FILE_COL], *(row[n] for n in plan.partition_names), row["ok"])
+        entry = into.get(key)
+        if entry is None:
+            into[key] = dict(row)
+            continue
+        entry["count"] += row["count"]
+        entry["size"], entry["mtime_us"] = _max(entry["size"], row["size"]), _max(entry["mtime_us"], row["mtime_us"])
+        for name, value in row.items():
+            if name.startswith(("nonnull_", "conflict_")):
+                entry[name] += value
+            elif name.startswith("example_"):
+                entry[name] = entry[name] or value
+
+
 def _max(a: Any, b: Any) -> Any:
     return b if a is None else a if b is None else max(a, b)
 
@@ -306,19 +321,7 @@ def write_batch(frame: Any, plan: WritePlan, unpartitioned_files: int) -> BatchO
     reports = [json.loads(r["report"]) for r in frame.mapInArrow(partial(write_task, plan), "report string").collect()]
     merged: dict[tuple, dict[str, Any]] = {}
     for report in reports:
-        for row in report["counts"]:
-            key = (row[FILE_COL], *(row[n] for n in plan.partition_names), row["ok"])
-            entry = merged.get(key)
-            if entry is None:
-                merged[key] = dict(row)
-                continue
-            entry["count"] += row["count"]
-            entry["size"], entry["mtime_us"] = _max(entry["size"], row["size"]), _max(entry["mtime_us"], row["mtime_us"])
-            for name, value in row.items():
-                if name.startswith(("nonnull_", "conflict_")):
-                    entry[name] += value
-                elif name.startswith("example_"):
-                    entry[name] = entry[name] or value
+        merge_counts(merged, plan, report["counts"])
     actions: dict[str, int] = {}
     for report in reports:
         for action, n in report["actions"].items():

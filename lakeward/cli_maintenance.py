@@ -15,7 +15,7 @@ def _mb(n: int) -> str:
 @click.argument("table")
 @click.option("--where", metavar="PREDICATE", help="Only partitions matching this Athena predicate on partition "
                                                    "columns, e.g. \"dt >= DATE '2024-03-01'\".")
-@click.option("--target-mb", type=float, help="Target file size [default: $LAKEWARD_TARGET_FILE_MB, else 128].")
+@click.option("--target-mb", type=click.FloatRange(min=0, min_open=True), help="Target file size [default: $LAKEWARD_TARGET_FILE_MB, else 128].")
 @click.option("--dry-run", is_flag=True, help="Show what would be compacted; change nothing.")
 def optimize(table: str, where: str | None, target_mb: float | None, dry_run: bool) -> None:
     """Compact the small files of DB.TABLE (Delta: one transaction; Parquet: a new prefix per partition and a
@@ -40,7 +40,7 @@ def optimize(table: str, where: str | None, target_mb: float | None, dry_run: bo
 
 @click.command()
 @click.argument("table")
-@click.option("--retain-hours", type=float, default=168.0, show_default=True,
+@click.option("--retain-hours", type=click.FloatRange(min=0), default=168.0, show_default=True,
               help="Keep files replaced or removed less than this long ago (readers may still use them).")
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
 @click.option("--force", is_flag=True, help="Allow a retention under 168 hours.")

@@ -69,11 +69,10 @@ def plan_merge(spark: SparkSession, rows: DataFrame, table: TableDefinition, set
 
     snapshot = delta.open_table(table.location, storage_options)
     files = delta.live_files(snapshot) if snapshot is not None else []
-    uris = [join(table.location, unquote(f["path"])) for f in files]
-    existing = read_table_files(spark, table, uris) if files else None
-    if existing is None:
+    if not files:  # nothing to match: every change inserts (or deletes nothing)
         frame = ranked.withColumn(ACTION_COL, _action(F.lit(False)))
         return MergePlan(frame.drop("__lw_rank", _SEQ, OP_COL), set())
+    existing = read_table_files(spark, table, [join(table.location, unquote(f["path"])) for f in files])
 
     present = existing.select(*[quoted(k) for k in keys], F.col(TABLE_FILE_COL)).distinct()
     batch_keys = ranked.where(good).select(*[quoted(k) for k in keys]).distinct()

@@ -1,4 +1,5 @@
-"""Partition projection parameters, pure: what Athena reads, what lakeward reads back, what is refused."""
+"""Partition layout, pure: projection parameters (what Athena reads, what lakeward reads back, what is refused),
+folder names escaped as Spark escapes them, Delta partition values in Spark's form, the target file size setting."""
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -78,3 +79,12 @@ def test_delta_partition_values_compare_as_spark_casts_them():
     assert _partition_string(dt.datetime(2024, 1, 1, 10, 0, 0, 500000)) == "2024-01-01 10:00:00.5"
     assert _partition_string(dt.datetime(2024, 1, 1, 10, 0)) == "2024-01-01 10:00:00"
     assert _partition_string(True) == "true" and _partition_string(dt.date(2024, 3, 1)) == "2024-03-01"
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5"])
+def test_a_bad_target_file_size_setting_is_named(monkeypatch, value):
+    from lakeward.batch_writer import target_bytes
+
+    monkeypatch.setenv("LAKEWARD_TARGET_FILE_MB", value)
+    with pytest.raises(SpecError, match="LAKEWARD_TARGET_FILE_MB"):
+        target_bytes()
