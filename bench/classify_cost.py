@@ -69,27 +69,30 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
-    from lakeward.aws import aws_context
-    from lakeward.classify import run_classify
-    from lakeward.pipeline import IngestRequest, run_ingest
-    from lakeward.runtime import spark_session
+    from lakeward.runtime.aws import aws_context
+    from lakeward.governance.classify import run_classify
+    from lakeward.ingest.files import run_ingest
+    from lakeward.ingest.request import IngestRequest
+    from lakeward.runtime.settings import Settings
+    from lakeward.runtime.spark import spark_session
 
     with bench_workspace() as work:
         raw = work / "raw"
         generate(raw, args.rows)
-        spark = spark_session()
+        settings = Settings.load()
+        spark = spark_session(settings)
         times = {}
-        with aws_context() as aws:
-            run_ingest(spark, aws, IngestRequest(str(raw), "bench.warmup", lake=str(work / "lake"), govern=False))
+        with aws_context(settings) as aws:
+            run_ingest(spark, aws, IngestRequest("bench.warmup", str(raw), lake=str(work / "lake"), govern=False), settings)
             for name, govern in (("ingest --no-govern", False), ("ingest (classify + tag)", True)):
                 started = time.perf_counter()
-                report = run_ingest(spark, aws, IngestRequest(str(raw), f"bench.t_{govern}", lake=str(work / "lake"),
-                                                              govern=govern))
+                report = run_ingest(spark, aws, IngestRequest(f"bench.t_{govern}", str(raw), lake=str(work / "lake"),
+                                                              govern=govern), settings)
                 times[name] = time.perf_counter() - started
                 if govern:
                     found, classify_s = report.pii, report.timings.get("classify_s", 0.0)
             started = time.perf_counter()
-            result = run_classify(spark, aws, "bench.t_False")
+            result = run_classify(spark, aws, "bench.t_False", settings)
             times["lakeward classify (whole table)"] = time.perf_counter() - started
         base = times["ingest --no-govern"]
         print(f"input: {args.rows:,} rows x 30 columns (8 PII), Parquet, 8 files; Spark master {spark.sparkContext.master}")

@@ -17,8 +17,8 @@ from deltalake import DeltaTable
 
 from catalog.schema import Column
 from catalog.types import BIGINT, STRING
-from lakeward.arrow_types import arrow_schema
-from lakeward.storage import Storage, to_uri
+from lakeward.engines.arrow_types import arrow_schema
+from lakeward.runtime.storage import Storage, to_uri
 from lakeward.tables import DataFile, delta
 
 
@@ -52,10 +52,10 @@ def main() -> None:
             uri = to_uri(str(root))
             first = write_files(root, count, 0)
             actions, stats_s = timed(lambda: delta.add_actions(storage, uri, first))
-            _, create_s = timed(lambda: delta.commit(uri, {}, schema, ["dt"], actions, "b1", "t", 1))
+            _, create_s = timed(lambda: delta.commit(uri, {}, delta.DeltaCommit(schema, ("dt",), actions, "b1", "t", 1)))
             second = write_files(root, count, count)
             more, stats2_s = timed(lambda: delta.add_actions(storage, uri, second))
-            _, append_s = timed(lambda: delta.commit(uri, {}, schema, ["dt"], more, "b2", "t", 2))
+            _, append_s = timed(lambda: delta.commit(uri, {}, delta.DeltaCommit(schema, ("dt",), more, "b2", "t", 2)))
             table, load_s = timed(lambda: DeltaTable(str(root)))
             _, files_s = timed(lambda: table.file_uris())
             assert len(table.file_uris()) == 2 * count

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from lakeward.emulator import free_port, start_moto_server
+from lakeward.runtime.emulator import free_port, start_moto_server
 
 
 @contextmanager

@@ -82,35 +82,38 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
 
-    from lakeward.aws import aws_context
-    from lakeward.pipeline import IngestRequest, preview_ingest, run_ingest
-    from lakeward.runtime import spark_session
+    from lakeward.runtime.aws import aws_context
+    from lakeward.ingest.files import preview_ingest, run_ingest
+    from lakeward.ingest.request import IngestRequest
+    from lakeward.runtime.settings import Settings
+    from lakeward.runtime.spark import spark_session
 
     with bench_workspace() as work:
         raw = work / "raw"
         rows = generate(raw, args.mb)
         size = sum(f.stat().st_size for f in raw.iterdir())
-        spark = spark_session()
+        settings = Settings.load()
+        spark = spark_session(settings)
 
         def spark_inference() -> None:
             spark.read.json(str(raw / "*.jsonl")).schema
             spark.read.options(header="true", sep=";", inferSchema="true").csv(str(raw / "*.csv")).schema
             spark.read.parquet(str(raw / "*.parquet")).schema
 
-        request = IngestRequest(str(raw), "bench.inferred", "parquet", "country", str(work / "lake"))
+        request = IngestRequest("bench.inferred", str(raw), "parquet", "country", str(work / "lake"))
         plan = None
 
         def lakeward_inference() -> None:
             nonlocal plan
-            with aws_context() as aws:
-                plan = preview_ingest(spark, aws, request).plan
+            with aws_context(settings) as aws:
+                plan = preview_ingest(spark, aws, request, settings).plan
 
         spark_inference()  # warm-up, both
         lakeward_inference()
         spark_s = best(spark_inference, args.repeat)
         ours_s = best(lakeward_inference, args.repeat)
-        with aws_context() as aws:
-            report = run_ingest(spark, aws, request)
+        with aws_context(settings) as aws:
+            report = run_ingest(spark, aws, request, settings)
         assert report.rows_read == rows, (report.rows_read, rows)
         t = report.timings
         infer = t.get("select_files_s", 0) + t.get("read_and_infer_s", 0) + t.get("plan_s", 0)

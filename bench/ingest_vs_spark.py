@@ -61,14 +61,17 @@ def describe(sizes: list[int]) -> str:
 def run_size(megabytes: int, repeat: int, formats: list[str]) -> None:
     from pyspark.sql import functions as F
 
-    from lakeward.aws import aws_context
-    from lakeward.pipeline import IngestRequest, run_ingest
-    from lakeward.runtime import spark_session
+    from lakeward.runtime.aws import aws_context
+    from lakeward.ingest.files import run_ingest
+    from lakeward.ingest.request import IngestRequest
+    from lakeward.runtime.settings import Settings
+    from lakeward.runtime.spark import spark_session
 
     with bench_workspace() as work:
         raw = work / "raw"
         rows = generate(raw, megabytes)
-        spark = spark_session()
+        settings = Settings.load()
+        spark = spark_session(settings)
         results: dict[str, list[float]] = {"plain spark": []}
         steps: dict[str, dict[str, float]] = {}
 
@@ -78,9 +81,9 @@ def run_size(megabytes: int, repeat: int, formats: list[str]) -> None:
              .write.partitionBy("dt").parquet(str(out)))
 
         def ours(fmt: str, run: int | str) -> None:
-            with aws_context() as aws:
-                report = run_ingest(spark, aws, IngestRequest(str(raw), f"bench.t_{fmt}_{run}", fmt,  # type: ignore[arg-type]
-                                                              "dt=date(order_ts)", str(work / "lake")))
+            with aws_context(settings) as aws:
+                report = run_ingest(spark, aws, IngestRequest(f"bench.t_{fmt}_{run}", str(raw), fmt,  # type: ignore[arg-type]
+                                                              "dt=date(order_ts)", str(work / "lake")), settings)
             assert report.rows_written == rows, (report.rows_written, rows)
             steps[fmt] = report.timings
 

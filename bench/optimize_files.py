@@ -19,28 +19,30 @@ def main() -> None:
     parser.add_argument("--mb-per-batch", type=int, default=32)
     args = parser.parse_args()
 
-    from lakeward.aws import aws_context
-    from lakeward.batch_writer import target_bytes
-    from lakeward.maintenance import run_optimize
-    from lakeward.pipeline import IngestRequest, run_ingest
-    from lakeward.runtime import spark_session
+    from lakeward.runtime.aws import aws_context
+        from lakeward.tables.maintenance import run_optimize
+    from lakeward.ingest.files import run_ingest
+    from lakeward.ingest.request import IngestRequest
+    from lakeward.runtime.settings import Settings
+    from lakeward.runtime.spark import spark_session
 
     with bench_workspace() as work:
-        spark = spark_session()
+        settings = Settings.load()
+        spark = spark_session(settings)
         for n in range(args.batches):
             generate(work / "raw" / f"b{n:03d}", args.mb_per_batch, files=2)
-        print(f"{args.batches} appends of {args.mb_per_batch} MB JSON lines each; target {target_bytes() / 2**20:g} MB")
+        print(f"{args.batches} appends of {args.mb_per_batch} MB JSON lines each; target {settings.target_bytes / 2**20:g} MB")
         for fmt in ("parquet", "delta"):
             table = f"bench.opt_{fmt}"
             started = time.perf_counter()
-            with aws_context() as aws:
+            with aws_context(settings) as aws:
                 for n in range(args.batches):
-                    run_ingest(spark, aws, IngestRequest(str(work / "raw" / f"b{n:03d}"), table, fmt,  # type: ignore[arg-type]
-                                                         "m=month(order_ts)", str(work / "lake"), govern=False))
+                    run_ingest(spark, aws, IngestRequest(table, str(work / "raw" / f"b{n:03d}"), fmt,  # type: ignore[arg-type]
+                                                         "m=month(order_ts)", str(work / "lake"), govern=False), settings)
                 ingest_s = time.perf_counter() - started
                 before = sizes_of(work / "lake/bench" / f"opt_{fmt}")
                 started = time.perf_counter()
-                report = run_optimize(spark, aws, table)
+                report = run_optimize(spark, aws, table, settings)
                 optimize_s = time.perf_counter() - started
             live = report.after
             print(f"{fmt:8s} {args.batches} appends {ingest_s:6.1f} s; before: {describe(before)}")

@@ -18,7 +18,16 @@ from typing import Literal
 
 from catalog.names import RAW_NAMES_PARAMETER, recorded_raw_names
 from catalog.schema import Column, TableDefinition
-from catalog.types import STRING, Array, DataType, Map, Promotion, Struct, to_hive, widen
+from catalog.types import (
+    STRING,
+    Array,
+    DataType,
+    Map,
+    Promotion,
+    Struct,
+    to_hive,
+    widen,
+)
 
 ChangeKind = Literal["add_column", "widen_type", "add_nested_fields"]
 EvolutionMode = Literal["evolve", "freeze", "rescue"]

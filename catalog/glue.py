@@ -9,9 +9,18 @@ from typing import Any, Iterator
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from catalog.definitions import partition_from_glue, partition_input, table_from_glue, table_input
+from catalog.definitions import (
+    partition_from_glue,
+    partition_input,
+    table_from_glue,
+    table_input,
+)
 from catalog.schema import CatalogTable, Partition, TableDefinition
-from lakeward.errors import CatalogAccessDenied, CatalogError, ConcurrentModificationError
+from lakeward.errors import (
+    CatalogAccessDenied,
+    CatalogError,
+    ConcurrentModificationError,
+)
 
 PARTITION_BATCH = 100  # BatchCreatePartition accepts at most 100 partitions per call.
 _ACCESS_DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"}

@@ -11,7 +11,6 @@ Locally: ``python glue_jobs/ingest.py --JOB_NAME x --source raw/ --table demo.or
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -32,30 +31,32 @@ def resolve_options(argv: list[str]) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     args = resolve_options(argv)
-    if args.get("JOB_RUN_ID"):  # Glue passes it to every job run
-        os.environ["LAKEWARD_ON_GLUE"] = "1"
 
     from rich.console import Console
 
-    from lakeward.aws import aws_context
     from lakeward.errors import LakewardError
-    from lakeward.pipeline import run_ingest
-    from lakeward.runtime import glue_context, on_glue, spark_session
+    from lakeward.ingest.files import run_ingest
+    from lakeward.runtime.aws import aws_context
+    from lakeward.runtime.settings import Settings
+    from lakeward.runtime.spark import glue_context, on_glue, spark_session
+    from lakeward.runtime.storage import Storage
     from lakeward.spec import ingest_requests
-    from lakeward.storage import Storage
-    from lakeward.write_modes import WriteOptions
+    from lakeward.tables.write_modes import WriteOptions
 
     job = None
-    if on_glue():
-        from awsglue.job import Job
-
-        job = Job(glue_context())
-        job.init(args["JOB_NAME"], args)
     try:
-        with aws_context() as aws:
+        # Glue passes --JOB_RUN_ID to every job run
+        settings = Settings.load(on_glue=(True if args.get("JOB_RUN_ID") else None, "--JOB_RUN_ID"))
+        if on_glue(settings):
+            from awsglue.job import Job
+
+            job = Job(glue_context())
+            job.init(args["JOB_NAME"], args)
+        with aws_context(settings) as aws:
             storage = Storage.for_aws(aws)
             requests = ingest_requests(storage, source=args["source"] or None, table=args["table"] or None,
                                        spec_path=args["spec"] or None, lake=args["lake"] or None,
+                                       default_lake=settings.lake, door="glue",
                                        hints=[h for h in args["hints"].split(";") if h.strip()],
                                        write=WriteOptions(args["mode"] or None,
                                                           tuple(k.strip() for k in args["merge_keys"].split(",") if k.strip()),
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                                        govern=False if args["govern"].lower() == "false" else None)
             reports = []
             for request in requests:
-                report = run_ingest(spark_session(), aws, request)
+                report = run_ingest(spark_session(settings), aws, request, settings)
                 report.print(Console())
                 reports.append(report.to_dict())
                 document = reports[0] if len(requests) == 1 else reports  # kept if a later table fails

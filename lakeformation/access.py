@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lakeformation.lf import NamedGrant, Tags, TagPolicyGrant
+from lakeformation.lf import NamedGrant, TagPolicyGrant, Tags
 
 READ = {"SELECT", "ALL"}
 EVERYONE = "IAM_ALLOWED_PRINCIPALS"  # a grant to it lets any IAM principal with S3/Glue rights read

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lakeformation.classifier import CLASSIFIED_PARAMETER, PII_PARAMETER
-from lakeformation.lf import LakeFormation, Resource, Tags, TagPolicyGrant
+from lakeformation.lf import LakeFormation, Resource, TagPolicyGrant, Tags
 from lakeformation.spec import GovernanceSpec
 
 

@@ -20,13 +20,13 @@ from sqlglot import exp
 
 from catalog.glue import GlueCatalog
 from catalog.partition_projection import is_projected
+from catalog.partition_spec import HIVE_NULL
 from catalog.schema import TableDefinition
 from catalog.types import to_hive
-from lakeward.arrow_types import arrow_schema, to_arrow
-from lakeward.aws import AwsContext
+from lakeward.engines.arrow_types import arrow_schema, to_arrow
 from lakeward.errors import AccessDenied, QueryError
-from lakeward.partitioning import HIVE_NULL
-from lakeward.storage import Storage, join
+from lakeward.runtime.aws import AwsContext
+from lakeward.runtime.storage import Storage, join
 from lakeward.tables import delta
 
 DEFAULT_DATABASE = "default"
@@ -244,7 +244,7 @@ def run_query(aws: AwsContext, sql: str, principal: str | None = None) -> QueryR
     readable: dict[int, list[str]] = {}
     if principal:
         from lakeformation.lf import LakeFormation
-        from lakeward.governance import table_access_for
+        from lakeward.governance.policy import table_access_for
 
         lf = LakeFormation(aws.client("lakeformation"))
         grants = lf.grants()

@@ -18,23 +18,30 @@ evolution mode and schema hints. Validated with pydantic; every error names the 
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from catalog import types as C
 from catalog.names import normalize_identifier
 from catalog.partition_projection import ProjectedColumn
+from catalog.partition_spec import parse_partition_spec
 from lakeformation.spec import GovernanceSpec
 from lakeward.errors import LakewardError, SpecError
-from lakeward.partitioning import parse_partition_spec
-from lakeward.pipeline import IngestRequest, parse_table_name
-from lakeward.storage import Storage, to_uri
-from lakeward.write_modes import WriteOptions, WriteSettings, check_settings
+from lakeward.ingest.request import FrontDoor, IngestRequest, Origin, parse_table_name
+from lakeward.runtime.storage import Storage, to_uri
+from lakeward.tables.write_modes import WriteOptions, WriteSettings, check_settings
 
 
 def parse_hint(column: str, type_text: str) -> tuple[str, C.DataType]:
@@ -95,7 +102,7 @@ class TableSpec(BaseModel):
             raise ValueError("mode merge needs merge_keys: [COL, ...]")
         if self.mode != "merge" and (self.merge_keys or self.change_column or self.order_by):
             raise ValueError(f"merge_keys, change_column and order_by apply to mode merge, not {self.mode or 'append'}")
-        check_settings(self.write_settings())
+        check_settings(self.write_settings(), lambda setting: setting)
         return self
 
     def write_settings(self) -> WriteSettings:
@@ -130,6 +137,12 @@ class Spec(BaseModel):
     lake: str | None = None
     tables: dict[str, TableSpec] = Field(default_factory=dict)
     governance: GovernanceSpec | None = None  # lakeformation.spec; None: the built-in default
+    _origin: str = PrivateAttr("spec")
+
+    @property
+    def origin(self) -> str:
+        """The spec file's path, as errors name it."""
+        return self._origin
 
     @model_validator(mode="after")
     def _something(self) -> Spec:
@@ -165,30 +178,35 @@ def load_spec(text: str, origin: str) -> Spec:
     if not isinstance(data, dict):
         raise SpecError(f"{origin}: expected a mapping with a 'tables' key")
     try:
-        return Spec.model_validate(data)
+        spec = Spec.model_validate(data)
     except ValidationError as e:
         first = e.errors()[0]
         message = first["msg"].removeprefix("Value error, ")
         more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
         raise SpecError(f"{origin}: {_where(first['loc'])}: {message}{more}") from None
+    spec._origin = origin
+    return spec
 
 
-def requests(spec: Spec, table: str | None = None, lake: str | None = None, **overrides: Any) -> list[IngestRequest]:
-    """One ingest request per table of the spec (or only ``table``); non-None overrides win over the spec."""
+def requests(spec: Spec, table: str | None = None, lake: str | None = None, default_lake: str = "lake",
+             door: FrontDoor = "api", given: frozenset[str] = frozenset(), **overrides: Any) -> list[IngestRequest]:
+    """One ingest request per table of the spec (or only ``table``); non-None overrides win over the spec.
+    ``given`` names the settings the front door itself was given (errors about them name the door's option)."""
     chosen = spec.tables
     if not chosen:
-        raise SpecError("the spec declares no tables to ingest (add a 'tables' section)")
+        raise SpecError(f"{spec.origin}: the spec declares no tables to ingest (add a 'tables' section)")
     if table is not None:
-        wanted = parse_table_name(table)
+        wanted = parse_table_name(table, Origin(door).spell("table"))
         chosen = {k: v for k, v in spec.tables.items() if parse_table_name(k) == wanted}
         if not chosen:
-            raise SpecError(f"--table {table}: not in the spec, which declares {', '.join(spec.tables)}")
+            raise SpecError(f"{Origin(door).spell('table')} {table}: not in the spec, which declares "
+                            f"{', '.join(spec.tables)}")
     result = []
     for name, t in chosen.items():
-        root = lake or spec.lake or os.environ.get("LAKEWARD_LAKE") or "lake"
-        request = IngestRequest(t.source, name, t.format, t.partition_by, root, t.evolution,
-                                t.parsed_hints(), spec.governance, write=t.write_settings(),
-                                projection=tuple(p.column(n) for n, p in t.projection.items()))
+        origin = Origin(door, f"{spec.origin}: tables[{name!r}]", given | {k for k, v in overrides.items() if v is not None})
+        request = IngestRequest(name, t.source, t.format, t.partition_by, lake or spec.lake or default_lake,
+                                t.evolution, t.parsed_hints(), spec.governance, write=t.write_settings(),
+                                projection=tuple(p.column(n) for n, p in t.projection.items()), origin=origin)
         result.append(replace(request, **{k: v for k, v in overrides.items() if v is not None}))
     return result
 
@@ -202,36 +220,38 @@ def read_spec(storage: Storage, path: str) -> Spec:
     return load_spec(text, path)
 
 
-def parse_hints(texts: Iterable[str]) -> dict[str, C.DataType]:
-    """``COL=TYPE`` hints from the command line."""
+def parse_hints(texts: Iterable[str], setting: str = "--hint") -> dict[str, C.DataType]:
+    """``COL=TYPE`` hints given to a front door."""
     hints: dict[str, C.DataType] = {}
     for text in texts:
         column, _, type_text = text.partition("=")
         try:
             hints.update([parse_hint(column.strip(), type_text.strip())])
         except ValueError as e:
-            raise SpecError(f"--hint {text!r}: {e}") from None
+            raise SpecError(f"{setting} {text!r}: {e}") from None
     return hints
 
 
 def ingest_requests(storage: Storage, *, source: str | None, table: str | None, spec_path: str | None,
-                    lake: str | None, hints: Iterable[str] = (), write: WriteOptions | None = None,
-                    **overrides: Any) -> list[IngestRequest]:
-    """What to ingest: the tables of a spec file (settings given here win), or SOURCE into --table."""
-    extra = parse_hints(hints)
+                    lake: str | None, default_lake: str = "lake", door: FrontDoor = "cli", hints: Iterable[str] = (),
+                    write: WriteOptions | None = None, **overrides: Any) -> list[IngestRequest]:
+    """What to ingest: the tables of a spec file (settings given at the door win), or SOURCE into a table."""
+    spell = Origin(door).spell
+    extra = parse_hints(hints, spell("hints"))
+    write = write or WriteOptions()
+    given = frozenset([*(k for k, v in overrides.items() if v is not None), *(["hints"] if extra else []),
+                       *write.given, *(["source"] if source else []), *(["lake"] if lake else [])])
     if spec_path:
         spec = read_spec(storage, spec_path)
-        per_table = {"SOURCE": source, "--hint": extra, **{f"--{k.replace('_', '-')}": v for k, v in overrides.items()
-                                                            if k in ("format", "partition_by")}}
-        given = [option for option, value in per_table.items() if value] + (write.per_table if write else [])
-        if given and table is None and len(spec.tables) > 1:
-            raise SpecError(f"{', '.join(given)} would apply to all {len(spec.tables)} tables of {spec_path}; "
-                            "add --table DB.TABLE to choose one")
-        chosen = requests(spec, table, lake, source=source, **overrides)
-        return [replace(r, hints={**r.hints, **extra}, write=write.over(r.write) if write else r.write)
-                for r in chosen]
+        per_table = [s for s in ("source", "hints", "format", "partition_by", "merge_keys", "change_column",
+                                 "order_by") if s in given]
+        if per_table and table is None and len(spec.tables) > 1:
+            raise SpecError(f"{', '.join(spell(s) for s in per_table)} would apply to all {len(spec.tables)} tables "
+                            f"of {spec_path}; add {spell('table')} DB.TABLE to choose one")
+        chosen = requests(spec, table, lake, default_lake, door, given, source=source, **overrides)
+        return [replace(r, hints={**r.hints, **extra}, write=write.over(r.write)) for r in chosen]
     if not source or not table:
-        raise SpecError("give SOURCE and --table DB.TABLE, or --spec FILE (see lakeward ingest --help)")
-    request = IngestRequest(source, table, lake=lake or os.environ.get("LAKEWARD_LAKE") or "lake", hints=extra,
-                            write=write.over(WriteSettings()) if write else WriteSettings())
+        raise SpecError(f"give {spell('source')} and {spell('table')} DB.TABLE, or {spell('spec')} FILE")
+    request = IngestRequest(table, source, lake=lake or default_lake, hints=extra, write=write.over(WriteSettings()),
+                            origin=Origin(door, None, given))
     return [replace(request, **{k: v for k, v in overrides.items() if v is not None})]

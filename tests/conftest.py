@@ -9,12 +9,12 @@ from typing import Iterator
 import boto3
 import pytest
 
-from lakeward.emulator import free_port, start_moto_server
+from lakeward.runtime.emulator import free_port, start_moto_server
 
 
 @pytest.fixture(scope="session")
 def spark():
-    from lakeward.runtime import spark_session
+    from lakeward.runtime.spark import spark_session
 
     return spark_session()
 

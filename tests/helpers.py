@@ -5,7 +5,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from lakeward.cli import main
+from lakeward.cli.main import main
 
 
 def cli(*args: str):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lakeward.storage import Storage, join
+from lakeward.runtime.storage import Storage, join
 
 
 @dataclass(frozen=True)

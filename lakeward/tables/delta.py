@@ -11,8 +11,8 @@ import datetime as dt
 import json
 import math
 import time
-from dataclasses import dataclass, replace
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 from urllib.parse import unquote
 
@@ -23,9 +23,9 @@ from deltalake.exceptions import CommitFailedError, TableNotFoundError
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from catalog.schema import Column
-from lakeward.arrow_types import from_arrow
-from lakeward.errors import TableFormatError
-from lakeward.storage import Storage, join
+from lakeward.engines.arrow_types import from_arrow
+from lakeward.errors import ConcurrentWriteError, TableFormatError
+from lakeward.runtime.storage import Storage, join
 from lakeward.tables import DataFile
 
 STRING_STATS_MAX = 32  # longer strings get no min/max (a truncated max would be a wrong bound)
@@ -128,9 +128,8 @@ def annotated(log: LogSchema, glue_columns: tuple[Column, ...]) -> LogSchema:
                              if c.name in recorded else c for c in part) for part in (log.columns, log.partition_keys)))
 
 
-def log_schema(table_uri: str, storage_options: dict[str, str]) -> LogSchema | None:
-    """The table schema as the Delta log records it, or None when there is no Delta table there."""
-    table = open_table(table_uri, storage_options)
+def log_schema(table: DeltaTable | None) -> LogSchema | None:
+    """The table schema as the Delta log records it, or None when there is no Delta table."""
     if table is None:
         return None
     arrow = pa.schema(table.schema().to_arrow())
@@ -140,8 +139,7 @@ def log_schema(table_uri: str, storage_options: dict[str, str]) -> LogSchema | N
                      tuple(next(c for c in columns if c.name == k) for k in keys))
 
 
-def next_transaction(table_uri: str, storage_options: dict[str, str]) -> int:
-    table = open_table(table_uri, storage_options)
+def next_transaction(table: DeltaTable | None) -> int:
     return ((table.transaction_version(APP_ID) if table else None) or 0) + 1
 
 
@@ -185,67 +183,75 @@ def _partition_string(value: Any) -> str | None:
     return str(value)
 
 
-def commit(table_uri: str, storage_options: dict[str, str], schema: pa.Schema, partition_by: list[str],
-           actions: list[AddAction], batch_id: str, name: str, txn_version: int,
-           evolved: pa.Schema | None = None, mode: str = "append", remove: RemovalRule | None = None,
-           caller_batch_id: str | None = None) -> tuple[int, int]:
+@dataclass(frozen=True)
+class DeltaCommit:
+    """One transaction: the batch's add actions and, by mode, the live files it removes."""
+
+    schema: pa.Schema  # the table's schema (data columns, then partition columns)
+    partition_by: tuple[str, ...]
+    actions: list[AddAction]
+    batch_id: str
+    name: str  # the table's name, recorded when the table is created
+    txn_version: int  # lakeward's app transaction version for this batch
+    evolved: pa.Schema | None = None  # columns this batch adds or extends with nested fields
+    mode: str = "append"  # overwrite: every live file is replaced
+    remove: RemovalRule | None = None  # the live files the same transaction takes out (partition overwrite, merge)
+    app_transactions: tuple[tuple[str, int], ...] = ()  # more (app id, version): the caller's batch, a consumer's
+    metadata: dict[str, str] = field(default_factory=dict)  # more commitInfo (a consumer's positions)
+
+
+def commit(table_uri: str, storage_options: dict[str, str], change: DeltaCommit,
+           table: DeltaTable | None = None) -> tuple[int, int]:
     """Commit the batch's files as one transaction; returns the new table version and the number of files
-    it removed.
+    it removed. ``table``: an open snapshot to start from (it is brought up to date on a conflict).
 
-    ``mode`` ``overwrite`` replaces every file; otherwise ``remove`` names the live files the same
-    transaction takes out (a partition overwrite, a merge). Conflicts with another writer are retried on a
-    fresh snapshot (delta-rs checks them: a file we remove that the other removed fails the commit).
-
-    ``evolved`` holds the columns this batch adds or extends with nested fields. delta-rs keeps the log's
-    schema on an append transaction whatever schema it is given, so they are merged into the log first
-    (a metadata-only commit; harmless if the data commit then fails).
+    Conflicts with another writer are retried on a fresh snapshot (delta-rs checks them: a file we remove
+    that the other removed fails the commit). delta-rs keeps the log's schema on an append transaction
+    whatever schema it is given, so ``evolved`` columns are merged into the log first (a metadata-only
+    commit; harmless if the data commit then fails).
     """
-    transactions = [Transaction(APP_ID, txn_version)]
-    if caller_batch_id:
-        transactions.append(Transaction(f"{APP_ID}:{caller_batch_id}", 1))
-    properties = CommitProperties(custom_metadata={"lakeward.batch_id": batch_id}, app_transactions=transactions)
+    transactions = [Transaction(APP_ID, change.txn_version),
+                    *(Transaction(app, version) for app, version in change.app_transactions)]
+    properties = CommitProperties(custom_metadata={"lakeward.batch_id": change.batch_id, **change.metadata},
+                                  app_transactions=transactions)
     options = storage_options or None
-    table = open_table(table_uri, storage_options)
-    try:
-        if table is None:
-            create_table_with_add_actions(delta_uri(table_uri), Schema.from_arrow(schema), actions, mode="error",
-                                          partition_by=partition_by or None, name=name, storage_options=options,
-                                          configuration={"delta.checkpointInterval": CHECKPOINT_INTERVAL},
-                                          commit_properties=properties)
-            return 0, 0
-        if table.metadata().partition_columns != partition_by:
-            raise TableFormatError(
-                f"Delta table at {table_uri} is partitioned by {table.metadata().partition_columns}, "
-                f"not {partition_by}; ingest with --partition-by {','.join(table.metadata().partition_columns)}")
-        if evolved is not None and len(evolved):
-            table.alter.add_columns(list(Schema.from_arrow(evolved).fields))
-        for attempt in range(COMMIT_RETRIES):
-            table = DeltaTable(delta_uri(table_uri), storage_options=options)
-            removed = remove(table) if remove else []
-            before = len(live_files(table)) if mode == "overwrite" else len(removed)
-            try:
-                table.create_write_transaction([*actions, *removed], mode="overwrite" if mode == "overwrite" else "append",
-                                               schema=table.schema(), partition_by=partition_by or None,
-                                               commit_properties=properties)
-            except CommitFailedError:
-                if attempt == COMMIT_RETRIES - 1:
-                    raise
-                time.sleep(0.2 * (attempt + 1))
-                continue
-            return DeltaTable(delta_uri(table_uri), storage_options=options).version(), before
-    except TableFormatError:
-        raise
-    except Exception as e:
-        raise TableFormatError(f"committing batch {batch_id} to the Delta table at {table_uri} failed: {e}") from e
+    partition_by = list(change.partition_by)
+    table = table if table is not None else open_table(table_uri, storage_options)
+    if table is None:
+        create_table_with_add_actions(delta_uri(table_uri), Schema.from_arrow(change.schema), change.actions,
+                                      mode="error", partition_by=partition_by or None, name=change.name,
+                                      storage_options=options,
+                                      configuration={"delta.checkpointInterval": CHECKPOINT_INTERVAL},
+                                      commit_properties=properties)
+        return 0, 0
+    if table.metadata().partition_columns != partition_by:
+        raise TableFormatError(
+            f"Delta table at {table_uri} is partitioned by {table.metadata().partition_columns}, not "
+            f"{partition_by}; ingest it with its own partition spec ({','.join(table.metadata().partition_columns)})")
+    if change.evolved is not None and len(change.evolved):
+        table.alter.add_columns(list(Schema.from_arrow(change.evolved).fields))
+    for attempt in range(COMMIT_RETRIES):
+        if attempt:
+            table.update_incremental()
+        removed = change.remove(table) if change.remove else []
+        before = len(live_files(table)) if change.mode == "overwrite" else len(removed)
+        try:
+            table.create_write_transaction([*change.actions, *removed],
+                                           mode="overwrite" if change.mode == "overwrite" else "append",
+                                           schema=table.schema(), partition_by=partition_by or None,
+                                           commit_properties=properties)
+        except CommitFailedError as e:
+            if attempt == COMMIT_RETRIES - 1:
+                raise ConcurrentWriteError(f"Delta table at {table_uri}: batch {change.batch_id} lost the commit "
+                                           f"race {COMMIT_RETRIES} times to other writers ({e}); run it again") from e
+            time.sleep(0.2 * (attempt + 1))
+            continue
+        table.update_incremental()
+        return table.version(), before
     raise AssertionError("unreachable")
 
 
-def caller_batch_committed(table_uri: str, storage_options: dict[str, str], batch_id: str) -> bool:
-    table = open_table(table_uri, storage_options)
+def caller_batch_committed(table: DeltaTable | None, batch_id: str) -> bool:
     return table is not None and table.transaction_version(f"{APP_ID}:{batch_id}") is not None
 
 
-def is_committed(table_uri: str, storage_options: dict[str, str], txn_version: int) -> bool:
-    table = open_table(table_uri, storage_options)
-    applied = table.transaction_version(APP_ID) if table is not None else None
-    return applied is not None and applied >= txn_version

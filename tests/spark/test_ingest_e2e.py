@@ -7,7 +7,7 @@ import duckdb
 import pytest
 from deltalake import DeltaTable
 
-from lakeward.sample import write_sample
+from lakeward.cli.demo_data import write_sample
 from tests.delta_protocol import check_delta_table
 from tests.helpers import cli, ingest, quarantined, query
 from tests.oracle import expected_rows, per_day

@@ -124,7 +124,7 @@ def test_a_crashed_batch_is_rolled_back_before_the_rerun(workdir):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["ingest", "nowhere/", "--table", "db.t"], "source nowhere/ does not exist"),
+    (["ingest", "nowhere/", "--table", "db.t"], "SOURCE nowhere/ does not exist"),
     (["ingest", ".", "--table", "no_dot"], "expected DB.TABLE"),
     (["ingest", "raw", "--table", "db.t", "--partition-by", "dt=date(missing)"], "column 'missing' is not in the data"),
     (["ingest", "raw", "--table", "db.t", "--partition-by", "dt=week(a)"], "unknown transform 'week'"),
@@ -143,7 +143,7 @@ def test_format_of_an_existing_table_cannot_change(workdir, aws_env):
     write_jsonl(workdir / "raw/a.jsonl", [{"a": 1}])
     ingest(workdir / "raw", "db.fmt", workdir / "lake")
     result = cli("ingest", str(workdir / "raw"), "--table", "db.fmt", "--format", "delta")
-    assert result.exit_code == 2 and "is a parquet table; pass --format parquet" in result.stderr
+    assert result.exit_code == 2 and "is a parquet table; --format delta cannot change it; pass --format parquet" in result.stderr
 
 
 def test_glue_job_script_runs_locally(workdir, glue):

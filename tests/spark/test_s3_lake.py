@@ -52,7 +52,7 @@ WRITER = textwrap.dedent("""
     import sys, uuid
     import pyarrow as pa, pyarrow.parquet as pq, pyarrow.fs as pafs
     from lakeward.tables import DataFile, delta
-    from lakeward.storage import Storage
+    from lakeward.runtime.storage import Storage
     uri, endpoint, who, commits = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     options = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
@@ -65,7 +65,7 @@ WRITER = textwrap.dedent("""
         pq.write_table(pa.table({"id": [n], "who": [who]}, schema=schema), path, filesystem=fs)
         files = [DataFile(name, {}, fs.get_file_info(path).size)]
         actions = delta.add_actions(storage, uri, files)
-        delta.commit(uri, options, schema, [], actions, f"{who}-{n}", "t", n + 1, mode="append")
+        delta.commit(uri, options, delta.DeltaCommit(schema, (), actions, f"{who}-{n}", "t", n + 1))
 """)
 
 

@@ -1,7 +1,7 @@
 import pytest
 from click.testing import CliRunner
 
-from lakeward.cli import main
+from lakeward.cli.main import main
 
 pytestmark = pytest.mark.unit
 

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from catalog.partition_projection import ProjectedColumn, is_projected, projected_columns, projection_parameters
-from lakeward.batch_writer import escape_path_name
+from lakeward.tables.writer import escape_path_name
 from lakeward.errors import SpecError
 
 pytestmark = pytest.mark.unit
@@ -82,9 +82,10 @@ def test_delta_partition_values_compare_as_spark_casts_them():
 
 
 @pytest.mark.parametrize("value", ["abc", "0", "-5"])
-def test_a_bad_target_file_size_setting_is_named(monkeypatch, value):
-    from lakeward.batch_writer import target_bytes
+def test_a_bad_target_file_size_setting_is_named(value):
+    from lakeward.runtime.settings import Settings
 
-    monkeypatch.setenv("LAKEWARD_TARGET_FILE_MB", value)
-    with pytest.raises(SpecError, match="LAKEWARD_TARGET_FILE_MB"):
-        target_bytes()
+    with pytest.raises(SpecError, match=f"LAKEWARD_TARGET_FILE_MB='{value}'"):
+        Settings.load({"LAKEWARD_TARGET_FILE_MB": value})
+    with pytest.raises(SpecError, match=f"--target-mb '{value}'"):
+        Settings.load({}, target_file_mb=(value, "--target-mb"))

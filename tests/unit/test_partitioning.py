@@ -2,7 +2,7 @@ import pytest
 
 from catalog import types as C
 from lakeward.errors import SpecError
-from lakeward.partitioning import PartitionField, parse_partition_spec, spec_text
+from catalog.partition_spec import PartitionField, parse_partition_spec, spec_text
 
 pytestmark = pytest.mark.unit
 

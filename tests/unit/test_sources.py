@@ -6,8 +6,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lakeward.sources import discover
-from lakeward.storage import Storage, to_uri
+from lakeward.ingest.sources import discover
+from lakeward.runtime.storage import Storage, to_uri
 
 pytestmark = pytest.mark.unit
 

@@ -63,8 +63,10 @@ def test_bad_specs_name_the_file_and_the_key(text, message):
 
 
 def test_a_table_not_in_the_spec_is_named_with_the_ones_that_are():
-    with pytest.raises(SpecError, match="--table sales.refunds: not in the spec, which declares sales.orders, sales.returns"):
+    with pytest.raises(SpecError, match="table sales.refunds: not in the spec, which declares sales.orders, sales.returns"):
         requests(load_spec(GOOD, "s"), "sales.refunds")
+    with pytest.raises(SpecError, match="--table sales.refunds: not in the spec"):
+        requests(load_spec(GOOD, "s"), "sales.refunds", door="cli")
 
 
 def test_command_line_hints():

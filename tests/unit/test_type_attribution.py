@@ -1,7 +1,7 @@
 import pyarrow as pa
 import pytest
 
-from lakeward.type_attribution import FileTypes, batch_type_conflicts, csv_kinds, json_kinds, parquet_kinds
+from lakeward.ingest.type_attribution import FileTypes, batch_type_conflicts, csv_kinds, json_kinds, parquet_kinds
 
 pytestmark = pytest.mark.unit
 

@@ -1,0 +1,4 @@
+"""The ``lakeward`` command line."""
+from lakeward.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,3 @@
+from lakeward.cli.main import main
+
+main()

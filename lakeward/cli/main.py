@@ -1,0 +1,202 @@
+"""The ``lakeward`` command line: ingest, query, demo."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from lakeward.cli.common import _clear_errors, console, err_console
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Governed ingestion for AWS data lakes.
+
+    Without AWS settings in the environment, commands use the embedded AWS emulator (state kept in
+    ./.lakeward, or $LAKEWARD_HOME); with AWS_ENDPOINT_URL or credentials set, they use that endpoint.
+    """
+
+
+@main.command()
+@click.argument("source", required=False)
+@click.option("--table", help="Target table as DB.TABLE (created when missing); with --spec, only this table.")
+@click.option("--spec", "spec_path", type=click.Path(dir_okay=False),
+              help="Table spec (YAML): source, format, partitioning, evolution and hints per table.")
+@click.option("--format", "table_format", type=click.Choice(["parquet", "delta"]),
+              help="Table format of a new table (default parquet); an existing table keeps its own.")
+@click.option("--partition-by", help="COL[,COL...] or NAME=TRANSFORM(COL); transforms: date, year, month, day, hour.")
+@click.option("--lake", help="Lake root (folder or s3://bucket/prefix) where new tables are created "
+                             "[default: the spec's, else $LAKEWARD_LAKE, else ./lake].")
+@click.option("--evolution", type=click.Choice(["evolve", "freeze", "rescue"]),
+              help="Schema evolution mode, kept with the table (default: the table's mode, else evolve).")
+@click.option("--hint", "hints", multiple=True, metavar="COL=TYPE",
+              help="Schema hint: the column gets this Athena type instead of the inferred one (repeatable).")
+@click.option("--mode", type=click.Choice(["append", "overwrite", "overwrite-partitions", "merge"]),
+              help="How the batch joins the table [default: the spec's, else append]. overwrite-partitions "
+                   "replaces only the partitions the batch has; merge (Delta) upserts on --merge-key.")
+@click.option("--merge-key", "merge_keys", multiple=True, metavar="COL", help="Key column of a merge (repeatable).")
+@click.option("--change-column", metavar="COL",
+              help="Merge: the column holding each row's change, I (insert), U (update) or D (delete), as AWS DMS "
+                   "writes Op; it is not stored in the table.")
+@click.option("--order-by", metavar="COL", help="Merge: of several changes to one key in a batch, the greatest wins.")
+@click.option("--batch-id", metavar="ID", help="Idempotency key: a batch id the table already committed is a no-op.")
+@click.option("--no-govern", is_flag=True, help="Skip PII classification and Lake Formation tagging.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+              help="Also write the run report as JSON (a list when the spec ingests several tables).")
+def ingest(source: str | None, table: str | None, spec_path: str | None, table_format: str | None,
+           partition_by: str | None, lake: str | None, evolution: str | None, hints: tuple[str, ...],
+           mode: str | None, merge_keys: tuple[str, ...], change_column: str | None, order_by: str | None,
+           batch_id: str | None, no_govern: bool, report_path: str | None) -> None:
+    """Ingest SOURCE (a raw file or folder, any mix of JSON, CSV/TSV, Parquet, .gz/.bz2) into DB.TABLE,
+    or every table of a --spec file."""
+    with _clear_errors():
+        from lakeward.ingest.files import run_ingest
+        from lakeward.runtime.aws import aws_context
+        from lakeward.runtime.settings import Settings
+        from lakeward.runtime.spark import spark_session
+        from lakeward.runtime.storage import Storage
+        from lakeward.spec import ingest_requests
+        from lakeward.tables.write_modes import WriteOptions
+
+        settings = Settings.load()
+        write = WriteOptions(mode, merge_keys, change_column, order_by, batch_id)
+        with aws_context(settings) as aws:
+            requests = ingest_requests(Storage.for_aws(aws), source=source, table=table, spec_path=spec_path,
+                                       lake=lake, default_lake=settings.lake, door="cli", hints=hints, write=write,
+                                       format=table_format, partition_by=partition_by, evolution=evolution,
+                                       govern=False if no_govern else None)
+            for request in requests:
+                request.check()
+            reports = []
+            for request in requests:
+                report = run_ingest(spark_session(settings), aws, request, settings)
+                report.print(console)
+                reports.append(report.to_dict())
+                if report_path:  # after each table: a later table's failure keeps the earlier reports
+                    Path(report_path).parent.mkdir(parents=True, exist_ok=True)
+                    Path(report_path).write_text(json.dumps(reports[0] if len(requests) == 1 else reports,
+                                                            indent=2, default=str))
+
+
+def _render(result: "QueryResult", output: str) -> None:  # type: ignore[name-defined]  # noqa: F821
+    if output == "json":
+        click.echo(json.dumps(result.records(), default=str, indent=1))
+    elif output == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(result.columns)
+        writer.writerows(result.rows)
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        table = Table(*result.columns)
+        for row in result.rows:
+            table.add_row(*("NULL" if v is None else str(v) for v in row))
+        console.print(table)
+        for scan in result.scans:
+            err_console.print(f"[dim]{scan.table} ({scan.format}): {scan.partitions_scanned} of "
+                              f"{scan.partitions_total} partitions, {scan.files_scanned} files[/]")
+
+
+@main.command()
+@click.argument("sql")
+@click.option("--output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--as", "principal", metavar="ARN",
+              help="Run as this principal: Lake Formation grants decide which columns the query may read.")
+def query(sql: str, output: str, principal: str | None) -> None:
+    """Run Athena (Trino) SQL over tables registered in the Glue Data Catalog."""
+    with _clear_errors():
+        from lakeward.query import run_query
+        from lakeward.runtime.aws import aws_context
+        from lakeward.runtime.settings import Settings
+
+        with aws_context(Settings.load()) as aws:
+            result = run_query(aws, sql, principal)
+        _render(result, output)
+
+
+@main.command()
+@click.argument("table")
+@click.option("--sample-rows", type=int, help="Rows to sample [default: $LAKEWARD_PII_SAMPLE_ROWS, else 10,000].")
+@click.option("--dry-run", is_flag=True, help="Print what was found without changing the catalog.")
+@click.option("--spec", "spec_path", type=click.Path(dir_okay=False), help="Spec file whose governance section applies.")
+def classify(table: str, sample_rows: int | None, dry_run: bool, spec_path: str | None) -> None:
+    """Find the PII columns of DB.TABLE from a sample of its data and record them in Glue (pii, pii_confidence)."""
+    with _clear_errors():
+        from lakeward.cli.govern import governance_from_spec
+        from lakeward.governance.classify import run_classify
+        from lakeward.runtime.aws import aws_context
+        from lakeward.runtime.settings import Settings
+        from lakeward.runtime.spark import spark_session
+
+        settings = Settings.load(pii_sample_rows=(sample_rows, "--sample-rows"))
+        with aws_context(settings) as aws:
+            result = run_classify(spark_session(settings), aws, table, settings, dry_run,
+                                  governance_from_spec(spec_path, aws))
+        found = Table("column", "entity", "confidence", "evidence", box=None)
+        for d in result.detections:
+            found.add_row(d.column, d.entity, f"{d.confidence:.2f}", d.evidence)
+        console.print(found if result.detections else f"no PII found in {result.table}")
+        console.print(f"{result.table}: catalog {'updated' if result.changed else 'unchanged'}")
+
+
+DEMO_QUERIES = [
+    "SELECT dt, count(*) AS orders, sum(amount) AS revenue FROM demo.orders GROUP BY dt ORDER BY dt",
+    "SELECT dt, count(*) AS orders, sum(amount) AS revenue FROM demo.orders_delta GROUP BY dt ORDER BY dt",
+    "SELECT country, count(*) AS orders FROM demo.orders WHERE dt = DATE '2024-03-02' GROUP BY country ORDER BY country",
+    "SELECT order_id, customer.full_name, customer.address.city, items[1].sku AS first_sku "
+    "FROM demo.orders_delta WHERE customer IS NOT NULL ORDER BY order_id LIMIT 5",
+    "SELECT coupon_code, count(*) AS orders FROM demo.orders WHERE coupon_code IS NOT NULL GROUP BY 1 ORDER BY 1",
+]
+
+
+@main.command()
+@click.option("--workdir", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Where the raw zone (raw/) and the lake (lake/) are created.")
+def demo(workdir: str) -> None:
+    """Generate a heterogeneous raw zone, ingest it into a Parquet and a Delta table, and query both."""
+    with _clear_errors():
+        from lakeward.cli.demo_data import write_sample
+        from lakeward.ingest.files import run_ingest
+        from lakeward.ingest.request import IngestRequest
+        from lakeward.query import run_query
+        from lakeward.runtime.aws import aws_context
+        from lakeward.runtime.settings import Settings
+        from lakeward.runtime.spark import spark_session
+
+        root = Path(workdir).resolve()
+        raw, lake = root / "raw", root / "lake"
+        write_sample(raw)
+        console.print(f"raw zone: {raw}")
+        settings = Settings.load()
+        with aws_context(settings) as aws:
+            for table, table_format in (("demo.orders", "parquet"), ("demo.orders_delta", "delta")):
+                report = run_ingest(spark_session(settings), aws, IngestRequest(
+                    table, str(raw), table_format, "dt=date(order_ts)", str(lake)), settings)  # type: ignore[arg-type]
+                report.print(console)
+                report.save(root / "reports" / f"{table}.json")
+            for sql in DEMO_QUERIES:
+                console.rule(f"[bold]lakeward query[/] {sql}")
+                _render(run_query(aws, sql), "table")
+
+
+def _register_subcommands() -> None:
+    from lakeward.cli.govern import access, govern
+    from lakeward.cli.maintenance import optimize, vacuum
+    from lakeward.cli.schema import schema
+
+    main.add_command(schema)
+    main.add_command(govern)
+    main.add_command(access)
+    main.add_command(optimize)
+    main.add_command(vacuum)
+
+
+_register_subcommands()
+
+
+if __name__ == "__main__":
+    main()

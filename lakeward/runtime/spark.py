@@ -1,0 +1,64 @@
+"""The Spark session: Glue's when running on Glue, a local one otherwise. Created on first use only."""
+from __future__ import annotations
+
+import os
+import sys
+from functools import lru_cache
+from typing import Any
+
+from lakeward.runtime.settings import Settings
+
+GLUE_PYTHON_LIBS = "/opt/amazon/lib/python3.11/site-packages/awsglue"
+
+SESSION_CONF = {
+    # Raw data may carry names equal but for case; they must stay addressable until normalised.
+    "spark.sql.caseSensitive": "true",
+    "spark.sql.session.timeZone": "UTC",
+    # Delta and Athena read microsecond timestamps; INT96 is deprecated.
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    "spark.sql.parquet.compression.codec": "snappy",
+}
+
+
+def local_conf(settings: Settings) -> dict[str, str]:
+    return {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
+            "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
+            "spark.driver.memory": settings.driver_memory, "spark.sql.adaptive.enabled": "true"}
+
+
+def on_glue(settings: Settings) -> bool:
+    """True inside a Glue job run. The awsglue Python package imports anywhere (it is on PyPI), so its
+    presence proves nothing; Glue's own environment does. Job scripts also know from --JOB_RUN_ID."""
+    return settings.on_glue or os.path.isdir(GLUE_PYTHON_LIBS)
+
+
+@lru_cache(maxsize=1)
+def glue_context() -> Any:
+    """Glue's GlueContext; only callable inside a Glue job run."""
+    from awsglue.context import GlueContext
+    from pyspark.context import SparkContext
+
+    return GlueContext(SparkContext.getOrCreate())
+
+
+@lru_cache(maxsize=1)
+def spark_session(settings: Settings | None = None) -> Any:
+    """One SparkSession per process: Glue's inside a Glue job run, a local one otherwise (the first call's
+    settings make it)."""
+    from pyspark.sql import SparkSession
+
+    settings = settings or Settings.load()
+    if on_glue(settings):
+        session = glue_context().spark_session
+    else:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # tasks import lakeward and pyarrow
+        builder = SparkSession.builder.appName("lakeward").master(settings.spark_master)
+        for key, value in local_conf(settings).items():
+            builder = builder.config(key, value)
+        session = builder.getOrCreate()
+        session.sparkContext.setLogLevel("ERROR")
+    for key, value in SESSION_CONF.items():
+        session.conf.set(key, value)
+    return session

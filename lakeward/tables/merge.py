@@ -1,0 +1,111 @@
+"""Merge (upsert, with optional CDC operations) into a Delta table, copy-on-write, all in Spark.
+
+1. The batch's good rows get a change operation: the change column's I/U/D, or an upsert without one.
+   Per key the last change wins (by ``order_by``, else by source file and position); the others are
+   ``superseded``. A row with a NULL key or an unknown operation is quarantined.
+2. The table's live files are read (key columns only) to find the keys that exist and the files that
+   hold them: only those files are rewritten.
+3. The writer gets one frame: the batch's rows (winners become ``insert``/``update`` rows, deletes and
+   superseded rows are counted but not written) and the rows of the rewritten files whose key the batch
+   does not change (``carried``). The Delta commit removes the rewritten files and adds the new ones in
+   one transaction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from catalog.schema import TableDefinition
+from lakeward.engines.bookkeeping import (
+    FILE_COL,
+    MTIME_COL,
+    RAW_COL,
+    REASON_COL,
+    SIZE_COL,
+    source_uri,
+)
+from lakeward.engines.spark_columns import quoted
+from lakeward.runtime.storage import join
+from lakeward.tables import delta
+from lakeward.tables.table_files import TABLE_FILE_COL, read_table_files
+from lakeward.tables.write_modes import WriteSettings
+from lakeward.tables.writer import ACTION_COL
+
+OP_COL = "__lw_op"
+_SEQ = "__lw_seq"
+
+
+@dataclass
+class MergePlan:
+    frame: DataFrame  # the projected batch rows plus the carried rows, with ACTION_COL
+    touched: set[str]  # Delta log paths of the files to rewrite
+
+
+def change_operation(settings: WriteSettings, sources: list) -> object:
+    """The change operation of a projected row, from the raw fields the change column comes from."""
+    if settings.change_column is None:
+        return F.lit("U")
+    value = F.coalesce(*[quoted(s.name).cast("string") for s in sources]) if sources else F.lit(None)
+    return F.upper(F.trim(value))
+
+
+def merge_reason(settings: WriteSettings) -> object:
+    """Why a row cannot take part in the merge, or NULL."""
+    checks = [F.when(quoted(k).isNull(), F.lit(f"merge key {k} is NULL")) for k in settings.merge_keys]
+    if settings.change_column:
+        checks.append(F.when(~F.col(OP_COL).isin("I", "U", "D") | F.col(OP_COL).isNull(), F.concat(
+            F.lit(f"change column {settings.change_column}: "),
+            F.coalesce(F.concat(F.lit("'"), F.col(OP_COL), F.lit("'")), F.lit("NULL")),
+            F.lit(" is not I (insert), U (update) or D (delete)"))))
+    return F.coalesce(*checks)
+
+
+def plan_merge(spark: SparkSession, rows: DataFrame, table: TableDefinition, settings: WriteSettings,
+               storage_options: dict[str, str]) -> MergePlan:
+    keys = list(settings.merge_keys)
+    rows = rows.withColumn(_SEQ, F.monotonically_increasing_id())
+    order = [F.col(settings.order_by).desc_nulls_last()] if settings.order_by else []
+    good = F.col(REASON_COL).isNull()
+    # quarantined rows are ranked apart: a bad later change must not supersede a good one
+    winner = Window.partitionBy(good, *[quoted(k) for k in keys]).orderBy(*order, F.col(FILE_COL).desc(),
+                                                                          F.col(_SEQ).desc())
+    ranked = rows.withColumn("__lw_rank", F.when(good, F.row_number().over(winner)))
+
+    snapshot = delta.open_table(table.location, storage_options)
+    files = delta.live_files(snapshot) if snapshot is not None else []
+    if not files:  # nothing to match: every change inserts (or deletes nothing)
+        frame = ranked.withColumn(ACTION_COL, _action(F.lit(False)))
+        return MergePlan(frame.drop("__lw_rank", _SEQ, OP_COL), set())
+    existing = read_table_files(spark, table, [join(table.location, unquote(f["path"])) for f in files])
+
+    present = existing.select(*[quoted(k) for k in keys], F.col(TABLE_FILE_COL)).distinct()
+    batch_keys = ranked.where(good).select(*[quoted(k) for k in keys]).distinct()
+    hits = present.join(batch_keys, keys, "left_semi")
+    touched_uris = {r[0] for r in hits.select(TABLE_FILE_COL).distinct().collect()}  # file names, not rows
+    by_uri = {join(table.location, unquote(f["path"])): f["path"] for f in files}
+    touched = {by_uri[source_uri(u)] for u in touched_uris}
+
+    matched = hits.select(*[quoted(k) for k in keys]).distinct().withColumn("__lw_matched", F.lit(True))
+    batch = (ranked.join(matched, keys, "left")
+             .withColumn(ACTION_COL, _action(F.coalesce(F.col("__lw_matched"), F.lit(False))))
+             .drop("__lw_rank", "__lw_matched", _SEQ, OP_COL))
+    kept = existing.where(F.col(TABLE_FILE_COL).isin(sorted(touched_uris))).join(batch_keys, keys, "left_anti")
+    carried = kept.select(
+        *[quoted(c.name) for c in table.columns],
+        *[quoted(k.name) for k in table.partition_keys],
+        F.lit(None).cast("string").alias(FILE_COL), F.lit(None).cast("string").alias(REASON_COL),
+        F.lit(None).cast("string").alias(RAW_COL), F.lit(None).cast("long").alias(SIZE_COL),
+        F.lit(None).cast("long").alias(MTIME_COL), F.lit("carried").alias(ACTION_COL))
+    return MergePlan(batch.unionByName(carried, allowMissingColumns=True), touched)
+
+
+def _action(matched: object) -> object:
+    op = F.col(OP_COL)
+    return (F.when(F.col(REASON_COL).isNotNull(), F.lit(None))
+            .when(F.col("__lw_rank") > 1, F.lit("superseded"))
+            .when(op == "D", F.lit("delete"))
+            .when(matched, F.lit("update"))  # type: ignore[arg-type]
+            .otherwise(F.lit("insert")))
