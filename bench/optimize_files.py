@@ -20,7 +20,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from lakeward.runtime.aws import aws_context
-        from lakeward.tables.maintenance import run_optimize
+    from lakeward.tables.maintenance import run_optimize
     from lakeward.ingest.files import run_ingest
     from lakeward.ingest.request import IngestRequest
     from lakeward.runtime.settings import Settings

@@ -24,7 +24,6 @@ from catalog.names import NestedNames, normalize_identifier, recorded_nested_nam
 from catalog.parameters import (
     EVOLUTION,
     FIRST_SEEN,
-    PARSED_FROM,
     PARTITION_SPEC,
     ROOT,
     SOURCE,
