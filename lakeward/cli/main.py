@@ -57,12 +57,13 @@ def ingest(source: str | None, table: str | None, spec_path: str | None, table_f
         from lakeward.ingest.files import run_ingest
         from lakeward.runtime.aws import aws_context
         from lakeward.runtime.settings import Settings
-        from lakeward.runtime.spark import spark_session
+        from lakeward.runtime.spark import spark_session, start_spark
         from lakeward.runtime.storage import Storage
         from lakeward.spec import ingest_requests
         from lakeward.tables.write_modes import WriteOptions
 
         settings = Settings.load()
+        start_spark(settings)
         write = WriteOptions(mode, merge_keys, change_column, order_by, batch_id)
         with aws_context(settings) as aws:
             requests = ingest_requests(Storage.for_aws(aws), source=source, table=table, spec_path=spec_path,
@@ -165,13 +166,14 @@ def demo(workdir: str) -> None:
         from lakeward.query import run_query
         from lakeward.runtime.aws import aws_context
         from lakeward.runtime.settings import Settings
-        from lakeward.runtime.spark import spark_session
+        from lakeward.runtime.spark import spark_session, start_spark
 
         root = Path(workdir).resolve()
         raw, lake = root / "raw", root / "lake"
         write_sample(raw)
         console.print(f"raw zone: {raw}")
         settings = Settings.load()
+        start_spark(settings)
         with aws_context(settings) as aws:
             for table, table_format in (("demo.orders", "parquet"), ("demo.orders_delta", "delta")):
                 report = run_ingest(spark_session(settings), aws, IngestRequest(

@@ -8,6 +8,7 @@ normalised, evolved, classified, written, committed, registered and governed lik
 """
 from __future__ import annotations
 
+from py4j.protocol import Py4JError
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame, SparkSession
 
@@ -20,11 +21,24 @@ from lakeward.runtime.settings import Settings
 from lakeward.tables.ledger import SourceEntry, StreamPositions
 
 
+def estimated_bytes(frame: DataFrame) -> int | None:
+    """Spark's own estimate of a frame's size (exact for cached and file-backed frames), or None when it
+    has none (it then says Long.MaxValue)."""
+    try:
+        size = int(str(frame._jdf.queryExecution().optimizedPlan().stats().sizeInBytes()))
+    except Py4JError:
+        return None
+    return size if size < 2**62 else None
+
+
 def frame_batch(frame: DataFrame, source: str | SparkColumn = "frame", input_bytes: int | None = None,
                 sources: list[SourceEntry] | None = None) -> RawBatch:
-    """A caller's DataFrame as a batch; ``source`` labels its rows in the report (one label or a column)."""
+    """A caller's DataFrame as a batch; ``source`` labels its rows in the report (one label or a column).
+    ``input_bytes`` sizes the write (a batch under one file's size is written by one task, no shuffle);
+    by default Spark's estimate."""
     origin = source if isinstance(source, str) else "frame"
-    return RawBatch([frame_part(frame, source)], sources=list(sources or []), input_bytes=input_bytes, origin=origin)
+    size = input_bytes if input_bytes is not None else estimated_bytes(frame)
+    return RawBatch([frame_part(frame, source)], sources=list(sources or []), input_bytes=size, origin=origin)
 
 
 def ingest_frame(spark: SparkSession, aws: AwsContext, request: IngestRequest, frame: DataFrame,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -42,13 +43,28 @@ def glue_context() -> Any:
     return GlueContext(SparkContext.getOrCreate())
 
 
-@lru_cache(maxsize=1)
+_LOCK = threading.Lock()
+_SESSION: list[Any] = []
+
+
+def start_spark(settings: Settings) -> None:
+    """Start the session in the background (the JVM takes seconds to start), so a command can meanwhile
+    start the AWS emulator or read its spec."""
+    threading.Thread(target=spark_session, args=(settings,), daemon=True).start()
+
+
 def spark_session(settings: Settings | None = None) -> Any:
     """One SparkSession per process: Glue's inside a Glue job run, a local one otherwise (the first call's
     settings make it)."""
+    with _LOCK:
+        if not _SESSION:
+            _SESSION.append(_new_session(settings or Settings.load()))
+        return _SESSION[0]
+
+
+def _new_session(settings: Settings) -> Any:
     from pyspark.sql import SparkSession
 
-    settings = settings or Settings.load()
     if on_glue(settings):
         session = glue_context().spark_session
     else:

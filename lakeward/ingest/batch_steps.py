@@ -1,0 +1,195 @@
+"""The steps of one batch, in order: plan the schema against the table, shape the rows, classify new
+columns, write files and quarantine in one pass, account for every row, commit (Parquet partitions or
+a Delta transaction, with the ledger record, the caller's batch id and the source positions), tag in
+Lake Formation, report. The table's session (lakeward.ingest.table_writer) holds what they share."""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from catalog import types as C
+from lakeward.engines.spark_columns import quoted
+from lakeward.governance.batch import classify_batch, protection, to_classify
+from lakeward.governance.policy import protect_database, tag_columns
+from lakeward.ingest.accounting import (
+    account,
+    conflict_evidence,
+    partition_report,
+    read_sources,
+)
+from lakeward.ingest.batch import RawBatch
+from lakeward.ingest.planning import Target
+from lakeward.ingest.quarantine import Quarantine
+from lakeward.ingest.report import FileReport, RunReport
+from lakeward.ingest.shape import shape
+from lakeward.ingest.type_attribution import FileTypes, batch_type_conflicts
+from lakeward.runtime.storage import join, to_uri
+from lakeward.tables import delta
+from lakeward.tables.commit import staging_uri
+from lakeward.tables.delta_commit import DeltaChange, commit_delta
+from lakeward.tables.ledger import BatchRecord, SourceEntry, StreamPositions
+from lakeward.tables.merge import plan_merge
+from lakeward.tables.parquet import commit_parquet
+from lakeward.tables.writer import (
+    ACTION_COL,
+    PART_PREFIX,
+    BatchOutput,
+    WritePlan,
+    file_count,
+    partition_string,
+    write_batch,
+)
+
+if TYPE_CHECKING:
+    from lakeward.ingest.table_writer import TableWriter
+
+
+class BatchSteps:
+    """The steps of one batch, sharing what they found."""
+
+    def __init__(self, writer: "TableWriter", batch: RawBatch, report: RunReport, batch_id: str,
+                 caller: str | None, positions: StreamPositions | None):
+        self.w, self.batch, self.report = writer, batch, report
+        self.clock = report.timings
+        self.mark = time.monotonic()
+        request = writer.request
+        report.batch_id = batch_id
+        self.quarantine = Quarantine(writer.storage, join(to_uri(request.lake), "_quarantine", writer.database,
+                                                          writer.name), batch_id)
+        if caller:  # neither committed nor pending: what its folders hold is a dead attempt's
+            writer.storage.delete_dir(staging_uri(writer.table_uri, batch_id))
+            writer.storage.delete_dir(self.quarantine.location)
+        self.record = BatchRecord(batch_id, writer.ctx.state.next_seq, mode=request.write.mode,
+                                  table=(writer.database, writer.name), quarantine=self.quarantine.location,
+                                  caller_batch_id=caller, positions=positions,
+                                  sources=[SourceEntry(f.uri, f.entry.size, f.entry.mtime_ns, f.entry.etag)
+                                           for f in batch.unreadable])
+
+    def _tick(self, name: str) -> None:
+        now = time.monotonic()
+        self.clock[name] = self.clock.get(name, 0.0) + now - self.mark
+        self.mark = now
+
+    def run(self) -> None:
+        w, batch, report = self.w, self.batch, self.report
+        for f in batch.unreadable:
+            self.quarantine.add_file(f)
+            report.files.append(FileReport(f.uri, f.format, "quarantined", 1, 0, 1, f.problem))
+            report.quarantine_location = self.quarantine.location
+        files = [f for part in batch.parts for f in part.files]
+        target: Target | None = None
+        output: BatchOutput | None = None
+        touched: set[str] | None = None
+        if batch.parts:
+            target = w.plan(batch)
+            self.record.partition_spec, self.record.evolution = target.spec, target.mode
+            self.record.names = {raw: column for mapping in target.names for raw, column in mapping.items()}
+            report.unmatched_hints = target.unmatched_hints
+            report.file_type_conflicts = batch_type_conflicts(
+                [FileTypes(f.uri, f.kinds, mapping) for part, mapping in zip(batch.parts, target.names)
+                 for f in part.files],
+                {c.name: C.to_hive(c.type) for c in (*target.definition.columns, *target.definition.partition_keys)})
+            self._tick("plan_s")
+            rows = shape(batch.parts, target)
+            columns = to_classify(target, not w.state.exists)
+            if w.request.govern and target.mode != "freeze" and columns:
+                report.pii = classify_batch(rows, target, columns, w.request.governance, w.settings)
+                self._tick("classify_s")
+            output, touched = self._write(rows, target)
+            self._tick("write_s")
+            report.type_conflicts = conflict_evidence(target, output.counts)
+            report.pending_columns = [c for i, c in enumerate(target.new_columns())
+                                      if not sum(row.nonnull[i] for row in output.counts)]
+            target.drop_pending(report.pending_columns)
+            account(report, files, output.counts, batch.changed)
+            self.record.sources += read_sources(files, output.counts) if files else batch.sources
+            if output.quarantine:
+                self.quarantine.adopt(w.storage, staging_uri(w.table_uri, self.record.batch_id), output.quarantine)
+                report.quarantine_location = self.quarantine.location
+        else:
+            self.record.sources += batch.sources
+            report.files.extend(FileReport(f.uri, f.format, "ingested") for f in files)
+        self.quarantine.finish()
+        written = output.files if output else []
+        if target is None or not (written or touched):  # nothing for the table: it stays exactly as it was
+            if output is not None:
+                w.storage.delete_dir(staging_uri(w.table_uri, self.record.batch_id))
+            w.ctx.fence()
+            w.ledger.commit(w.ledger.begin(self.record), w.ctx.state)
+            w.repair_catalog()
+            return
+        self._commit(target, output, touched)  # type: ignore[arg-type]
+
+    def _write(self, rows: DataFrame, target: Target) -> tuple[BatchOutput, set[str] | None]:
+        """The rows (PII protected) and the bookkeeping the writer needs; a merge adds the rows it carries
+        over from the files it rewrites and returns those files' log paths."""
+        w = self.w
+        report = self.report
+        merging = target.write.mode == "merge"
+        plan = WritePlan(staging_uri(w.table_uri, self.record.batch_id), self.record.batch_id,
+                         tuple(p.name for p in target.partitions), w.settings.target_bytes,
+                         tuple(target.new_columns()), tuple(c.column for c in target.checked),
+                         s3_options=w.storage.s3_options,
+                         write_rows=bool(target.definition.columns or target.partitions), actions=merging)
+        protect: dict[str, Any] = {}
+        if w.request.govern:
+            report.protected, protect = protection(w.aws, w.request.governance, target.definition)
+        touched = None
+        if merging:
+            merge = plan_merge(w.spark, rows, target.definition, target.write, w.aws.storage_options())
+            rows, touched = merge.frame, merge.touched
+
+        def protected(name: str) -> Any:
+            value = protect[name](quoted(name))
+            if merging:  # carried rows come from the table's files, where they are protected already
+                value = F.when(F.col(ACTION_COL) == "carried", quoted(name)).otherwise(value)
+            return value.alias(name)
+
+        frame = rows.select(
+            *[protected(c.name) if c.name in protect else quoted(c.name) for c in target.definition.columns],
+            *[partition_string(F.col(p.name)).alias(f"{PART_PREFIX}{i}") for i, p in enumerate(target.partitions)],
+            *[F.col(c) for c in plan.bookkeeping if not c.startswith(PART_PREFIX)])
+        output = write_batch(frame, plan, self._tasks(plan, merging))
+        report.merge = dict(output.actions)
+        return output, touched
+
+    def _tasks(self, plan: WritePlan, merging: bool) -> int | None:
+        """How many tasks write the batch without a shuffle, or None to shuffle it by partition value: a
+        batch smaller than one file is written by one task; an unpartitioned one by as many tasks as it
+        needs files."""
+        size = self.batch.input_bytes
+        if not plan.partition_names:
+            return file_count(size, plan.target_bytes) if size is not None else None
+        if size is not None and size <= plan.target_bytes and not merging:
+            return 1
+        return None
+
+    def _commit(self, target: Target, output: BatchOutput, touched: set[str] | None) -> None:
+        w, report = self.w, self.report
+        created = not w.state.exists
+        report.table_created = created
+        if w.request.govern and (created or report.pii) and not w.governed:
+            # before a new table exists: it inherits the database's safe default tags
+            protect_database(w.aws, w.request.governance, w.database)
+            w.governed = True
+        report.schema_changes = [] if created else [c.describe() for c in target.plan.changes]
+        if w.request.format == "parquet":
+            outcome = commit_parquet(w.ctx, target.definition, w.current, output.files, self.record, w.table_uri)
+        else:
+            changed = {c.column for c in target.plan.changes}
+            evolved = tuple(c for c in target.definition.columns if c.name in changed) if w.state.exists else ()
+            app = ((f"{delta.APP_ID}:consumer:{self.record.positions.consumer}", self.record.positions.batch),) \
+                if self.record.positions else ()
+            outcome = commit_delta(w.ctx, target.definition, w.current, output.files, self.record,
+                                   DeltaChange(evolved, frozenset(touched) if touched is not None else None,
+                                               app_transactions=app), w.snapshot)
+            report.delta_version = outcome.version
+        report.replaced, report.files_removed = outcome.replaced, outcome.files_removed
+        report.partitions = partition_report(output.counts, output.files, target.partitions)
+        if w.request.govern and "classify_s" in self.clock:
+            report.tagged_columns = tag_columns(w.aws, w.request.governance, target.definition)
+        w._refresh(outcome, created)
+        self._tick("commit_s")
