@@ -123,6 +123,19 @@ def _sniff_text(entry: FileEntry, text: str, compression: str | None, lower_name
                       kinds=csv_kinds(stripped, delimiter, header, complete))
 
 
+def _first_line_is_a_value(head: bytes) -> bool:
+    """A head whose first line is one whole JSON value followed by more lines is JSON lines: no need to
+    read a large file further to tell it from one pretty-printed document."""
+    first, newline, rest = head.lstrip().partition(b"\n")
+    if not newline or not rest.strip():
+        return False
+    try:
+        json.loads(first)
+    except ValueError:
+        return False
+    return True
+
+
 def sniff(storage: Storage, entry: FileEntry) -> SourceFile:
     """Detect a file's format. A file Spark could not read gets a ``problem`` instead of raising."""
     name = entry.uri.rsplit("/", 1)[-1]
@@ -166,7 +179,8 @@ def sniff(storage: Storage, entry: FileEntry) -> SourceFile:
     if b"\x00" in head[:4096]:
         return SourceFile(entry, None, by_suffix, problem="binary content that is not Parquet")
     complete = entry.size <= HEAD_BYTES and not by_suffix
-    if not complete and not by_suffix and head.lstrip()[:1] in (b"{", b"[") and entry.size <= JSON_CHECK_BYTES:
+    if (not complete and not by_suffix and head.lstrip()[:1] in (b"{", b"[") and entry.size <= JSON_CHECK_BYTES
+            and not _first_line_is_a_value(head)):
         head, complete = storage.read_head(entry.uri, JSON_CHECK_BYTES), True
     text = head.decode("utf-8", errors="replace")
     return _sniff_text(entry, text, by_suffix, lower, complete)
