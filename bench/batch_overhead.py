@@ -91,7 +91,7 @@ def fresh_processes(work: Path, repeat: int) -> None:
 
     results: dict[str, list[float]] = {}
     for run in range(repeat + 1):  # the first run of each creates the table
-        t = timed([sys.executable, "-c", PLAIN, str(raw), str(work / f"plain-out")])
+        t = timed([sys.executable, "-c", PLAIN, str(raw), str(work / "plain-out")])
         if run:
             results.setdefault("plain spark", []).append(t)
         for fmt in ("parquet", "delta"):

@@ -150,9 +150,11 @@ class Contenders:
         self.files[key] = f"{len([f for p in report['partitions'] for f in range(p['files'])])} files"
 
     def wrangler(self, run: int | str, bucket: str) -> None:
-        table = f"w_{self.partitions}_{run}"
-        subprocess.run([sys.executable, "-c", WRANGLER, str(self.raw), f"s3://{bucket}/wrangler/{table}/",
-                        self.column, table], check=True, capture_output=True)
+        table = f"w_{self.partitions}_{self.how}_{run}"
+        done = subprocess.run([sys.executable, "-c", WRANGLER, str(self.raw), f"s3://{bucket}/wrangler/{table}/",
+                               self.column, table], capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"the awswrangler script failed:\n{done.stderr[-3000:]}")
 
 
 def run_size(megabytes: int, partitions: list[str], hows: list[str], repeat: int, formats: list[str],

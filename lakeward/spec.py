@@ -85,6 +85,7 @@ class TableSpec(BaseModel):
     change_column: str | None = None
     order_by: str | None = None
     projection: dict[str, ProjectionSpec] = Field(default_factory=dict)
+    changed_files: Literal["hold", "reingest"] | None = None
 
     @field_validator("projection")
     @classmethod
@@ -206,7 +207,8 @@ def requests(spec: Spec, table: str | None = None, lake: str | None = None, defa
         origin = Origin(door, f"{spec.origin}: tables[{name!r}]", given | {k for k, v in overrides.items() if v is not None})
         request = IngestRequest(name, t.source, t.format, t.partition_by, lake or spec.lake or default_lake,
                                 t.evolution, t.parsed_hints(), spec.governance, write=t.write_settings(),
-                                projection=tuple(p.column(n) for n, p in t.projection.items()), origin=origin)
+                                projection=tuple(p.column(n) for n, p in t.projection.items()),
+                                changed_files=t.changed_files, origin=origin)
         result.append(replace(request, **{k: v for k, v in overrides.items() if v is not None}))
     return result
 

@@ -45,12 +45,15 @@ def main() -> None:
 @click.option("--order-by", metavar="COL", help="Merge: of several changes to one key in a batch, the greatest wins.")
 @click.option("--batch-id", metavar="ID", help="Idempotency key: a batch id the table already committed is a no-op.")
 @click.option("--no-govern", is_flag=True, help="Skip PII classification and Lake Formation tagging.")
+@click.option("--changed-files", type=click.Choice(["hold", "reingest"]),
+              help="A file ingested before whose content changed: hold it back and report it [default], or "
+                   "reingest it (its earlier rows stay: use merge keys or an overwrite to replace them).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Also write the run report as JSON (a list when the spec ingests several tables).")
 def ingest(source: str | None, table: str | None, spec_path: str | None, table_format: str | None,
            partition_by: str | None, lake: str | None, evolution: str | None, hints: tuple[str, ...],
            mode: str | None, merge_keys: tuple[str, ...], change_column: str | None, order_by: str | None,
-           batch_id: str | None, no_govern: bool, report_path: str | None) -> None:
+           batch_id: str | None, no_govern: bool, changed_files: str | None, report_path: str | None) -> None:
     """Ingest SOURCE (a raw file or folder, any mix of JSON, CSV/TSV, Parquet, .gz/.bz2) into DB.TABLE,
     or every table of a --spec file."""
     with _clear_errors():
@@ -69,7 +72,7 @@ def ingest(source: str | None, table: str | None, spec_path: str | None, table_f
             requests = ingest_requests(Storage.for_aws(aws), source=source, table=table, spec_path=spec_path,
                                        lake=lake, default_lake=settings.lake, door="cli", hints=hints, write=write,
                                        format=table_format, partition_by=partition_by, evolution=evolution,
-                                       govern=False if no_govern else None)
+                                       govern=False if no_govern else None, changed_files=changed_files)
             for request in requests:
                 request.check()
             reports = []

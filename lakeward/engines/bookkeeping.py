@@ -15,6 +15,7 @@ MTIME_COL = "__lakeward_mtime_us"  # its modification time
 BOOKKEEPING = (FILE_COL, CORRUPT_COL, SIZE_COL, MTIME_COL)
 REASON_COL = "_lw_reason"  # why a row is quarantined (NULL: written)
 RAW_COL = "_lw_raw"  # the quarantined record as text
+NULLED_COL = "_lw_nulled"  # the columns whose missing-value token (NA, NULL, ...) became NULL, comma separated
 _GLOB_CHARS = "\\[]{}*?"
 
 

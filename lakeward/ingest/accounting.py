@@ -70,7 +70,8 @@ def account(report: RunReport, files: list[SourceFile], counts: list[CountRow], 
     per_source: dict[str, FileReport] = {}
     for f in files:
         status = "changed" if f.uri in changed else "ingested"
-        per_source[f.uri] = FileReport(f.uri, f.format, status, reason="re-ingested: its content changed"
+        per_source[f.uri] = FileReport(f.uri, f.format, status, reason="taken again (changed_files: reingest): its content changed and "
+                                       "the rows of its earlier version stay in the table"
                                        if status == "changed" else None)
     for row in counts:
         uri = source_uri(row.source)

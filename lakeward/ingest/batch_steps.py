@@ -154,6 +154,7 @@ class BatchSteps:
             *[F.col(c) for c in plan.bookkeeping if not c.startswith(PART_PREFIX)])
         output = write_batch(frame, plan, self._tasks(plan, merging))
         report.merge = dict(output.actions)
+        report.null_tokens = dict(output.nulled)
         return output, touched
 
     def _tasks(self, plan: WritePlan, merging: bool) -> int | None:

@@ -17,13 +17,13 @@ from lakeward.errors import SourceError
 from lakeward.ingest.batch import RawBatch
 from lakeward.ingest.readers import read_files
 from lakeward.ingest.report import FileReport, RunReport
-from lakeward.ingest.request import IngestRequest
+from lakeward.ingest.request import ChangedFiles, IngestRequest
 from lakeward.ingest.sources import SourceFile, sniff_all
 from lakeward.ingest.table_writer import TableWriter
 from lakeward.runtime.aws import AwsContext
 from lakeward.runtime.settings import Settings
 from lakeward.runtime.storage import FileEntry, Storage, to_uri
-from lakeward.tables.ledger import LedgerState
+from lakeward.tables.ledger import LedgerEntry, LedgerState
 
 
 @dataclass
@@ -47,7 +47,8 @@ def run_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, set
         caller = writer.request.write.batch_id
         if caller and writer.committed(caller):
             return writer.ingest(RawBatch([]), caller, report=report)
-        batch = select_and_read(spark, writer.storage, source, writer.ledger_state, report)
+        batch = select_and_read(spark, writer.storage, source, writer.ledger_state, report,
+                                writer.request.changed_files or "hold")
         report.duration_s = time.monotonic() - started
         return writer.ingest(batch, report=report)
 
@@ -77,30 +78,61 @@ def _source(aws: AwsContext, request: IngestRequest) -> str:
 
 
 def select_and_read(spark: SparkSession, storage: Storage, source_uri: str, ledger: LedgerState,
-                    report: RunReport) -> RawBatch:
+                    report: RunReport, changed_files: ChangedFiles = "hold") -> RawBatch:
     """The source's files the ledger does not hold, read (the others reported as skipped)."""
     clock = report.timings
     mark = time.monotonic()
-    files = select_files(storage, source_uri, ledger, report)
+    files, changed = select_files(storage, source_uri, ledger, report, changed_files)
     clock["select_files_s"] = time.monotonic() - mark
     mark = time.monotonic()
     readable = [f for f in files if not f.problem]
     parts = read_files(spark, readable)
     clock["read_and_infer_s"] = time.monotonic() - mark
-    changed = {f.uri for f in readable if f.uri in ledger.ingested}
     return RawBatch(parts, unreadable=[f for f in files if f.problem], changed=changed,
                     input_bytes=sum(f.entry.size for f in readable), origin=source_uri,
                     sources=[])
 
 
-def select_files(storage: Storage, source_uri: str, ledger: LedgerState, report: RunReport) -> list[SourceFile]:
-    """The source's files the ledger does not hold yet (the others are reported as skipped), sniffed."""
-    fresh: list[FileEntry] = []
+def select_files(storage: Storage, source_uri: str, ledger: LedgerState, report: RunReport,
+                 changed_files: ChangedFiles = "hold") -> tuple[list[SourceFile], set[str]]:
+    """The source's files the ledger does not hold yet, sniffed, and which of them are changed versions of
+    files it holds. A file is the one already ingested when its size and time match, or its content
+    identity does (S3's ETag, a local file's SHA-256): a re-copy, a replication or a ``touch`` adds
+    nothing. A file whose content changed is held back (reported ``held``) unless ``changed_files`` is
+    ``reingest``: its earlier version's rows are in the table, and taking it again would add them twice."""
     single = storage.info(source_uri).type == pafs.FileType.File
-    for entry in storage.list_files(source_uri, skip_hidden=not single):
+    listed = storage.list_files(source_uri, skip_hidden=not single)
+    unchanged = {e.uri for e in listed if _same_stamp(ledger.ingested.get(e.uri), e)}
+    entries = storage.with_identity([e for e in listed if e.uri not in unchanged])
+    fresh: list[FileEntry] = []
+    changed: set[str] = set()
+    for entry in listed:
         seen = ledger.ingested.get(entry.uri)
-        if seen and seen.size == entry.size and (seen.mtime_ns or 0) // 1000 == entry.mtime_ns // 1000:
+        if entry.uri in unchanged and seen:
             report.files.append(FileReport(entry.uri, None, "skipped", reason=f"already ingested in batch {seen.batch_id}"))
-        else:
+    for entry in entries:
+        seen = ledger.ingested.get(entry.uri)
+        if seen is None:
             fresh.append(entry)
-    return sniff_all(storage, fresh)
+        elif seen.etag is not None and seen.etag == entry.etag:
+            report.files.append(FileReport(entry.uri, None, "skipped", reason=f"same content as ingested in batch "
+                                           f"{seen.batch_id} (only its time changed)"))
+        elif changed_files == "reingest":
+            fresh.append(entry)
+            changed.add(entry.uri)
+        else:
+            report.files.append(FileReport(entry.uri, None, "held", reason=_held_reason(seen, entry)))
+    return sniff_all(storage, fresh), changed
+
+
+def _same_stamp(seen: LedgerEntry | None, entry: FileEntry) -> bool:
+    return bool(seen and seen.size == entry.size and (seen.mtime_ns or 0) // 1000 == entry.mtime_ns // 1000)
+
+
+def _held_reason(seen: LedgerEntry, entry: FileEntry) -> str:
+    what = (f"its size changed from {seen.size:,} to {entry.size:,} bytes" if seen.size != entry.size
+            else "its content changed" if seen.etag else "its time changed and batch "
+            f"{seen.batch_id} recorded no content identity to compare")
+    return (f"held back: ingested before in batch {seen.batch_id} and {what}; its earlier rows are in the table, "
+            f"so taking it again would add them twice. Replace them with a merge on keys or an overwrite, or take "
+            f"this version as well with changed_files: reingest")

@@ -56,6 +56,7 @@ class Sampler(Protocol):
 @dataclass(frozen=True)
 class PartSchema:
     fields: list[T.StructField]  # the part's raw data columns
+    text: bool = False  # every value is text (CSV): its content decides every type, numbers included
 
 
 @dataclass
@@ -118,10 +119,12 @@ def _checked_type(field: T.StructField, column: Column | None) -> C.DataType | N
     return None
 
 
-def _sampled(field: T.StructField, column: Column | None) -> bool:
-    """Whether a field's content is sampled: it feeds a new column, or it holds integers for a timestamp
-    column (each batch's content shows the epoch unit it uses)."""
-    return column is None or (isinstance(field.dataType, INTEGRAL_TYPES) and column.type == C.TIMESTAMP)
+def _sampled(field: T.StructField, column: Column | None, text: bool) -> bool:
+    """Whether a field's content is sampled: it feeds a new column, it holds integers for a timestamp
+    column (each batch's content shows the epoch unit it uses), or it is text from a text source feeding
+    a column that is not text (its numbers may need a wider type)."""
+    return (column is None or (isinstance(field.dataType, INTEGRAL_TYPES) and column.type == C.TIMESTAMP)
+            or text and column.type != C.STRING)
 
 
 def plan_batch(parts: list[PartSchema], existing: TableState, request: IngestRequest, sampler: Sampler,
@@ -144,8 +147,9 @@ def plan_batch(parts: list[PartSchema], existing: TableState, request: IngestReq
     typed: list[dict[str, ContentType]] = []
     checked: list[dict[str, C.DataType]] = []
     for i, (part, mapping) in enumerate(zip(parts, names)):
-        fixed = {f.name: t for f in part.fields if (t := _checked_type(f, current.get(mapping[f.name]))) is not None}
-        fresh = [f for f in part.fields if _sampled(f, current.get(mapping[f.name]))]
+        fresh = [f for f in part.fields if _sampled(f, current.get(mapping[f.name]), part.text)]
+        fixed = {f.name: t for f in part.fields if f not in fresh
+                 and (t := _checked_type(f, current.get(mapping[f.name]))) is not None}
         # A column keeps the type the table has (a string column stays one); a hinted column keeps its content
         # format only when the hint agrees (epoch milliseconds under a timestamp hint).
         content = {raw: t for raw, t in (sampler.content_types(i, fresh) if fresh else {}).items()

@@ -26,6 +26,7 @@ from lakeward.ingest.batch import RawPart
 from lakeward.ingest.sources import SourceFile
 
 _SPARK_CORRUPT = "__lakeward_corrupt_record"
+_META = "__lakeward_file_metadata"  # Spark's _metadata, carried by name through a parse that explodes rows
 
 
 def _group_key(f: SourceFile) -> str:
@@ -37,16 +38,18 @@ def _group_key(f: SourceFile) -> str:
 
 
 def _with_bookkeeping(df: DataFrame, corrupt: bool, paths: list[str]) -> DataFrame:
+    meta = _META if _META in df.columns else "_metadata"
     reserved = [c for c in df.columns if c in (*BOOKKEEPING, "_metadata") or (not corrupt and c == _SPARK_CORRUPT)]
     if reserved:
         raise SourceError(f"files {', '.join(paths[:3])}{' ...' if len(paths) > 3 else ''} have a column named "
                           f"{reserved[0]!r}, which lakeward reserves; rename it in the source")
     has_corrupt = corrupt and _SPARK_CORRUPT in df.columns
     corrupt_col = F.col(_SPARK_CORRUPT) if has_corrupt else F.lit(None).cast("string")
-    data = [F.col("`" + c.replace("`", "``") + "`") for c in df.columns if not (has_corrupt and c == _SPARK_CORRUPT)]
-    return df.select(*data, F.col("_metadata.file_path").alias(FILE_COL), corrupt_col.alias(CORRUPT_COL),
-                     F.col("_metadata.file_size").alias(SIZE_COL),
-                     F.unix_micros(F.col("_metadata.file_modification_time")).alias(MTIME_COL))
+    data = [F.col("`" + c.replace("`", "``") + "`") for c in df.columns
+            if not (has_corrupt and c == _SPARK_CORRUPT) and c != _META]
+    return df.select(*data, F.col(f"{meta}.file_path").alias(FILE_COL), corrupt_col.alias(CORRUPT_COL),
+                     F.col(f"{meta}.file_size").alias(SIZE_COL),
+                     F.unix_micros(F.col(f"{meta}.file_modification_time")).alias(MTIME_COL))
 
 
 def _read_json(spark: SparkSession, paths: list[str], multiline: bool) -> DataFrame:
@@ -56,16 +59,48 @@ def _read_json(spark: SparkSession, paths: list[str], multiline: bool) -> DataFr
     if [f.name for f in df.schema.fields] == [_SPARK_CORRUPT]:
         # Nothing parsed: Spark refuses to select only the corrupt column, so keep the raw text instead.
         text = spark.read.text(paths, wholetext=multiline)
-        df = text.where(F.trim("value") != "").select(F.col("value").alias(_SPARK_CORRUPT))
-    return df
+        return text.where(F.trim("value") != "").select(F.col("value").alias(_SPARK_CORRUPT))
+    return df if multiline else _json_lines(spark, paths, df.schema)
+
+
+def _json_lines(spark: SparkSession, paths: list[str], inferred: T.StructType) -> DataFrame:
+    """JSON lines parsed line by line against the inferred schema, so that a line holding more than one
+    value (``{"a":1}{"a":2}``, or a value followed by anything but spaces) is one corrupt record with its
+    raw text: Spark's JSON reader would keep the first value and drop the rest unnoticed. A line holding
+    an array of objects is one row per object, as Spark reads it."""
+    record = T.StructType([f for f in inferred.fields if f.name != _SPARK_CORRUPT])
+    line = F.regexp_replace(F.col("value"), "^\ufeff", "")
+    array = F.when(F.ltrim(line).startswith("["), line).otherwise(F.concat(F.lit("["), line, F.lit("]")))
+    parsed = F.from_json(array, T.ArrayType(record), {"mode": "PERMISSIVE"})
+    elements = F.when(parsed.isNull(), F.array(F.lit(None).cast(record))).otherwise(parsed)
+    rows = (spark.read.text(paths).where(F.trim("value") != "")
+            .select(F.col("value"), F.explode(elements).alias("__lw_record"), F.col("_metadata").alias(_META)))
+    corrupt = F.when(F.col("__lw_record").isNull(), F.col("value"))
+    return rows.select(*[F.col("__lw_record")[f.name].alias(f.name) for f in record.fields],
+                       corrupt.alias(_SPARK_CORRUPT), F.col(_META))
 
 
 def _read_csv(spark: SparkSession, paths: list[str], delimiter: str, header: bool, multiline: bool) -> DataFrame:
+    """Every field as text: lakeward's content rules type them (Spark's inference would turn the ZIP code
+    02134 into 2134 and a column with one NA into text)."""
     options: dict[str, Any] = {"sep": delimiter, "header": str(header).lower(), "mode": "PERMISSIVE",
-                               "escape": '"', "enforceSchema": "false", "multiLine": str(multiline).lower()}
-    inferred = spark.read.options(inferSchema="true", **options).csv(paths).schema
-    schema = T.StructType([*inferred.fields, T.StructField(_SPARK_CORRUPT, T.StringType(), True)])
-    return spark.read.options(columnNameOfCorruptRecord=_SPARK_CORRUPT, **options).schema(schema).csv(paths)
+                               "escape": '"', "multiLine": str(multiline).lower()}
+    names = spark.read.options(**options).csv(paths).schema
+    schema = T.StructType([*names.fields, T.StructField(_SPARK_CORRUPT, T.StringType(), True)])
+    # The files of a group share their header line (sources.SourceFile.header_line), so the names hold for
+    # all; Spark's own check would refuse an empty name (R's write.csv leaves the row names' header empty).
+    return (spark.read.options(columnNameOfCorruptRecord=_SPARK_CORRUPT, enforceSchema="true", **options)
+            .schema(schema).csv(paths))
+
+
+def _in_source_order(df: DataFrame, files: list[SourceFile]) -> DataFrame:
+    """Spark's JSON inference sorts fields by name; analysts expect the order the records have. Fields in
+    the order the files' first records show them, then the fields only later records have."""
+    order = list(dict.fromkeys(name for f in files for name, _ in f.kinds))
+    present = set(df.columns)
+    first = [n for n in order if n in present]
+    ordered = first + [n for n in df.columns if n not in set(first)]
+    return df if ordered == df.columns else df.select(*[F.col("`" + n.replace("`", "``") + "`") for n in ordered])
 
 
 def read_files(spark: SparkSession, files: list[SourceFile]) -> list[RawPart]:
@@ -79,7 +114,8 @@ def read_files(spark: SparkSession, files: list[SourceFile]) -> list[RawPart]:
         paths = [spark_path(f.uri) for f in members]
         first = members[0]
         if first.format in ("jsonl", "json"):
-            df = _with_bookkeeping(_read_json(spark, paths, first.format == "json"), True, paths)
+            df = _in_source_order(_read_json(spark, paths, first.format == "json"), members)
+            df = _with_bookkeeping(df, True, paths)
         elif first.format == "csv":
             df = _with_bookkeeping(_read_csv(spark, paths, first.delimiter or ",", first.header, first.multiline),
                                    True, paths)

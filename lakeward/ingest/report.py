@@ -15,7 +15,7 @@ from rich.table import Table
 class FileReport:
     path: str
     format: str | None
-    status: str  # ingested | changed | skipped | quarantined
+    status: str  # ingested | changed | skipped | held | quarantined
     rows_read: int = 0
     rows_written: int = 0
     rows_quarantined: int = 0
@@ -53,6 +53,7 @@ class RunReport:
     replaced: list[str] = field(default_factory=list)  # partitions (or the table) this batch replaced
     files_removed: int = 0  # files the batch took out of the table (overwrite, merge)
     merge: dict[str, int] = field(default_factory=dict)  # inserted / updated / deleted keys, rows carried over
+    null_tokens: dict[str, int] = field(default_factory=dict)  # column -> missing-value tokens (NA, ...) written as NULL
     table_created: bool = False
     delta_version: int | None = None
     duration_s: float = 0.0
@@ -113,9 +114,15 @@ class RunReport:
             console.print(f"[cyan]{self.mode}:[/] replaced {shown}; {self.files_removed} files taken out")
         if self.merge:
             console.print("[cyan]merge:[/] " + ", ".join(f"{k} {v}" for k, v in self.merge.items()))
+        if self.null_tokens:
+            console.print("[cyan]missing-value tokens written as NULL:[/] "
+                          + ", ".join(f"{k} {v}" for k, v in self.null_tokens.items()))
         for batch in self.recovered_batches:
             console.print(f"[yellow]recovered:[/] {batch}")
         console.print(f"rows read {self.rows_read} = written {self.rows_written} + quarantined "
                       f"{self.rows_quarantined}   batch {self.batch_id or '-'}   {self.duration_s:.1f}s")
         if self.rows_quarantined and self.quarantine_location:
             console.print(f"quarantine: {self.quarantine_location}")
+        held = [f for f in self.files if f.status == "held"]
+        if held:
+            console.print(f"[yellow]held back:[/] {len(held)} file(s) changed since they were ingested (see reason)")

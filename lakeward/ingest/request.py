@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Literal, get_args
 
 from catalog import types as C
 from catalog.evolution import EVOLUTION_MODES, EvolutionMode
@@ -23,6 +23,7 @@ from lakeward.errors import SpecError
 from lakeward.tables.write_modes import WriteSettings, check_settings
 
 FrontDoor = Literal["cli", "glue", "api"]
+ChangedFiles = Literal["hold", "reingest"]  # what to do with a file ingested before whose content changed
 
 
 _CLI = {"source": "SOURCE", "hints": "--hint", "merge_keys": "--merge-key", "govern": "--no-govern",
@@ -61,6 +62,7 @@ class IngestRequest:
     govern: bool = True  # classify PII and apply Lake Formation tags
     write: WriteSettings = field(default_factory=WriteSettings)  # mode, merge keys, the caller's batch id
     projection: tuple[ProjectedColumn, ...] = ()  # Athena partition projection to declare (Parquet)
+    changed_files: ChangedFiles | None = None  # a file ingested before whose content changed; None: hold
     origin: Origin = field(default_factory=Origin, compare=False)
 
     def spell(self, setting: str) -> str:
@@ -68,6 +70,9 @@ class IngestRequest:
 
     def check(self) -> None:
         """What can be checked before the table is known."""
+        if self.changed_files is not None and self.changed_files not in get_args(ChangedFiles):
+            raise SpecError(f"{self.spell('changed_files')} {self.changed_files!r}: expected one of "
+                            f"{', '.join(get_args(ChangedFiles))}")
         if self.format is not None and self.format not in TABLE_FORMATS:
             raise SpecError(f"{self.spell('format')} {self.format!r}: expected one of {', '.join(TABLE_FORMATS)}")
         if self.evolution is not None and self.evolution not in EVOLUTION_MODES:

@@ -1,6 +1,6 @@
 """The questions schema planning asks of the data (lakeward.ingest.planning.Sampler), answered by Spark:
 whether records set several raw names that normalise alike (over all rows), and what type the content
-of new text and epoch fields has (over the first rows of a part)."""
+of new text and epoch fields has (over the first rows of a part; all rows of a CSV part)."""
 from __future__ import annotations
 
 from pyspark.sql import functions as F
@@ -23,4 +23,6 @@ class SparkSampler:
         return {target: row[f"c{i}"] or 0 for i, target in enumerate(groups)}
 
     def content_types(self, part: int, fields: list[T.StructField]) -> dict[str, ContentType]:
-        return infer_content_types(self.parts[part].df, fields, self.rows)
+        # Every value of a text source is classified, as Spark's own CSV inference reads them all.
+        text = self.parts[part].kind == "csv"
+        return infer_content_types(self.parts[part].df, fields, None if text else self.rows, text)

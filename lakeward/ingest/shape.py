@@ -22,6 +22,7 @@ from lakeward.engines.bookkeeping import (
     CORRUPT_COL,
     FILE_COL,
     MTIME_COL,
+    NULLED_COL,
     RAW_COL,
     REASON_COL,
     SIZE_COL,
@@ -32,6 +33,7 @@ from lakeward.ingest.batch import RawPart
 from lakeward.ingest.conform import conform
 from lakeward.ingest.content_types import (
     INTEGRAL_TYPES,
+    NULL_TOKENS,
     ContentType,
     epoch_unit,
     from_epoch,
@@ -75,7 +77,7 @@ def _shape_part(part: RawPart, mapping: dict[str, str], content: dict[str, Conte
     sources: dict[str, list] = defaultdict(list)
     for f in part.data_columns:
         sources[mapping[f.name]].append(f)
-    values, problems, rescued = {}, [], []
+    values, problems, rescued, nulled = {}, [], [], []
     known = {c.name for c in (*columns, *identity_keys)}
     for column_name in target.plan.unknown:
         for source in sources.get(column_name, []):
@@ -90,6 +92,8 @@ def _shape_part(part: RawPart, mapping: dict[str, str], content: dict[str, Conte
             continue
         converted = []
         for source in sources[column.name]:
+            if isinstance(source.dataType, T.StringType) and column.type != C.STRING:
+                nulled.append(F.when(F.trim(quoted(source.name)).isin(*NULL_TOKENS), F.lit(column.name)))
             value, lossy = _convert(source, column, content.get(source.name), target.nested)
             if lossy is not None and target.mode == "rescue":
                 value = F.when(lossy, F.lit(None)).otherwise(value)
@@ -120,7 +124,9 @@ def _shape_part(part: RawPart, mapping: dict[str, str], content: dict[str, Conte
         if p.transform != "identity":
             problems.append(F.when(values[p.source].isNotNull() & value.isNull(), F.lit(
                 f"partition {p}: cannot derive a {p.transform} from column {p.source}")))
-    malformed = F.lit(f"malformed {_MALFORMED.get(part.kind, 'source')} record (it could not be parsed)")
+    malformed = F.lit("malformed JSON line (it is not exactly one JSON value; a line holding several values is "
+                      "quarantined whole)" if part.kind == "jsonl" else
+                      f"malformed {_MALFORMED.get(part.kind, 'source')} record (it could not be parsed)")
     reason = F.when(F.col(CORRUPT_COL).isNotNull(), malformed)
     if problems:
         reason = reason.otherwise(F.nullif(F.concat_ws("; ", *problems), F.lit("")))
@@ -133,6 +139,7 @@ def _shape_part(part: RawPart, mapping: dict[str, str], content: dict[str, Conte
         *[keys[p.name].alias(p.name) for p in target.partitions],
         F.col(FILE_COL), reason.alias(REASON_COL), F.when(reason.isNotNull(), raw).alias(RAW_COL),
         F.col(SIZE_COL), F.col(MTIME_COL),
+        (F.nullif(F.concat_ws(",", *nulled), F.lit("")) if nulled else F.lit(None).cast("string")).alias(NULLED_COL),
         *([change_operation(write, sources.get(write.change_column or "", [])).alias(OP_COL)]
           if write.mode == "merge" else []))
 

@@ -157,8 +157,9 @@ class TableWriter:
     # planning ------------------------------------------------------------------------------------
     def plan(self, batch: RawBatch) -> Target:
         sampler = SparkSampler(batch.parts, self.settings.type_sample_rows)
-        return plan_batch([PartSchema(p.data_columns) for p in batch.parts], self.state, self.request, sampler,
-                          self.database, self.name, self.table_uri, batch.origin)
+        parts = [PartSchema(p.data_columns, text=p.kind == "csv") for p in batch.parts]
+        return plan_batch(parts, self.state, self.request, sampler, self.database, self.name, self.table_uri,
+                          batch.origin)
 
     # one batch -----------------------------------------------------------------------------------
     def ingest(self, batch: RawBatch, batch_id: str | None = None, positions: StreamPositions | None = None,

@@ -5,6 +5,8 @@ small JSON records); table data is always read and written by Spark.
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +27,7 @@ class FileEntry:
     uri: str
     size: int
     mtime_ns: int
-    etag: str | None = None  # the content's identity, when the store gives one
+    etag: str | None = None  # the content's identity: S3's ETag, or ``sha256:<hex>`` of a local file
 
 
 def to_uri(path: str) -> str:
@@ -91,8 +93,10 @@ class Storage:
         return self.info(uri).type != pafs.FileType.NotFound
 
     def list_files(self, uri: str, skip_hidden: bool = True) -> list[FileEntry]:
-        """Every file under uri (or uri itself when it is a file), sorted by path."""
+        """Every file under uri (or uri itself when it is a file), sorted by path; S3 entries carry their ETag."""
         fs, path = self.resolve(uri)
+        if isinstance(fs, pafs.S3FileSystem) and self._s3_client is not None:
+            return self._list_s3(path, skip_hidden)
         try:
             info = fs.get_file_info(path)
             if info.type == pafs.FileType.File:
@@ -113,6 +117,46 @@ class Storage:
                 continue
             entries.append(FileEntry(self._uri(fs, i.path), i.size or 0, i.mtime_ns or 0))
         return sorted(entries, key=lambda e: e.uri)
+
+    def _list_s3(self, path: str, skip_hidden: bool) -> list[FileEntry]:
+        """pyarrow's S3 listing has no ETag; the API's has (a copy or a replication keeps it)."""
+        bucket, _, key = path.rstrip("/").partition("/")
+        try:
+            head = self._s3_client.head_object(Bucket=bucket, Key=key) if key else None
+        except self._s3_client.exceptions.ClientError:
+            head = None
+        if head is not None and not key.endswith("/"):
+            return [FileEntry(f"s3://{path.rstrip('/')}", head["ContentLength"],
+                              int(head["LastModified"].timestamp() * 1e9), head["ETag"].strip('"'))]
+        prefix = f"{key}/" if key else ""
+        entries = []
+        try:
+            for page in self._s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    relative = obj["Key"][len(prefix):]
+                    if not relative or obj["Key"].endswith("/"):
+                        continue
+                    if skip_hidden and any(is_hidden(part) for part in relative.split("/")):
+                        continue
+                    entries.append(FileEntry(f"s3://{bucket}/{obj['Key']}", obj["Size"],
+                                             int(obj["LastModified"].timestamp() * 1e9), obj["ETag"].strip('"')))
+        except self._s3_client.exceptions.ClientError as e:
+            raise SourceError(f"cannot list s3://{path}: {e}") from e
+        return sorted(entries, key=lambda e: e.uri)
+
+    def with_identity(self, entries: list[FileEntry]) -> list[FileEntry]:
+        """The entries with their content identity: S3's ETag as listed, a SHA-256 of a local file's bytes
+        (read in parallel threads; hashing releases the GIL)."""
+        def identify(entry: FileEntry) -> FileEntry:
+            if entry.etag is not None or not entry.uri.startswith("file://"):
+                return entry
+            try:
+                with open(entry.uri[len("file://"):], "rb") as f:
+                    return dataclasses.replace(entry, etag="sha256:" + hashlib.file_digest(f, "sha256").hexdigest())
+            except OSError:
+                return entry  # gone or unreadable: the read reports it
+        with ThreadPoolExecutor(4) as pool:
+            return list(pool.map(identify, entries))
 
     def read_head(self, uri: str, length: int) -> bytes:
         fs, path = self.resolve(uri)

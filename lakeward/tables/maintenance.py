@@ -33,13 +33,6 @@ from catalog.glue import GlueCatalog
 from catalog.partition_projection import is_projected
 from catalog.partition_spec import HIVE_NULL
 from catalog.schema import CatalogTable, TableDefinition
-from lakeward.engines.bookkeeping import (
-    FILE_COL,
-    MTIME_COL,
-    RAW_COL,
-    REASON_COL,
-    SIZE_COL,
-)
 from lakeward.errors import SpecError
 from lakeward.ingest.request import parse_table_name, table_root
 from lakeward.query import prune_partitions, table_partitions
@@ -54,7 +47,7 @@ from lakeward.tables.lock import TableLock
 from lakeward.tables.parquet import commit_parquet
 from lakeward.tables.recovery import recover
 from lakeward.tables.table_files import read_table_files
-from lakeward.tables.writer import PART_PREFIX, WritePlan, partition_string, write_batch
+from lakeward.tables.writer import PART_PREFIX, WritePlan, no_source, partition_string, write_batch
 
 DEFAULT_RETAIN_HOURS = 168.0  # Delta's default deleted-file retention: a week
 
@@ -195,9 +188,7 @@ def run_optimize(spark: SparkSession, aws: AwsContext, name: str, settings: Sett
         frame = rows.select(
             *[F.col(f"`{c.name}`") for c in table.columns],
             *[partition_string(F.col(f"`{k.name}`")).alias(f"{PART_PREFIX}{i}") for i, k in enumerate(table.partition_keys)],
-            F.lit(None).cast("string").alias(FILE_COL), F.lit(None).cast("string").alias(REASON_COL),
-            F.lit(None).cast("string").alias(RAW_COL), F.lit(None).cast("long").alias(SIZE_COL),
-            F.lit(None).cast("long").alias(MTIME_COL))
+            *no_source())
         output = write_batch(frame, plan, max(1, -(-sum(s for files in rewrite.values() for _, s in files) // target)))
         written = output.files
         report.rows = sum(f.rows or 0 for f in written)

@@ -21,10 +21,7 @@ from pyspark.sql import functions as F
 from catalog.schema import TableDefinition
 from lakeward.engines.bookkeeping import (
     FILE_COL,
-    MTIME_COL,
-    RAW_COL,
     REASON_COL,
-    SIZE_COL,
     source_uri,
 )
 from lakeward.engines.spark_columns import quoted
@@ -32,7 +29,7 @@ from lakeward.runtime.storage import join
 from lakeward.tables import delta
 from lakeward.tables.table_files import TABLE_FILE_COL, read_table_files
 from lakeward.tables.write_modes import WriteSettings
-from lakeward.tables.writer import ACTION_COL
+from lakeward.tables.writer import ACTION_COL, no_source
 
 OP_COL = "__lw_op"
 _SEQ = "__lw_seq"
@@ -96,9 +93,7 @@ def plan_merge(spark: SparkSession, rows: DataFrame, table: TableDefinition, set
     carried = kept.select(
         *[quoted(c.name) for c in table.columns],
         *[quoted(k.name) for k in table.partition_keys],
-        F.lit(None).cast("string").alias(FILE_COL), F.lit(None).cast("string").alias(REASON_COL),
-        F.lit(None).cast("string").alias(RAW_COL), F.lit(None).cast("long").alias(SIZE_COL),
-        F.lit(None).cast("long").alias(MTIME_COL), F.lit("carried").alias(ACTION_COL))
+        *no_source(), F.lit("carried").alias(ACTION_COL))
     return MergePlan(batch.unionByName(carried, allowMissingColumns=True), touched)
 
 

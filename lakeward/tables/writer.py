@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from lakeward.engines.bookkeeping import (
     FILE_COL,
     MTIME_COL,
+    NULLED_COL,
     RAW_COL,
     REASON_COL,
     SIZE_COL,
@@ -54,6 +55,16 @@ def partition_string(value: Any) -> Any:
     from pyspark.sql import functions as F
 
     return F.nullif(value.cast("string"), F.lit(""))
+
+
+def no_source() -> list[Any]:
+    """The bookkeeping of rows that come from the table itself (rewritten by a compaction or carried by a
+    merge): no source, no reason, nothing nulled."""
+    from pyspark.sql import functions as F
+
+    return [F.lit(None).cast("string").alias(FILE_COL), F.lit(None).cast("string").alias(REASON_COL),
+            F.lit(None).cast("string").alias(RAW_COL), F.lit(None).cast("long").alias(SIZE_COL),
+            F.lit(None).cast("long").alias(MTIME_COL), F.lit(None).cast("string").alias(NULLED_COL)]
 
 
 def escape_path_name(value: str) -> str:
@@ -79,7 +90,7 @@ class WritePlan:
     @property
     def bookkeeping(self) -> tuple[str, ...]:
         return (*(f"{PART_PREFIX}{i}" for i in range(len(self.partition_names))), FILE_COL, REASON_COL, RAW_COL,
-                SIZE_COL, MTIME_COL, *((ACTION_COL,) if self.actions else ()))
+                SIZE_COL, MTIME_COL, NULLED_COL, *((ACTION_COL,) if self.actions else ()))
 
 
 @dataclass
@@ -109,6 +120,7 @@ class _TaskWriter:
         self.counts: dict[tuple, dict[str, Any]] = {}
         self.quarantine: list[str] = []
         self.actions: dict[str, int] = {}
+        self.nulled: dict[str, int] = {}  # column -> written rows whose missing-value token became NULL
         self._bad_stream: Any = None
         self.ratio = 1.0  # uncompressed / written bytes, learned from the row groups written (1: no overshoot)
         self._raw_bytes = self._written_bytes = 0
@@ -142,6 +154,14 @@ class _TaskWriter:
             **{f"nonnull_{i}": row[f"nonnull_{i}_count"] for i in range(len(plan.watched))},
             **{f"conflict_{i}": row[f"conflict_{i}_sum"] or 0 for i in range(len(plan.conflicts))},
             **{f"example_{i}": row[f"example_{i}_first"] for i in range(len(plan.conflicts))}} for row in grouped])
+
+    def count_nulled(self, good: pa.Table) -> None:
+        marks = good[NULLED_COL]
+        if marks.null_count == len(marks):
+            return
+        names = pc.list_flatten(pc.split_pattern(marks.drop_null(), ","))
+        for name, n in zip(*pc.value_counts(names).flatten()):
+            self.nulled[name.as_py()] = self.nulled.get(name.as_py(), 0) + n.as_py()
 
     # bad rows ------------------------------------------------------------------------------------
     def quarantine_rows(self, bad: pa.Table) -> None:
@@ -246,7 +266,7 @@ class _TaskWriter:
         if self._bad_stream is not None:
             self._bad_stream.close()
         return {"counts": list(self.counts.values()), "files": self.files, "quarantine": self.quarantine,
-                "actions": self.actions}
+                "actions": self.actions, "nulled": self.nulled}
 
 
 def merge_counts(into: dict[tuple, dict[str, Any]], plan: WritePlan, rows: list[dict[str, Any]]) -> None:
@@ -290,6 +310,7 @@ def write_task(plan: WritePlan, batches: Iterator[pa.RecordBatch]) -> Iterator[p
             task.count(table)
         task.quarantine_rows(table.filter(pc.is_valid(table[REASON_COL])))
         good = table.filter(ok)
+        task.count_nulled(good)
         if good.num_rows and plan.write_rows:
             task.add(good)
     yield pa.RecordBatch.from_pylist([{"report": json.dumps(task.finish(), default=str)}],
@@ -317,6 +338,7 @@ class BatchOutput:
     files: list[DataFile]
     quarantine: list[str]  # quarantine files, relative to the staging folder
     actions: dict[str, int] = field(default_factory=dict)  # merges: rows per action
+    nulled: dict[str, int] = field(default_factory=dict)  # column -> missing-value tokens written as NULL
 
 
 def write_batch(frame: Any, plan: WritePlan, tasks: int | None) -> BatchOutput:
@@ -334,9 +356,12 @@ def write_batch(frame: Any, plan: WritePlan, tasks: int | None) -> BatchOutput:
     for report in reports:
         merge_counts(merged, plan, report["counts"])
     actions: dict[str, int] = {}
+    nulled: dict[str, int] = {}
     for report in reports:
         for action, n in report["actions"].items():
             actions[action] = actions.get(action, 0) + n
+        for column, n in report["nulled"].items():
+            nulled[column] = nulled.get(column, 0) + n
     counts = [CountRow(row[FILE_COL], row["ok"], row["count"], row["size"], row["mtime_us"],
                        {n: row[n] for n in plan.partition_names},
                        tuple(row[f"nonnull_{i}"] for i in range(len(plan.watched))),
@@ -344,7 +369,7 @@ def write_batch(frame: Any, plan: WritePlan, tasks: int | None) -> BatchOutput:
                        tuple(row[f"example_{i}"] for i in range(len(plan.conflicts)))) for row in merged.values()]
     files = [DataFile(f["relative"], f["partition_values"], f["size"], f["rows"], f["stats"])
              for r in reports for f in r["files"]]
-    return BatchOutput(counts, files, [q for r in reports for q in r["quarantine"]], actions)
+    return BatchOutput(counts, files, [q for r in reports for q in r["quarantine"]], actions, dict(sorted(nulled.items())))
 
 
 def file_count(input_bytes: int, target: int) -> int:

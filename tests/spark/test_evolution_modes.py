@@ -57,7 +57,7 @@ def test_rescue_keeps_every_row_and_puts_what_does_not_fit_in_rescued_data(workd
     first = ingest(workdir / "b1", "db.rs", lake, "--format", table_format, "--evolution", "rescue")
     assert first["rows_written"] == 1
     columns = [c["Name"] for c in glue.get_table(DatabaseName="db", Name="rs")["Table"]["StorageDescriptor"]["Columns"]]
-    assert columns == ["amount", "id", "_rescued_data"]
+    assert columns == ["id", "amount", "_rescued_data"]  # the source order
     write_jsonl(workdir / "b2/b.jsonl", SECOND)
     report = ingest(workdir / "b2", "db.rs", lake)
     assert (report["rows_written"], report["rows_quarantined"]) == (2, 0)
