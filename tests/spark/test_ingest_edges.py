@@ -198,7 +198,7 @@ def test_delta_evolves_additively_and_glue_follows_the_log(workdir, glue):
     glue_columns = [(c["Name"], c["Type"]) for c in
                     glue.get_table(DatabaseName="db", Name="dd")["Table"]["StorageDescriptor"]["Columns"]]
     assert glue_columns == _log_schema_as_hive(lake / "db/dd") == [
-        ("amount", "bigint"), ("id", "bigint"), ("s", "struct<x:bigint,y:string>"), ("note", "string")]
+        ("id", "bigint"), ("amount", "bigint"), ("s", "struct<x:bigint,y:string>"), ("note", "string")]
     check_delta_table(lake / "db/dd")
     rows = sorted(DeltaTable(str(lake / "db/dd")).to_pyarrow_table().to_pylist(), key=lambda r: r["id"])
     assert rows == [{"id": 1, "amount": 1, "s": {"x": 1, "y": None}, "note": None},

@@ -24,7 +24,7 @@ def test_show_prints_columns_with_their_raw_names(table):
     assert result.exit_code == 0, result.output
     shown = json.loads(result.stdout)
     assert [(c["name"], c["type"], c["raw_names"]) for c in shown["columns"]] == [
-        ("order_ts", "date", ["Order TS"]), ("id", "bigint", ["id"]), ("note", "string", ["note"])]
+        ("id", "bigint", ["id"]), ("order_ts", "date", ["Order TS"]), ("note", "string", ["note"])]
     assert shown["parameters"]["lakeward.evolution"] == "evolve"
 
 
