@@ -19,9 +19,10 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+import phonenumbers
 from stdnum import isbn
 
 from lakeformation import entities as E
@@ -125,17 +126,26 @@ _KIND_ENTITIES: dict[str, set[str]] = {"integer": {E.CREDIT_CARD, E.USA_SSN, E.P
 _KIND_NEEDS_HINT = {E.USA_SSN, E.PHONE_NUMBER}
 
 
-def classify_column(path: str, values: Iterable[str], threshold: float = 0.8,
-                    threshold_no_hint: float = 0.9, kind: Kind = "string") -> Detection | None:
-    """The PII entity a column holds, or None. ``values``: sampled non-null values as strings; ``kind``:
-    the column's type."""
-    distinct = sorted({v.strip() for v in values if v is not None and v.strip()})
-    if not distinct:
-        return None
+UNCERTAIN_SHARE = 0.1  # a column where this share of values validate, but less than the threshold, is doubtful
+FREE_TEXT_SHARE = 0.1  # free text where this share of values contains an entity holds it
+FREE_TEXT = "FREE_TEXT"  # entity prefix: FREE_TEXT:EMAIL is a text column whose values contain email addresses
+# A short label before the value: "tel: +1 ...", "call 0171 ...", "mailto:a@b.org", "Email: a@b.org".
+_LABEL = re.compile(r"^(?:(?:mailto|tel|callto|sms)\s*:|(?:call|phone|tel|telephone|mobile|mob|cell|fax|email|"
+                    r"e-mail|mail|contact|ph)\b\.?\s*[:#=\-]?|[^\W\d_][\w .'/-]{0,24}\s*:)\s*", re.IGNORECASE)
+
+
+def strip_label(value: str) -> str:
+    """The value without a short label in front of it (the label alone stays as it is)."""
+    m = _LABEL.match(value)
+    return value[m.end():] if m and m.end() < len(value) else value
+
+
+def _shares(path: str, distinct: list[str], kind: Kind) -> list[tuple[str, float, bool]]:
+    """Per entity the column can hold: (entity, share of values that validate, whether the name hints it)."""
     hinted, vetoed = name_hints(path)
     if vetoed:  # a version, sku, hash, isbn... column: only values that prove themselves (email, IBAN) count
         hinted = set()
-    candidates: list[tuple[bool, Detection]] = []
+    found = []
     for entity in E.ENTITIES:
         hint = entity in hinted
         if entity in NEEDS_HINT and not hint or vetoed and entity not in SELF_EVIDENT:
@@ -148,13 +158,95 @@ def classify_column(path: str, values: Iterable[str], threshold: float = 0.8,
             share = _share(distinct, E.is_formatted_ssn if entity == E.USA_SSN and not hint else E.VALIDATORS[entity])
         if entity == E.IP_ADDRESS and not hint and all(_looks_like_version(v) for v in distinct):
             continue
+        found.append((entity, share, hint))
+    return found
+
+
+def _distinct(values: Iterable[str | None], kind: Kind) -> list[str]:
+    stripped = {v.strip() for v in values if v is not None and v.strip()}
+    return sorted({strip_label(v) for v in stripped} if kind == "string" else stripped)
+
+
+def classify_column(path: str, values: Iterable[str | None], threshold: float = 0.8,
+                    threshold_no_hint: float = 0.9, kind: Kind = "string") -> Detection | None:
+    """The PII entity a column holds, or None. ``values``: sampled non-null values as strings (a short
+    label in front of a value, as in ``tel: +1 815 707 2064``, is not part of it); ``kind``: the
+    column's type. Free text (comments, notes) holding emails, phone numbers or card numbers in a share
+    of its values is ``FREE_TEXT:<entity>``."""
+    distinct = _distinct(values, kind)
+    if not distinct:
+        return None
+    candidates: list[tuple[bool, Detection]] = []
+    for entity, share, hint in _shares(path, distinct, kind):
         if share >= (threshold if hint else threshold_no_hint):
             how = f"{share:.0%} of {len(distinct)} distinct sampled values validate"
             candidates.append((hint, Detection(path, entity, round(min(1.0, share + (0.1 if hint else 0.0)), 2),
                                                how + (", and the name suggests it" if hint else ""))))
-    if not candidates:
+    if candidates:
+        return max(candidates, key=lambda c: (c[1].confidence, c[0]))[1]  # ties: the entity the name suggests
+    return _free_text(path, distinct) if kind == "string" else None
+
+
+def doubtful_column(path: str, values: Iterable[str | None], threshold: float = 0.8,
+                    threshold_no_hint: float = 0.9, kind: Kind = "string") -> Detection | None:
+    """A column that is not found to be PII but where a real share of values (``UNCERTAIN_SHARE``)
+    validate as an entity: it must stay closed until someone decides (a miss is an exposure)."""
+    distinct = _distinct(values, kind)
+    doubts = [(share, entity) for entity, share, hint in _shares(path, distinct, kind)
+              if UNCERTAIN_SHARE <= share < (threshold if hint else threshold_no_hint)]
+    if not doubts:
         return None
-    return max(candidates, key=lambda c: (c[1].confidence, c[0]))[1]  # ties: the entity the name suggests
+    share, entity = max(doubts)
+    return Detection(path, entity, round(share, 2), f"{share:.0%} of {len(distinct)} distinct sampled values "
+                     f"validate as {entity}, below the threshold: review it")
+
+
+_EMAIL_IN_TEXT = re.compile(r"[^\s@<>(),;:\"'\[\]]{1,64}@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}")
+_CARD_IN_TEXT = re.compile(r"(?<![\d-])\d(?:[ -]?\d){11,18}(?![\d-])")
+
+
+def entities_in_text(value: str) -> set[str]:
+    """The entities a piece of free text contains: valid email addresses, card numbers that pass Luhn, and
+    phone numbers written as people write them (valid in some region, with a + or separators)."""
+    found = set()
+    if any(E.is_email(m.group().rstrip(".")) for m in _EMAIL_IN_TEXT.finditer(value)):
+        found.add(E.EMAIL)
+    if any(E.is_credit_card(m.group()) for m in _CARD_IN_TEXT.finditer(value)):
+        found.add(E.CREDIT_CARD)
+    for region in ("US", "GB", "DE", "FR", "IN"):
+        for match in phonenumbers.PhoneNumberMatcher(value, region, leniency=phonenumbers.Leniency.VALID):
+            if E.is_formatted(match.raw_string) and not _NOT_PHONE.match(match.raw_string.strip()) \
+                    and E.CREDIT_CARD not in found:
+                found.add(E.PHONE_NUMBER)
+                break
+    return found
+
+
+def _free_text(path: str, distinct: list[str]) -> Detection | None:
+    """Free text: most values have several words. PII inside it counts when a share of the values hold it."""
+    if sum(1 for v in distinct if len(v.split()) >= 3) < len(distinct) / 2:
+        return None
+    counts: dict[str, int] = {}
+    for value in distinct:
+        for entity in entities_in_text(value):
+            counts[entity] = counts.get(entity, 0) + 1
+    if not counts:
+        return None
+    entity, hits = max(counts.items(), key=lambda item: item[1])
+    share = hits / len(distinct)
+    if share < FREE_TEXT_SHARE:
+        return None
+    return Detection(path, f"{FREE_TEXT}:{entity}", round(share, 2),
+                     f"{hits} of {len(distinct)} distinct sampled values are free text containing {entity}")
+
+
+@dataclass
+class Findings:
+    """What sampling a table's columns found."""
+
+    found: list[Detection] = field(default_factory=list)  # PII
+    seen: set[str] = field(default_factory=set)  # columns that had values (the others stay unclassified)
+    doubts: list[Detection] = field(default_factory=list)  # doubtful columns: closed until reviewed
 
 
 PII_PARAMETER = "pii"
@@ -162,6 +254,7 @@ PII_CONFIDENCE_PARAMETER = "pii_confidence"
 PII_FIELDS_PARAMETER = "lakeward.pii_fields"  # nested path -> entity, when the PII is inside a struct/array
 CLASSIFIED_PARAMETER = "lakeward.classified"  # "true" once a column's values were classified
 OVERRIDE_PARAMETER = "lakeward.pii_override"  # the reason of a governance override
+DOUBT_PARAMETER = "lakeward.pii_doubt"  # a doubtful column: the entity and the evidence, until an override
 
 
 def _under(path: str, column: str) -> bool:
@@ -169,19 +262,21 @@ def _under(path: str, column: str) -> bool:
 
 
 def column_parameters(column: str, detections: list[Detection], current: dict[str, str],
-                      override: tuple[str, str] | None = None, seen: bool = True) -> dict[str, str]:
+                      override: tuple[str, str] | None = None, seen: bool = True,
+                      doubt: Detection | None = None) -> dict[str, str]:
     """A column's Glue Parameters once classified: ``lakeward.classified``, and for PII found in it (itself
     or nested fields) ``pii`` (the entity, or several joined by commas), ``pii_confidence`` (the highest)
     and, for nested fields, ``lakeward.pii_fields``. What was recorded before is kept: a column never
     silently stops being PII. ``override`` (entity or "none", reason) from the governance spec wins. A
     column with no sampled value (``seen`` false) is left as it is: not classified, it keeps the tags it
-    inherits."""
+    inherits. A ``doubt`` (some values validate, too few to be sure) is recorded until an override settles
+    it: such a column keeps the database's tags."""
     if override is None and not seen:
         return current
     parameters = {**current, CLASSIFIED_PARAMETER: "true"}
     if override is not None:
         entity, reason = override
-        for key in (PII_PARAMETER, PII_CONFIDENCE_PARAMETER, PII_FIELDS_PARAMETER):
+        for key in (PII_PARAMETER, PII_CONFIDENCE_PARAMETER, PII_FIELDS_PARAMETER, DOUBT_PARAMETER):
             parameters.pop(key, None)
         parameters[OVERRIDE_PARAMETER] = reason
         if entity != "none":
@@ -189,7 +284,10 @@ def column_parameters(column: str, detections: list[Detection], current: dict[st
         return parameters
     mine = [d for d in detections if _under(d.column, column)]
     if not mine:
+        if doubt is not None and PII_PARAMETER not in parameters:
+            parameters[DOUBT_PARAMETER] = f"{doubt.entity}: {doubt.evidence}"
         return parameters
+    parameters.pop(DOUBT_PARAMETER, None)
     fields = json.loads(current.get(PII_FIELDS_PARAMETER, "{}"))
     fields.update({d.column: d.entity for d in mine if d.column != column})
     entities = set(filter(None, current.get(PII_PARAMETER, "").split(","))) | {d.entity for d in mine}

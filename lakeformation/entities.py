@@ -26,6 +26,14 @@ PERSON_NAME = "PERSON_NAME"
 ADDRESS = "ADDRESS"
 ENTITIES = (EMAIL, PHONE_NUMBER, USA_SSN, CREDIT_CARD, BANK_ACCOUNT, IP_ADDRESS, DATE_OF_BIRTH, PERSON_NAME,
             ADDRESS)
+# Free text (comments, notes) holding an entity in a share of its values: FREE_TEXT:EMAIL, ...
+FREE_TEXT_ENTITIES = tuple(f"FREE_TEXT:{e}" for e in (EMAIL, PHONE_NUMBER, CREDIT_CARD))
+ALL_ENTITIES = ENTITIES + FREE_TEXT_ENTITIES
+
+
+def tag_value(entity: str) -> str:
+    """The entity as an LF-tag value: free_text_email for FREE_TEXT:EMAIL."""
+    return entity.lower().replace(":", "_")
 
 # The local part may be internationalised (RFC 6531); the domain is matched in its ASCII (IDNA) form.
 _EMAIL = re.compile(r"^[^\s@\"(),:;<>\[\]\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"

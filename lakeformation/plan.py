@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lakeformation.classifier import CLASSIFIED_PARAMETER, PII_PARAMETER
+from lakeformation.classifier import CLASSIFIED_PARAMETER, DOUBT_PARAMETER, PII_PARAMETER
 from lakeformation.lf import LakeFormation, Resource, TagPolicyGrant, Tags
 from lakeformation.spec import GovernanceSpec
 
@@ -29,6 +29,11 @@ class GovernedColumn:
     @property
     def classified(self) -> bool:
         return self.parameters.get(CLASSIFIED_PARAMETER) is not None or PII_PARAMETER in self.parameters
+
+    @property
+    def doubt(self) -> str | None:
+        """Why the column may hold PII though too few values proved it (it stays closed until reviewed)."""
+        return self.parameters.get(DOUBT_PARAMETER)
 
     @property
     def entity(self) -> str | None:
@@ -64,6 +69,7 @@ class Plan:
     unassignments: list[tuple[Resource, Tags]] = field(default_factory=list)
     extra_tag_values: dict[str, list[str]] = field(default_factory=dict)
     extra_tags: list[str] = field(default_factory=list)
+    review: list[str] = field(default_factory=list)  # doubtful columns, closed until an override settles them
 
     @property
     def changes(self) -> int:
@@ -86,6 +92,7 @@ class Plan:
                 for r, t in self.unassignments]
         out += [f"- drift: LF-tag {k} values not in the ontology: {', '.join(v)}" for k, v in self.extra_tag_values.items()]
         out += [f"- drift: LF-tag {k} is not in the ontology" for k in self.extra_tags]
+        out += [f"? review {line}" for line in self.review]
         return out
 
 
@@ -96,6 +103,8 @@ def column_tags(spec: GovernanceSpec, table: GovernedTable, column: GovernedColu
         return spec.column_tags(None if override.pii == "none" else override.pii)
     if not column.classified:
         return None
+    if column.doubt and not column.entity:
+        return dict(spec.database_tags)  # closed, explicitly, like an unclassified column
     return spec.column_tags(column.entity)
 
 
@@ -145,6 +154,9 @@ def plan(spec: GovernanceSpec, tables: list[GovernedTable], actual: ActualState)
         have = actual.column_tags.get((table.database, table.name), {})
         for column in table.columns:
             want = column_tags(spec, table, column)
+            if column.doubt and not column.entity and spec.override(table.database, table.name, column.name) is None:
+                result.review.append(f"{table.database}.{table.name}.{column.name}: {column.doubt}; it keeps the "
+                                     f"database's tags until an override in the spec says what it holds")
             assign, extra = column_delta(want, have.get(column.name, {}))
             if assign:
                 result.assignments.append((Resource(table.database, table.name, (column.name,)), want))

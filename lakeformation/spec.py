@@ -46,8 +46,8 @@ class Override(BaseModel):
     @field_validator("pii")
     @classmethod
     def _entity(cls, value: str) -> str:
-        if value != "none" and value not in E.ENTITIES:
-            raise ValueError(f"{value!r} is not an entity; use none or one of {', '.join(E.ENTITIES)}")
+        if value != "none" and value not in E.ALL_ENTITIES:
+            raise ValueError(f"{value!r} is not an entity; use none or one of {', '.join(E.ALL_ENTITIES)}")
         return value
 
 
@@ -95,8 +95,8 @@ class GovernanceSpec(BaseModel):
     @classmethod
     def _entities(cls, value: dict[str, object]) -> dict[str, object]:
         for entity in value:
-            if entity not in E.ENTITIES:
-                raise ValueError(f"{entity!r} is not an entity; use one of {', '.join(E.ENTITIES)}")
+            if entity not in E.ALL_ENTITIES:
+                raise ValueError(f"{entity!r} is not an entity; use one of {', '.join(E.ALL_ENTITIES)}")
         return value
 
 
@@ -151,8 +151,8 @@ class GovernanceSpec(BaseModel):
 
 DEFAULT = GovernanceSpec(
     ontology={"sensitivity": ["public", "internal", "confidential", "pii"],
-              "pii_type": [e.lower() for e in E.ENTITIES]},
-    rules={e: {"sensitivity": "pii", "pii_type": e.lower()} for e in E.ENTITIES},
+              "pii_type": [E.tag_value(e) for e in E.ALL_ENTITIES]},
+    rules={e: {"sensitivity": "pii", "pii_type": E.tag_value(e)} for e in E.ALL_ENTITIES},
     not_pii={"sensitivity": "internal"},
     database_tags={"sensitivity": "confidential"},
 )

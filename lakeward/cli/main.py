@@ -144,6 +144,9 @@ def classify(table: str, sample_rows: int | None, dry_run: bool, spec_path: str 
         for d in result.detections:
             found.add_row(d.column, d.entity, f"{d.confidence:.2f}", d.evidence)
         console.print(found if result.detections else f"no PII found in {result.table}")
+        for d in result.doubts:
+            console.print(f"[yellow]review:[/] {d.column}: {d.entity}: {d.evidence}; it keeps the database's tags "
+                          "until the spec overrides it")
         console.print(f"{result.table}: catalog {'updated' if result.changed else 'unchanged'}")
 
 

@@ -33,15 +33,15 @@ def to_classify(target: Target, new_table: bool) -> list[str]:
 
 
 def classify_batch(rows: DataFrame, target: Target, columns: list[str], governance: GovernanceSpec | None,
-                   settings: Settings) -> dict[str, str]:
+                   settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
     """Classify ``columns`` from a sample of the batch's good rows and record what is PII in their Glue
-    Parameters (in ``target``) before the commit: path -> entity."""
+    Parameters (in ``target``) before the commit: path -> entity, and the doubtful columns -> why."""
     good = rows.where(F.col(REASON_COL).isNull())
-    detections, seen = classify_frame(good, columns, settings.pii_sample_rows, settings.pii_distinct_values)
-    target.definition = record_classification(target.definition, detections, seen, governance or DEFAULT,
-                                              set(columns))
+    sampled = classify_frame(good, columns, settings.pii_sample_rows, settings.pii_distinct_values)
+    target.definition = record_classification(target.definition, sampled, governance or DEFAULT, set(columns))
     target.plan.columns = target.definition.columns
-    return {d.column: d.entity for d in detections}
+    return ({d.column: d.entity for d in sampled.found},
+            {d.column: f"{d.entity}: {d.evidence}" for d in sampled.doubts})
 
 
 def protection(aws: AwsContext, governance: GovernanceSpec | None,

@@ -2,13 +2,13 @@
 the Glue column Parameters (one table version when anything changed, none otherwise)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
 
 from catalog.glue import GlueCatalog
 from catalog.schema import CatalogTable
-from lakeformation.classifier import Detection
+from lakeformation.classifier import Detection, Findings
 from lakeformation.spec import GovernanceSpec
 from lakeward.engines.bookkeeping import spark_path
 from lakeward.errors import SpecError
@@ -26,6 +26,7 @@ class Classification:
     table: str
     detections: list[Detection]
     changed: bool  # whether Glue was updated (False on a dry run or when nothing new was found)
+    doubts: list[Detection] = field(default_factory=list)  # closed until reviewed
 
 
 def _table_frame(spark: SparkSession, aws: AwsContext, table: CatalogTable) -> DataFrame | None:
@@ -46,11 +47,11 @@ def run_classify(spark: SparkSession, aws: AwsContext, table_name: str, settings
         raise SpecError(f"table {database}.{name} is not a lakeward table in the Glue Data Catalog")
     frame = _table_frame(spark, aws, current)
     columns = [c.name for c in (*current.definition.columns, *current.definition.partition_keys)]
-    detections, seen = classify_frame(frame, columns, settings.pii_sample_rows,
-                                        settings.pii_distinct_values) if frame is not None else ([], set())
-    definition = record_classification(current.definition, detections, seen, governance)
+    sampled = classify_frame(frame, columns, settings.pii_sample_rows,
+                             settings.pii_distinct_values) if frame is not None else Findings()
+    definition = record_classification(current.definition, sampled, governance)
     if dry_run:
-        return Classification(f"{database}.{name}", detections, False)
+        return Classification(f"{database}.{name}", sampled.found, False, sampled.doubts)
     changed = sync_catalog(glue, definition, current)
     tag_columns(aws, governance, definition)
-    return Classification(f"{database}.{name}", detections, changed)
+    return Classification(f"{database}.{name}", sampled.found, changed, sampled.doubts)

@@ -8,7 +8,7 @@ from dataclasses import replace
 from catalog.glue import GlueCatalog
 from catalog.schema import Column, TableDefinition
 from lakeformation.access import TableAccess, TableTags, table_access
-from lakeformation.classifier import Detection, column_parameters
+from lakeformation.classifier import Findings, column_parameters
 from lakeformation.lf import LakeFormation, Resource
 from lakeformation.plan import (
     ActualState,
@@ -29,8 +29,8 @@ def _governed(definition: TableDefinition) -> GovernedTable:
         GovernedColumn(c.name, dict(c.parameters)) for c in (*definition.columns, *definition.partition_keys)))
 
 
-def record_classification(definition: TableDefinition, detections: list[Detection], seen: set[str],
-                          spec: GovernanceSpec | None, columns: set[str] | None = None) -> TableDefinition:
+def record_classification(definition: TableDefinition, sampled: Findings, spec: GovernanceSpec | None,
+                          columns: set[str] | None = None) -> TableDefinition:
     """The definition with the classification of ``columns`` (all when None) in their Glue Parameters,
     the spec's overrides applied."""
     spec = spec or DEFAULT
@@ -39,9 +39,10 @@ def record_classification(definition: TableDefinition, detections: list[Detectio
         if columns is not None and c.name not in columns:
             return c
         override = spec.override(definition.database, definition.name, c.name)
-        return replace(c, parameters=column_parameters(c.name, detections, c.parameters,
+        doubt = next((d for d in sampled.doubts if d.column == c.name), None)
+        return replace(c, parameters=column_parameters(c.name, sampled.found, c.parameters,
                                                        (override.pii, override.reason) if override else None,
-                                                       c.name in seen))
+                                                       c.name in sampled.seen, doubt))
 
     return replace(definition, columns=tuple(classified(c) for c in definition.columns),
                    partition_keys=tuple(classified(k) for k in definition.partition_keys))

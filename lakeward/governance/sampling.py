@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from lakeformation.classifier import Detection, classify_column
+from lakeformation.classifier import Findings, classify_column, doubtful_column
 
 _NEVER_PII = (T.BooleanType, T.BinaryType)  # sampled only to know the column has values
 
@@ -94,14 +94,16 @@ def _column_of(path: str) -> str:
     return re.split(r"[.\[{]", path, maxsplit=1)[0]
 
 
-def classify_frame(df: DataFrame, columns: list[str], rows: int, distinct: int) -> tuple[list[Detection], set[str]]:
-    """The PII found in the given top-level columns of df, and the columns that had values to classify
-    (a column whose sample is empty stays unclassified and keeps its database's tags)."""
-    found, seen = [], set()
+def classify_frame(df: DataFrame, columns: list[str], rows: int, distinct: int) -> Findings:
+    """The PII found in the given top-level columns of df, the columns that had values to classify (a
+    column whose sample is empty stays unclassified and keeps its database's tags) and the doubtful ones."""
+    result = Findings()
     for path, (kind, values) in sample_values(df, columns, rows, distinct).items():
         if values:
-            seen.add(_column_of(path))
+            result.seen.add(_column_of(path))
         detection = classify_column(path, values, kind=kind)  # type: ignore[arg-type]
         if detection is not None:
-            found.append(detection)
-    return found, seen
+            result.found.append(detection)
+        elif (doubt := doubtful_column(path, values, kind=kind)) is not None:  # type: ignore[arg-type]
+            result.doubts.append(doubt)
+    return result

@@ -96,7 +96,8 @@ class BatchSteps:
             rows = shape(batch.parts, target)
             columns = to_classify(target, not w.state.exists)
             if w.request.govern and target.mode != "freeze" and columns:
-                report.pii = classify_batch(rows, target, columns, w.request.governance, w.settings)
+                report.pii, report.pii_doubts = classify_batch(rows, target, columns, w.request.governance,
+                                                               w.settings)
                 self._tick("classify_s")
             output, touched = self._write(rows, target)
             self._tick("write_s")

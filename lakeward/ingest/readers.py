@@ -69,12 +69,16 @@ def _json_lines(spark: SparkSession, paths: list[str], inferred: T.StructType) -
     raw text: Spark's JSON reader would keep the first value and drop the rest unnoticed. A line holding
     an array of objects is one row per object, as Spark reads it."""
     record = T.StructType([f for f in inferred.fields if f.name != _SPARK_CORRUPT])
-    line = F.regexp_replace(F.col("value"), "^\ufeff", "")
+    line = F.col("value")
+    line = F.when(line.startswith("\ufeff"), F.substring(line, 2, 1 << 30)).otherwise(line)
     array = F.when(F.ltrim(line).startswith("["), line).otherwise(F.concat(F.lit("["), line, F.lit("]")))
-    parsed = F.from_json(array, T.ArrayType(record), {"mode": "PERMISSIVE"})
-    elements = F.when(parsed.isNull(), F.array(F.lit(None).cast(record))).otherwise(parsed)
-    rows = (spark.read.text(paths).where(F.trim("value") != "")
-            .select(F.col("value"), F.explode(elements).alias("__lw_record"), F.col("_metadata").alias(_META)))
+    parsed = (spark.read.text(paths).where(F.trim("value") != "")
+              .select("value", F.from_json(array, T.ArrayType(record), {"mode": "PERMISSIVE"}).alias("__lw_records"),
+                      F.col("_metadata").alias(_META)))
+    # Parsed once above; a line that did not parse is one row with no record.
+    records = F.col("__lw_records")
+    elements = F.when(records.isNull(), F.array(F.lit(None).cast(record))).otherwise(records)
+    rows = parsed.select("value", F.explode(elements).alias("__lw_record"), _META)
     corrupt = F.when(F.col("__lw_record").isNull(), F.col("value"))
     return rows.select(*[F.col("__lw_record")[f.name].alias(f.name) for f in record.fields],
                        corrupt.alias(_SPARK_CORRUPT), F.col(_META))

@@ -44,6 +44,7 @@ class RunReport:
     pending_columns: list[str] = field(default_factory=list)
     unmatched_hints: list[str] = field(default_factory=list)  # hinted columns no file of the batch has
     pii: dict[str, str] = field(default_factory=dict)  # column path -> PII entity found in this batch
+    pii_doubts: dict[str, str] = field(default_factory=dict)  # doubtful column -> evidence (closed until reviewed)
     tagged_columns: int = 0  # columns given Lake Formation tags after classification
     protected: dict[str, str] = field(default_factory=dict)  # column -> hash|mask applied in the written files
     quarantine_location: str | None = None
@@ -97,6 +98,9 @@ class RunReport:
             console.print(f"[cyan]schema:[/] {change}")
         for path, entity in self.pii.items():
             console.print(f"[magenta]pii:[/] {path} {entity}")
+        for path, why in self.pii_doubts.items():
+            console.print(f"[yellow]pii review:[/] {path}: {why}; it keeps the database's tags until the spec "
+                          "overrides it")
         for column in self.unmatched_hints:
             console.print(f"[yellow]hint unused:[/] no file of this batch has a column {column}")
         for column in self.pending_columns:

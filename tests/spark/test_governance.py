@@ -140,3 +140,23 @@ def test_late_columns_are_sampled_partitions_readable_and_the_query_cannot_reach
     assert files.exit_code == 2, files.output
     internal = cli("query", "--as", ANALYST, "SELECT * FROM __lakeward_0")
     assert internal.exit_code == 2 and "is not a table of the catalog" in internal.output
+
+
+def test_labelled_phones_free_text_and_doubtful_columns_are_never_left_open(workdir, lakeformation, glue):
+    notes = [f"Customer asked about order {1000 + i}, wants a refund" for i in range(8)] + [
+        "Please reply to ana@example.com about it", "Write to bo.smith@mail.example.org instead"]
+    reach = ["+1 (415) 555-2671", "+49 30 901820"] + [f"ext {i}" for i in range(8)]
+    rows = [{"order_id": f"ORD-{i}", "phone": phone, "notes": notes[i], "reach": reach[i]} for i, phone in enumerate(
+        ["tel: +1 815 707 2064", "call 0171 555 0199", "Phone: +44 20 7946 0958", "mobile +49 89 1234567",
+         "tel:+33 1 42 68 53 00"] * 2)]
+    write_jsonl(workdir / "raw/a.jsonl", rows)
+    report = ingest(workdir / "raw", "db.contacts", workdir / "lake")
+    assert report["pii"] == {"phone": "PHONE_NUMBER", "notes": "FREE_TEXT:EMAIL"}
+    assert list(report["pii_doubts"]) == ["reach"] and "PHONE_NUMBER" in report["pii_doubts"]["reach"]
+    assigned = column_tags(lakeformation, "contacts", ["phone", "notes", "reach", "order_id"])
+    assert assigned["phone"] == {"sensitivity": ["pii"], "pii_type": ["phone_number"]}
+    assert assigned["notes"] == {"sensitivity": ["pii"], "pii_type": ["free_text_email"]}
+    assert assigned["reach"] == {"sensitivity": ["confidential"]}  # closed until reviewed, not internal
+    assert assigned["order_id"] == {"sensitivity": ["internal"]}
+    plan = cli("govern", "plan")
+    assert plan.exit_code == 0 and "review db.contacts.reach: PHONE_NUMBER" in plan.output

@@ -8,7 +8,7 @@ from lakeformation import lf as lf_module
 from lakeformation.access import TableTags, table_access
 from lakeformation.lf import LakeFormation, Resource, TagPolicyGrant
 from lakeformation.plan import ActualState, GovernedColumn, GovernedTable, plan
-from lakeformation.spec import DEFAULT
+from lakeformation.spec import DEFAULT, Override
 from lakeward.errors import GovernanceError
 
 pytestmark = pytest.mark.unit
@@ -131,3 +131,19 @@ def test_named_grants_and_iam_allowed_principals_count_in_access():
     assert table_access(ANALYST, [], tags, [columns]).readable == ("qty",)
     describe = NamedGrant(ANALYST, "db", None, None, (), frozenset({"DESCRIBE"}))
     assert table_access(ANALYST, [], tags, [describe]).readable == ()
+
+
+def test_a_doubtful_column_keeps_the_database_tags_and_is_listed_for_review():
+    table = _table(reach={"lakeward.classified": "true", "lakeward.pii_doubt": "PHONE_NUMBER: 30% validate"},
+                   qty={"lakeward.classified": "true"})
+    actual = ActualState(tags=dict(DEFAULT.ontology), database_tags={"db": {"sensitivity": ["confidential"]}},
+                         column_tags={("db", "t"): {"reach": {"sensitivity": ["internal"]},
+                                                    "qty": {"sensitivity": ["internal"]}}}, grants=[])
+    result = plan(DEFAULT, [table], actual)
+    assert [(str(r), t) for r, t in result.assignments] == [("db.t columns reach", {"sensitivity": "confidential"})]
+    assert [line for line in result.lines() if line.startswith("?")] == [
+        "? review db.t.reach: PHONE_NUMBER: 30% validate; it keeps the database's tags until an override in the "
+        "spec says what it holds"]
+    overridden = DEFAULT.model_copy(update={"overrides": {"db.t.reach": Override(pii="none", reason="extensions")}})
+    result = plan(overridden, [table], actual)
+    assert result.review == [] and not [a for a in result.assignments if str(a[0]) == "db.t columns reach"]

@@ -7,7 +7,7 @@ import pytest
 from stdnum import luhn
 
 from lakeformation import entities as E
-from lakeformation.classifier import classify_column
+from lakeformation.classifier import classify_column, doubtful_column
 
 pytestmark = pytest.mark.unit
 rng = random.Random(5)
@@ -104,3 +104,43 @@ def test_typed_columns_are_checked_for_what_they_can_hold():
     assert classify_column("phone", ["4155552671", "2125550182"], kind="integer").entity == E.PHONE_NUMBER
     assert classify_column("card", ["4111111111111111", "5500000000000004"], kind="integer").entity == E.CREDIT_CARD
     assert classify_column("dob", ["1990-01-31", "1985-12-01"], kind="date").entity == E.DATE_OF_BIRTH
+
+
+LABELLED = [
+    ("phone", ["tel: +1 815 707 2064", "call 0171 555 0199", "Phone: +44 20 7946 0958", "mobile +49 89 1234567"],
+     E.PHONE_NUMBER),
+    ("contact", ["tel: +1 (415) 555-2671", "tel:+49 30 901820", "Tel. +33 1 42 68 53 00"], E.PHONE_NUMBER),
+    ("contact", ["mailto:ana@example.com", "Email: bo@example.net", "E-mail: cy@example.io"], E.EMAIL),
+]
+
+
+@pytest.mark.parametrize("column, values, entity", LABELLED)
+def test_a_short_label_in_front_of_a_value_does_not_hide_it(column, values, entity):
+    assert classify_column(column, values).entity == entity
+
+
+NOTES = [f"Customer called about order {rng.randint(10**5, 10**6)}, wants a refund" for _ in range(14)] + [
+    "Please reply to ana@example.com about the delivery", "Wrong address, write to bo.smith@mail.example.org",
+    "Called back on +1 (415) 555-2671 and left a message", "Asked us to use j.doe@example.net from now on",
+    "Send the invoice to billing@example.co.uk please", "cc: cy@example.io for the next shipment"]
+DECOY_NOTES = [f"Upgraded firmware to {rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 9)} on "
+               f"2024-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}, ticket {rng.randint(10**8, 10**9)} closed"
+               for _ in range(40)] + [f"Order {_not_luhn()} shipped in {rng.randint(2, 9)} boxes" for _ in range(20)]
+
+
+def test_free_text_holding_emails_is_classified_as_free_text_and_decoys_stay_silent():
+    found = classify_column("notes", NOTES)
+    assert found.entity == "FREE_TEXT:EMAIL" and "free text containing EMAIL" in found.evidence
+    assert classify_column("comments", DECOY_NOTES) is None
+    assert doubtful_column("comments", DECOY_NOTES) is None
+    assert classify_column("notes", NOTES[:14]) is None  # no entity at all
+
+
+def test_a_column_where_some_values_validate_is_doubtful_not_open():
+    mixed = ["+1 (415) 555-2671", "+49 30 901820", "+44 20 7946 0958", "+33 1 42 68 53 00"] + [
+        f"ext {i}" for i in range(8)]
+    assert classify_column("reach", mixed) is None
+    doubt = doubtful_column("reach", mixed)
+    assert doubt.entity == E.PHONE_NUMBER and "review" in doubt.evidence
+    assert doubtful_column("reach", [f"ext {i}" for i in range(8)]) is None
+    assert doubtful_column("email", ["ana@example.com"] + [f"none given {i}" for i in range(20)]) is None  # < 10 %
