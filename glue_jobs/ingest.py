@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from rich.console import Console
 
+    from lakeward.cli.common import failure_message
     from lakeward.errors import LakewardError
     from lakeward.ingest.files import run_ingest
     from lakeward.runtime.aws import aws_context
@@ -81,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     except LakewardError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except Exception as e:  # Glue fails the run with the traceback; say first what it is and where
+        print(failure_message(e), file=sys.stderr)
+        raise
     if job is not None:
         job.commit()
     return 0

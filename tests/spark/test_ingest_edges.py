@@ -317,3 +317,17 @@ def test_reserved_column_names_are_refused_with_the_file_named(workdir, aws_env)
     write_jsonl(workdir / "raw/r.jsonl", [{"__lakeward_file": 1}])
     result = cli("ingest", str(workdir / "raw"), "--table", "db.r", "--lake", str(workdir / "lake"))
     assert result.exit_code == 2 and "r.jsonl" in result.stderr and "reserves" in result.stderr
+
+
+def test_a_failure_that_is_not_bad_input_exits_3_naming_its_cause_and_place(workdir):
+    write_jsonl(workdir / "raw/a.jsonl", [{"a": 1}])
+    (workdir / "lakefile").write_text("not a folder")
+    done = subprocess.run([sys.executable, "-m", "lakeward.cli", "ingest", str(workdir / "raw"), "--table", "db.t",
+                           "--lake", str(workdir / "lakefile/sub"), "--no-govern"], capture_output=True, text=True,
+                          cwd=workdir, timeout=300)
+    assert done.returncode == 3, done.stderr
+    message = " ".join(done.stderr.split())
+    assert "I/O failed: NotADirectoryError" in message and "lakefile/sub" in message
+    assert re.search(r"at lakeward/[a-z_/]+\.py:\d+ in \w+", message)
+    trace = Path(re.search(r"traceback in (\S+?)\)", message).group(1)).read_text()
+    assert "Traceback" in trace and "NotADirectoryError" in trace
