@@ -16,7 +16,8 @@ SPEC = f"""
 governance:
   ontology:
     sensitivity: [public, internal, confidential, pii]
-    pii_type: [email, phone_number, usa_ssn, credit_card, bank_account, ip_address, date_of_birth, person_name, address]
+    pii_type: [email, phone_number, usa_ssn, credit_card, bank_account, ip_address, date_of_birth, person_name, address,
+               free_text_email, free_text_phone_number, free_text_credit_card]
   rules:
     EMAIL: {{sensitivity: pii, pii_type: email}}
     PHONE_NUMBER: {{sensitivity: pii, pii_type: phone_number}}
