@@ -37,8 +37,7 @@ def failure_message(e: BaseException) -> str:
     """One paragraph on an unexpected failure: Spark's headline, or the exception, the innermost frame of
     our code it passed through, and a file holding the whole traceback."""
     if type(e).__module__.startswith(("py4j", "pyspark")):
-        headline = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        return f"Spark failed: {headline}"
+        return f"Spark failed: {_spark_cause(e)}"
     frames = traceback.extract_tb(e.__traceback__)
     ours = [f for f in frames if any(part in f.filename for part in _OUR_PACKAGES)] or frames
     where = f" at {_relative(ours[-1].filename)}:{ours[-1].lineno} in {ours[-1].name}" if ours else ""
@@ -49,6 +48,18 @@ def failure_message(e: BaseException) -> str:
         return f"I/O failed: {type(e).__name__}: {e}{where} (traceback in {path})"
     return (f"internal error: {type(e).__name__}: {e}{where}. This is a defect of lakeward, not of your "
             f"input; the traceback is in {path} (please attach it to a lakeward issue)")
+
+
+def _spark_cause(e: BaseException) -> str:
+    """The innermost cause the JVM reports (py4j's own message only says which call failed)."""
+    cause = getattr(e, "java_exception", None)
+    try:
+        while cause is not None and cause.getCause() is not None:
+            cause = cause.getCause()
+        text = str(cause.toString()) if cause is not None else str(e)
+    except Exception:  # noqa: BLE001 - the gateway may be gone
+        text = str(e)
+    return text.strip().splitlines()[0] if text.strip() else type(e).__name__
 
 
 _OUR_PACKAGES = ("/lakeward/", "/catalog/", "/lakeformation/", "/glue_jobs/", "/streaming_jobs/")

@@ -60,7 +60,26 @@ def _read_json(spark: SparkSession, paths: list[str], multiline: bool) -> DataFr
         # Nothing parsed: Spark refuses to select only the corrupt column, so keep the raw text instead.
         text = spark.read.text(paths, wholetext=multiline)
         return text.where(F.trim("value") != "").select(F.col("value").alias(_SPARK_CORRUPT))
-    return df if multiline else _json_lines(spark, paths, df.schema)
+    if not multiline:
+        return _json_lines(spark, paths, df.schema)
+    capped = _capped(df.schema)
+    return df if capped == df.schema else reader.schema(capped).json(paths)
+
+
+MAX_NESTING = 32  # deeper values are kept as JSON text: Arrow's IPC (Spark -> Python) refuses ~60+ levels
+
+
+def _capped(dt: T.DataType, depth: int = 0) -> T.DataType:
+    """The type with everything nested deeper than MAX_NESTING levels read as its JSON text."""
+    if depth >= MAX_NESTING and isinstance(dt, (T.StructType, T.ArrayType, T.MapType)):
+        return T.StringType()
+    if isinstance(dt, T.StructType):
+        return T.StructType([T.StructField(f.name, _capped(f.dataType, depth + 1), f.nullable) for f in dt.fields])
+    if isinstance(dt, T.ArrayType):
+        return T.ArrayType(_capped(dt.elementType, depth + 1), dt.containsNull)
+    if isinstance(dt, T.MapType):
+        return T.MapType(dt.keyType, _capped(dt.valueType, depth + 1), dt.valueContainsNull)
+    return dt
 
 
 def _json_lines(spark: SparkSession, paths: list[str], inferred: T.StructType) -> DataFrame:
@@ -68,7 +87,7 @@ def _json_lines(spark: SparkSession, paths: list[str], inferred: T.StructType) -
     value (``{"a":1}{"a":2}``, or a value followed by anything but spaces) is one corrupt record with its
     raw text: Spark's JSON reader would keep the first value and drop the rest unnoticed. A line holding
     an array of objects is one row per object, as Spark reads it."""
-    record = T.StructType([f for f in inferred.fields if f.name != _SPARK_CORRUPT])
+    record = _capped(T.StructType([f for f in inferred.fields if f.name != _SPARK_CORRUPT]))
     line = F.col("value")
     line = F.when(line.startswith("\ufeff"), F.substring(line, 2, 1 << 30)).otherwise(line)
     array = F.when(F.ltrim(line).startswith("["), line).otherwise(F.concat(F.lit("["), line, F.lit("]")))

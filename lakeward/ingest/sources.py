@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import bz2
+import gzip
 import csv
 import io
 import json
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow.parquet as pq
 
@@ -54,6 +55,23 @@ def _decompress_head(data: bytes, compression: str) -> bytes:
     if compression == "gzip":
         return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data, HEAD_BYTES)
     return bz2.BZ2Decompressor().decompress(data, HEAD_BYTES)
+
+
+def _incomplete_stream(storage: Storage, uri: str, compression: str) -> str | None:
+    """Why a compressed file does not decompress to its end, or None. Spark's reader would fail the whole
+    job on a truncated gzip, so every compressed file is read through once (streamed, on the driver, in
+    the parallel sniffing threads)."""
+    fs, path = storage.resolve(uri)
+    try:
+        with fs.open_input_stream(path, compression=None) as raw:
+            reader: Any = gzip.GzipFile(fileobj=raw) if compression == "gzip" else bz2.BZ2File(raw)
+            while reader.read(16 * 2**20):
+                pass
+    except EOFError:
+        return f"truncated {compression} file: the compressed stream ends before its end marker"
+    except (OSError, zlib.error, ValueError) as e:
+        return f"corrupt {compression} stream: {e}"
+    return None
 
 
 def _looks_like_data(row: list[str]) -> bool:
@@ -116,7 +134,8 @@ def _sniff_text(entry: FileEntry, text: str, compression: str | None, lower_name
             return SourceFile(entry, None, compression,
                               problem="not JSON, CSV/TSV or Parquet: no consistent delimiter among , ; TAB |")
     rows = list(csv.reader(io.StringIO(stripped), delimiter=delimiter))
-    multiline = any("\n" in field or "\r" in field for row in rows[:-1] for field in row)
+    whole = rows if complete else rows[:-1]  # the last row of a head may be cut short
+    multiline = any("\n" in field or "\r" in field for row in whole for field in row)
     first = rows[0]
     header = not _looks_like_data(first)
     return SourceFile(entry, "csv", compression, delimiter, header, lines[0] if header else None, multiline,
@@ -170,6 +189,8 @@ def sniff(storage: Storage, entry: FileEntry) -> SourceFile:
         return SourceFile(entry, "parquet", parquet_schema=arrow_schema.to_string(show_schema_metadata=False),
                           kinds=parquet_kinds(arrow_schema))
     if by_suffix:
+        if (broken := _incomplete_stream(storage, entry.uri, by_suffix)) is not None:
+            return SourceFile(entry, None, by_suffix, problem=broken)
         try:
             head = _decompress_head(head, by_suffix)
         except (OSError, EOFError, zlib.error, ValueError) as e:
