@@ -1,8 +1,7 @@
 """Value validators for PII entities: one function per entity, str -> bool, no engine, no I/O.
 
 Checksums come from python-stdnum (Luhn, IBAN, US SSN) and phonenumbers; a value alone cannot settle
-every case (a bare 9-digit number is an SSN 88 % of the time by checksum alone, see
-../shared/PII_AND_DQ_NOTES.md), so the column decision (lakeformation.classifier) also weighs formatting
+every case (89 % of random 9-digit numbers pass the SSN checksum; docs/measured-facts.md), so the column decision (lakeformation.classifier) also weighs formatting
 and the column's name. Validators here say whether a value *can* be the entity, strictly.
 """
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Optimistic concurrency on Glue UpdateTable. moto does not reject a stale VersionId (see
-shared/AWS_EMULATION_NOTES.md), so the conflict is played by botocore's Stubber here."""
+docs/measured-facts.md), so the conflict is played by botocore's Stubber here."""
 import boto3
 import pytest
 from botocore.stub import Stubber
