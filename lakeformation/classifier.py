@@ -167,38 +167,48 @@ def _distinct(values: Iterable[str | None], kind: Kind) -> list[str]:
     return sorted({strip_label(v) for v in stripped} if kind == "string" else stripped)
 
 
-def classify_column(path: str, values: Iterable[str | None], threshold: float = 0.8,
-                    threshold_no_hint: float = 0.9, kind: Kind = "string") -> Detection | None:
-    """The PII entity a column holds, or None. ``values``: sampled non-null values as strings (a short
-    label in front of a value, as in ``tel: +1 815 707 2064``, is not part of it); ``kind``: the
-    column's type. Free text (comments, notes) holding emails, phone numbers or card numbers in a share
-    of its values is ``FREE_TEXT:<entity>``."""
+def assess_column(path: str, values: Iterable[str | None], threshold: float = 0.8,
+                  threshold_no_hint: float = 0.9, kind: Kind = "string") -> tuple[Detection | None, Detection | None]:
+    """What a column holds, validated once: the PII entity it is found to hold (or None), and when it is
+    not found to hold one, the doubt (or None). ``values``: sampled non-null values as strings (a short
+    label in front of a value, as in ``tel: +1 815 707 2064``, is not part of it); ``kind``: the column's
+    type. Free text (comments, notes) holding emails, phone numbers or card numbers in a share of its
+    values is ``FREE_TEXT:<entity>``. A doubtful column is one where a real share of values
+    (``UNCERTAIN_SHARE``) validate as an entity, but fewer than the threshold: it must stay closed until
+    someone decides (a miss is an exposure)."""
     distinct = _distinct(values, kind)
     if not distinct:
-        return None
+        return None, None
+    shares = _shares(path, distinct, kind)
     candidates: list[tuple[bool, Detection]] = []
-    for entity, share, hint in _shares(path, distinct, kind):
+    for entity, share, hint in shares:
         if share >= (threshold if hint else threshold_no_hint):
             how = f"{share:.0%} of {len(distinct)} distinct sampled values validate"
             candidates.append((hint, Detection(path, entity, round(min(1.0, share + (0.1 if hint else 0.0)), 2),
                                                how + (", and the name suggests it" if hint else ""))))
     if candidates:
-        return max(candidates, key=lambda c: (c[1].confidence, c[0]))[1]  # ties: the entity the name suggests
-    return _free_text(path, distinct) if kind == "string" else None
+        return max(candidates, key=lambda c: (c[1].confidence, c[0]))[1], None  # ties: the entity the name suggests
+    if kind == "string" and (free := _free_text(path, distinct)) is not None:
+        return free, None
+    doubts = [(share, entity) for entity, share, hint in shares
+              if UNCERTAIN_SHARE <= share < (threshold if hint else threshold_no_hint)]
+    if not doubts:
+        return None, None
+    share, entity = max(doubts)
+    return None, Detection(path, entity, round(share, 2), f"{share:.0%} of {len(distinct)} distinct sampled values "
+                           f"validate as {entity}, below the threshold: review it")
+
+
+def classify_column(path: str, values: Iterable[str | None], threshold: float = 0.8,
+                    threshold_no_hint: float = 0.9, kind: Kind = "string") -> Detection | None:
+    """The PII entity a column holds, or None (see ``assess_column``)."""
+    return assess_column(path, values, threshold, threshold_no_hint, kind)[0]
 
 
 def doubtful_column(path: str, values: Iterable[str | None], threshold: float = 0.8,
                     threshold_no_hint: float = 0.9, kind: Kind = "string") -> Detection | None:
-    """A column that is not found to be PII but where a real share of values (``UNCERTAIN_SHARE``)
-    validate as an entity: it must stay closed until someone decides (a miss is an exposure)."""
-    distinct = _distinct(values, kind)
-    doubts = [(share, entity) for entity, share, hint in _shares(path, distinct, kind)
-              if UNCERTAIN_SHARE <= share < (threshold if hint else threshold_no_hint)]
-    if not doubts:
-        return None
-    share, entity = max(doubts)
-    return Detection(path, entity, round(share, 2), f"{share:.0%} of {len(distinct)} distinct sampled values "
-                     f"validate as {entity}, below the threshold: review it")
+    """The doubt about a column not found to hold PII, or None (see ``assess_column``)."""
+    return assess_column(path, values, threshold, threshold_no_hint, kind)[1]
 
 
 _EMAIL_IN_TEXT = re.compile(r"[^\s@<>(),;:\"'\[\]]{1,64}@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}")

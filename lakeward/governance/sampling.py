@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from lakeformation.classifier import Findings, classify_column, doubtful_column
+from lakeformation.classifier import Findings, assess_column
 
 _NEVER_PII = (T.BooleanType, T.BinaryType)  # sampled only to know the column has values
 
@@ -101,9 +101,9 @@ def classify_frame(df: DataFrame, columns: list[str], rows: int, distinct: int) 
     for path, (kind, values) in sample_values(df, columns, rows, distinct).items():
         if values:
             result.seen.add(_column_of(path))
-        detection = classify_column(path, values, kind=kind)  # type: ignore[arg-type]
+        detection, doubt = assess_column(path, values, kind=kind)  # type: ignore[arg-type]
         if detection is not None:
             result.found.append(detection)
-        elif (doubt := doubtful_column(path, values, kind=kind)) is not None:  # type: ignore[arg-type]
+        elif doubt is not None:
             result.doubts.append(doubt)
     return result

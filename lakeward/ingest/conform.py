@@ -12,7 +12,7 @@ from pyspark.sql import types as T
 from catalog import types as C
 from catalog.names import NestedNames
 from lakeward.engines.spark_types import to_catalog, to_spark
-from lakeward.ingest.content_types import BOOLEAN, ISO_DATE, ISO_TIMESTAMP, NULL_TOKENS
+from lakeward.ingest.content_types import BOOLEAN, ISO_DATE, ISO_TIMESTAMP, null_token
 
 _INTEGRAL = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)
 _NUMERIC = (*_INTEGRAL, T.FloatType, T.DoubleType, T.DecimalType)
@@ -80,7 +80,7 @@ def conform(expr: SparkColumn, src: T.DataType, tgt: C.DataType, nested: NestedN
     if src == target:
         return expr, None
     if isinstance(src, T.StringType):  # a missing-value token (NA, NULL, #N/A, ...) is NULL in a typed column
-        expr = F.when(~F.trim(expr).isin(*NULL_TOKENS), expr)
+        expr = F.when(~null_token(expr), expr)
     if isinstance(target, (T.DateType, T.TimestampType)) and not isinstance(
             src, (T.StringType, T.DateType, T.TimestampType, T.TimestampNTZType)):
         # Never read a number or a boolean as a time (Spark would take seconds, or 1970 for false); epochs

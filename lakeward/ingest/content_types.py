@@ -85,6 +85,11 @@ _MONEY = {2: 2048, 3: 4096, 4: 8192}  # by number of places
 _NUMBERS = _INT | _BIG_INT | _FRACTION | _LONG_FRACTION | sum(_MONEY.values())
 
 
+def null_token(value: SparkColumn, tokens: tuple[str, ...] = NULL_TOKENS) -> SparkColumn:
+    """Whether a text value is a missing-value token (surrounding spaces ignored)."""
+    return F.trim(value).isin(*tokens)
+
+
 def _value_class(value: SparkColumn, tokens: tuple[str, ...]) -> SparkColumn:
     """The class of one trimmed text value (NULL for NULL); a value counts as a date or timestamp only if
     Spark can also convert it ("2024-02-30" cannot)."""
@@ -92,7 +97,7 @@ def _value_class(value: SparkColumn, tokens: tuple[str, ...]) -> SparkColumn:
     significant = F.length(F.regexp_replace(F.regexp_replace(value, r"[eE].*$|[^0-9]", ""), r"^0+", ""))
     places = F.length(F.regexp_extract(value, r"\.([0-9]+)$", 1))
     money = F.when(places == 2, _MONEY[2]).when(places == 3, _MONEY[3]).otherwise(_MONEY[4])
-    return (F.when(value.isNull(), F.lit(None)).when(value.isin(*tokens), _TOKEN)
+    return (F.when(value.isNull(), F.lit(None)).when(null_token(value, tokens), _TOKEN)
             .when(value.rlike(INTEGER), F.when(value.cast("bigint").isNotNull(), _INT)
                   .when(digits <= 38, _BIG_INT).otherwise(_HUGE))
             .when(value.rlike(LEADING_ZERO) & ~value.rlike(r"^[+-]?0[.eE]"), _ZERO_CODE)

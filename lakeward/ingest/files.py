@@ -101,16 +101,16 @@ def select_files(storage: Storage, source_uri: str, ledger: LedgerState, report:
     nothing. A file whose content changed is held back (reported ``held``) unless ``changed_files`` is
     ``reingest``: its earlier version's rows are in the table, and taking it again would add them twice."""
     single = storage.info(source_uri).type == pafs.FileType.File
-    listed = storage.list_files(source_uri, skip_hidden=not single)
-    unchanged = {e.uri for e in listed if _same_stamp(ledger.ingested.get(e.uri), e)}
-    entries = storage.with_identity([e for e in listed if e.uri not in unchanged])
+    candidates: list[FileEntry] = []
+    for entry in storage.list_files(source_uri, skip_hidden=not single):
+        seen = ledger.ingested.get(entry.uri)
+        if seen and _same_stamp(seen, entry):
+            report.files.append(FileReport(entry.uri, None, "skipped", reason=f"already ingested in batch {seen.batch_id}"))
+        else:
+            candidates.append(entry)
     fresh: list[FileEntry] = []
     changed: set[str] = set()
-    for entry in listed:
-        seen = ledger.ingested.get(entry.uri)
-        if entry.uri in unchanged and seen:
-            report.files.append(FileReport(entry.uri, None, "skipped", reason=f"already ingested in batch {seen.batch_id}"))
-    for entry in entries:
+    for entry in storage.with_identity(candidates):  # hashed only when new or re-timed
         seen = ledger.ingested.get(entry.uri)
         if seen is None:
             fresh.append(entry)
@@ -125,8 +125,8 @@ def select_files(storage: Storage, source_uri: str, ledger: LedgerState, report:
     return sniff_all(storage, fresh), changed
 
 
-def _same_stamp(seen: LedgerEntry | None, entry: FileEntry) -> bool:
-    return bool(seen and seen.size == entry.size and (seen.mtime_ns or 0) // 1000 == entry.mtime_ns // 1000)
+def _same_stamp(seen: LedgerEntry, entry: FileEntry) -> bool:
+    return seen.size == entry.size and (seen.mtime_ns or 0) // 1000 == entry.mtime_ns // 1000
 
 
 def _held_reason(seen: LedgerEntry, entry: FileEntry) -> str:

@@ -120,9 +120,10 @@ def _in_source_order(df: DataFrame, files: list[SourceFile]) -> DataFrame:
     """Spark's JSON inference sorts fields by name; analysts expect the order the records have. Fields in
     the order the files' first records show them, then the fields only later records have."""
     order = list(dict.fromkeys(name for f in files for name, _ in f.kinds))
-    present = set(df.columns)
-    first = [n for n in order if n in present]
-    ordered = first + [n for n in df.columns if n not in set(first)]
+    columns = set(df.columns)
+    first = [n for n in order if n in columns]
+    placed = set(first)
+    ordered = first + [n for n in df.columns if n not in placed]
     return df if ordered == df.columns else df.select(*[F.col("`" + n.replace("`", "``") + "`") for n in ordered])
 
 

@@ -33,10 +33,10 @@ from lakeward.ingest.batch import RawPart
 from lakeward.ingest.conform import conform
 from lakeward.ingest.content_types import (
     INTEGRAL_TYPES,
-    NULL_TOKENS,
     ContentType,
     epoch_unit,
     from_epoch,
+    null_token,
 )
 from lakeward.ingest.partition_checks import projection_reason
 from lakeward.ingest.planning import Target
@@ -93,7 +93,7 @@ def _shape_part(part: RawPart, mapping: dict[str, str], content: dict[str, Conte
         converted = []
         for source in sources[column.name]:
             if isinstance(source.dataType, T.StringType) and column.type != C.STRING:
-                nulled.append(F.when(F.trim(quoted(source.name)).isin(*NULL_TOKENS), F.lit(column.name)))
+                nulled.append(F.when(null_token(quoted(source.name)), F.lit(column.name)))
             value, lossy = _convert(source, column, content.get(source.name), target.nested)
             if lossy is not None and target.mode == "rescue":
                 value = F.when(lossy, F.lit(None)).otherwise(value)

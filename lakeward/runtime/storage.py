@@ -125,7 +125,7 @@ class Storage:
             head = self._s3_client.head_object(Bucket=bucket, Key=key) if key else None
         except self._s3_client.exceptions.ClientError:
             head = None
-        if head is not None and not key.endswith("/"):
+        if head is not None:
             return [FileEntry(f"s3://{path.rstrip('/')}", head["ContentLength"],
                               int(head["LastModified"].timestamp() * 1e9), head["ETag"].strip('"'))]
         prefix = f"{key}/" if key else ""
