@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.schema import CatalogTable, Column, Partition, TableDefinition
-from catalog.types import parse_hive, to_hive
+from catalog.types import parse_hive, partition_coercible, to_hive, widen
 from lakeward.errors import CatalogError
 
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
@@ -65,9 +65,33 @@ def table_input(table: TableDefinition) -> dict[str, Any]:
             "PartitionKeys": [], "StorageDescriptor": descriptor}
 
 
-def partition_input(table: TableDefinition, values: tuple[str, ...], location: str) -> dict[str, Any]:
-    return {"Values": list(values), "StorageDescriptor": _storage_descriptor(location, table.columns),
+def partition_input(table: TableDefinition, values: tuple[str, ...], location: str,
+                    columns: tuple[Column, ...] | None = None) -> dict[str, Any]:
+    return {"Values": list(values), "StorageDescriptor": _storage_descriptor(location, columns or table.columns),
             "Parameters": {}}
+
+
+def partition_columns(table: TableDefinition, own: tuple[Column, ...] | None) -> tuple[Column, ...]:
+    """A registered partition's columns after the table's changed: the table's, except where the table
+    widened a type past what its files' readers follow (bigint to double) and Athena casts per partition:
+    there the partition keeps declaring the type its files hold."""
+    mine = {c.name: c for c in own or ()}
+    kept = []
+    for column in table.columns:
+        old = mine.get(column.name)
+        if (old is not None and old.type != column.type and widen(old.type, column.type, "parquet") != column.type
+                and partition_coercible(old.type, column.type)):
+            column = Column(column.name, old.type, column.comment, column.parameters)
+        kept.append(column)
+    return tuple(kept)
+
+
+def behind(table: TableDefinition, partition: Partition) -> list[str]:
+    """The columns a partition declares with a narrower type than the table's, which its files hold:
+    files of the table's type must not be added to it before it is rewritten."""
+    mine = {c.name: c.type for c in partition.columns or ()}
+    return [c.name for c in table.columns if c.name in mine and mine[c.name] != c.type
+            and widen(mine[c.name], c.type, "parquet") != c.type]
 
 
 def _column_from(entry: dict[str, Any], table: str) -> Column:
@@ -106,5 +130,7 @@ def table_from_glue(database: str, table: dict[str, Any]) -> CatalogTable:
     return CatalogTable(definition, table.get("VersionId"), foreign)
 
 
-def partition_from_glue(entry: dict[str, Any]) -> Partition:
-    return Partition(tuple(entry["Values"]), (entry.get("StorageDescriptor") or {}).get("Location", ""))
+def partition_from_glue(entry: dict[str, Any], table: str = "") -> Partition:
+    descriptor = entry.get("StorageDescriptor") or {}
+    columns = tuple(_column_from(c, table) for c in descriptor.get("Columns", [])) or None
+    return Partition(tuple(entry["Values"]), descriptor.get("Location", ""), columns)

@@ -9,6 +9,12 @@
 In every mode a batch column whose type cannot become the table's (a string in a bigint column) is a
 conflict: its values are cast to the table type, and values that do not survive the cast follow the
 mode (quarantine, or rescue).
+
+A widening older files cannot follow (bigint to double in Parquet, any type change in Delta) is a
+``Rewrite`` in evolve mode: the table takes the wider type and the caller rewrites the files that hold
+the narrower one, or, for a partitioned Parquet table whose older partitions Athena can cast
+(catalog.types.partition_coercible), only the partitions the batch writes to. ``widen: quarantine``
+turns such a widening back into a conflict.
 """
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ from catalog.types import (
     Map,
     Promotion,
     Struct,
+    partition_coercible,
     to_hive,
     widen,
 )
@@ -32,6 +39,8 @@ from catalog.types import (
 ChangeKind = Literal["add_column", "widen_type", "add_nested_fields"]
 EvolutionMode = Literal["evolve", "freeze", "rescue"]
 EVOLUTION_MODES: tuple[EvolutionMode, ...] = ("evolve", "freeze", "rescue")
+WidenPolicy = Literal["auto", "rewrite", "quarantine"]
+WIDEN_POLICIES: tuple[WidenPolicy, ...] = ("auto", "rewrite", "quarantine")
 RESCUED_COLUMN = "_rescued_data"
 
 
@@ -59,12 +68,23 @@ class TypeConflict:
     batch_type: str
 
 
+@dataclass(frozen=True)
+class Rewrite:
+    """A widening the table's older files cannot follow: the files holding the narrower type are rewritten."""
+
+    column: str
+    old_type: str
+    new_type: str
+    per_partition: bool  # older partitions may keep declaring the old type (Athena casts them)
+
+
 @dataclass
 class EvolutionPlan:
     columns: tuple[Column, ...]
     changes: list[SchemaChange] = field(default_factory=list)
     conflicts: list[TypeConflict] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # batch columns a frozen or rescuing table lacks
+    rewrites: list[Rewrite] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -72,9 +92,11 @@ class EvolutionPlan:
 
 
 def plan_evolution(table_columns: tuple[Column, ...] | None, batch_columns: list[Column],
-                   promote: Promotion = "parquet", mode: EvolutionMode = "evolve") -> EvolutionPlan:
-    """promote is the widening the table's format allows (see catalog.types.widen). A table that does not
-    exist yet is created from the batch (plus the rescue column in rescue mode); freeze needs a table."""
+                   promote: Promotion = "parquet", mode: EvolutionMode = "evolve",
+                   widening: WidenPolicy = "auto") -> EvolutionPlan:
+    """promote is the widening the table's files allow as they are (see catalog.types.widen); a wider one
+    is a Rewrite unless ``widening`` is quarantine. A table that does not exist yet is created from the
+    batch (plus the rescue column in rescue mode); freeze needs a table."""
     if table_columns is None:
         columns = list(batch_columns)
         if mode == "rescue":
@@ -95,6 +117,11 @@ def plan_evolution(table_columns: tuple[Column, ...] | None, batch_columns: list
             continue
         current = columns[position]
         merged = widen(current.type, incoming.type, promote)
+        rewritten = widen(current.type, incoming.type, "all") if merged is None and widening != "quarantine" else None
+        if rewritten is not None:
+            merged = rewritten
+            plan.rewrites.append(Rewrite(current.name, to_hive(current.type), to_hive(merged),
+                                         promote == "parquet" and partition_coercible(current.type, merged)))
         if merged is None:
             plan.conflicts.append(TypeConflict(incoming.name, to_hive(current.type), to_hive(incoming.type)))
         elif merged != current.type:

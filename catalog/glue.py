@@ -5,11 +5,13 @@ translated into lakeward errors that name the database, table or partition conce
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Iterator
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from catalog.definitions import (
+    partition_columns,
     partition_from_glue,
     partition_input,
     table_from_glue,
@@ -110,14 +112,18 @@ class GlueCatalog:
 
     def partition_locations(self, table: TableDefinition, values: list[tuple[str, ...]]) -> dict[tuple[str, ...], str]:
         """The registered location of each of these partitions that exists, 1,000 per BatchGetPartition."""
-        found: dict[tuple[str, ...], str] = {}
+        return {v: p.location for v, p in self.get_partitions(table, values).items()}
+
+    def get_partitions(self, table: TableDefinition, values: list[tuple[str, ...]]) -> dict[tuple[str, ...], Partition]:
+        """Each of these partitions that exists, as registered, 1,000 per BatchGetPartition."""
+        found: dict[tuple[str, ...], Partition] = {}
         for start in range(0, len(values), 1000):
             chunk = values[start:start + 1000]
             response = self._call("BatchGetPartition", f"table {table.qualified_name}", DatabaseName=table.database,
                                   TableName=table.name, PartitionsToGet=[{"Values": list(v)} for v in chunk])
             for entry in response.get("Partitions", []):
-                p = partition_from_glue(entry)
-                found[p.values] = p.location
+                p = partition_from_glue(entry, table.qualified_name)
+                found[p.values] = p
             if response.get("UnprocessedKeys"):
                 raise CatalogError(f"Glue did not return {len(response['UnprocessedKeys'])} partition(s) of "
                                    f"{table.qualified_name} (throttled); run the ingest again")
@@ -145,8 +151,10 @@ class GlueCatalog:
                                    f"{failures[0].get('ErrorDetail', {}).get('ErrorMessage')}")
 
     def update_partition_columns(self, table: TableDefinition) -> int:
-        """Give every registered partition the table's columns (after a schema change), 100 per call."""
-        partitions = list(self.partitions(table.database, table.name))
+        """Give every registered partition the table's columns after a schema change (keeping a narrower
+        type its files hold where Athena casts it: catalog.definitions.partition_columns), 100 per call."""
+        partitions = [replace(p, columns=partition_columns(table, p.columns))
+                      for p in self.partitions(table.database, table.name)]
         self._update_partitions(table, partitions)
         return len(partitions)
 
@@ -157,7 +165,7 @@ class GlueCatalog:
                 "BatchUpdatePartition", f"table {table.qualified_name}", DatabaseName=table.database,
                 TableName=table.name,
                 Entries=[{"PartitionValueList": list(p.values),
-                          "PartitionInput": partition_input(table, p.values, p.location)} for p in chunk])
+                          "PartitionInput": partition_input(table, p.values, p.location, p.columns)} for p in chunk])
             if response.get("Errors"):
                 first = response["Errors"][0]
                 raise CatalogError(
@@ -171,7 +179,7 @@ class GlueCatalog:
         try:
             for page in self._glue.get_paginator("get_partitions").paginate(**kwargs):
                 for entry in page.get("Partitions", []):
-                    yield partition_from_glue(entry)
+                    yield partition_from_glue(entry, f"{database}.{name}")
         except (ClientError, BotoCoreError) as e:
             raise _translate(e, "GetPartitions", f"table {database}.{name}") from e
 

@@ -51,3 +51,4 @@ class CatalogTable:
 class Partition:
     values: tuple[str, ...]
     location: str
+    columns: tuple[Column, ...] | None = None  # as registered; None: the table's

@@ -226,6 +226,31 @@ def widen(old: DataType, new: DataType, promote: Promotion = "all") -> DataType 
     return None
 
 
+def partition_coercible(old: DataType, new: DataType) -> bool:
+    """Whether Athena reads a partition whose schema declares ``old`` in a table that declares ``new``.
+
+    Athena (Trino's Hive connector) casts a partition's column to the table's type when the partition's
+    schema names a narrower type: an integer to a wider integer, double or decimal; float to double or
+    decimal; a decimal to a decimal; field by field inside structs, arrays and maps. So a Parquet table
+    may widen bigint to double while older partitions keep declaring, and holding, bigint.
+    """
+    if old == new:
+        return True
+    if isinstance(old, Struct) and isinstance(new, Struct):
+        return all(new.field(f.name) is None or partition_coercible(f.type, new.field(f.name).type)  # type: ignore[union-attr]
+                   for f in old.fields)
+    if isinstance(old, Array) and isinstance(new, Array):
+        return partition_coercible(old.element, new.element)
+    if isinstance(old, Map) and isinstance(new, Map):
+        return partition_coercible(old.key, new.key) and partition_coercible(old.value, new.value)
+    old_rank, new_rank = _integer_rank(old), _integer_rank(new)
+    if old_rank is not None:
+        return new_rank is not None and new_rank >= old_rank or new == DOUBLE or isinstance(new, Decimal)
+    if old == FLOAT:
+        return new == DOUBLE or isinstance(new, Decimal)
+    return isinstance(old, Decimal) and isinstance(new, Decimal)
+
+
 def _widen_struct(old: Struct, new: Struct, promote: Promotion) -> Struct | None:
     fields: list[Field] = []
     for field in old.fields:

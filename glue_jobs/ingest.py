@@ -5,7 +5,8 @@ Job parameters: --source (s3:// prefix or file) and --table DB.TABLE, or --spec 
 --evolution evolve|freeze|rescue, --hints COL=TYPE[;COL=TYPE...], --govern false (no PII classification or
 Lake Formation tagging), --lake s3://bucket/prefix, --mode append|overwrite|overwrite-partitions|merge with
 --merge_keys COL[,COL...], --change_column COL and --order_by COL, --batch_id ID (a rerun is a no-op),
---changed_files hold|reingest (a file ingested before whose content changed),
+--changed_files hold|reingest (a file ingested before whose content changed), --widen auto|rewrite|quarantine
+(a type change the table's files cannot follow), --null_values NA;-;n/a (missing-value tokens, NULL in every column),
 --report s3://.../report.json or a local path (a list when several tables are ingested).
 Locally: ``python glue_jobs/ingest.py --JOB_NAME x --source raw/ --table demo.orders``.
 """
@@ -19,7 +20,7 @@ from awsglue.utils import getResolvedOptions
 
 REQUIRED = ["JOB_NAME"]
 OPTIONAL = {"source": "", "table": "", "spec": "", "format": "", "partition_by": "", "lake": "", "report": "",
-            "evolution": "", "hints": "", "govern": "", "changed_files": "", "mode": "", "merge_keys": "",
+            "evolution": "", "hints": "", "govern": "", "changed_files": "", "widen": "", "null_values": "", "mode": "", "merge_keys": "",
             "change_column": "", "order_by": "", "batch_id": ""}
 
 
@@ -67,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
                                        format=args["format"] or None, partition_by=args["partition_by"] or None,
                                        evolution=args["evolution"] or None,
                                        govern=False if args["govern"].lower() == "false" else None,
-                                       changed_files=args["changed_files"] or None)
+                                       changed_files=args["changed_files"] or None, widen=args["widen"] or None,
+                                       null_values=tuple(args["null_values"].split(";")) if args["null_values"] else None)
             reports = []
             for request in requests:
                 report = run_ingest(spark_session(settings), aws, request, settings)

@@ -105,7 +105,8 @@ def _phone_share(values: list[str], hint: bool) -> float:
     if hint:
         return _share(values, lambda v: v in phone_like and (E.is_possible_phone(v) or E.is_phone_number(v)))
     if _share(values, lambda v: v in phone_like and E.is_formatted(v)) < 0.5:
-        return 0.0
+        # mostly bare digit runs: only the formatted phone numbers count (enough of them make a doubt)
+        return _share(values, lambda v: v in phone_like and E.is_formatted(v) and E.is_possible_phone(v))
     return _share(values, lambda v: v in phone_like and (
         E.is_possible_phone(v) if E.is_formatted(v) else E.is_phone_number(v)))
 
@@ -129,9 +130,13 @@ _KIND_NEEDS_HINT = {E.USA_SSN, E.PHONE_NUMBER}
 UNCERTAIN_SHARE = 0.1  # a column where this share of values validate, but less than the threshold, is doubtful
 FREE_TEXT_SHARE = 0.1  # free text where this share of values contains an entity holds it
 FREE_TEXT = "FREE_TEXT"  # entity prefix: FREE_TEXT:EMAIL is a text column whose values contain email addresses
-# A short label before the value: "tel: +1 ...", "call 0171 ...", "mailto:a@b.org", "Email: a@b.org".
+# A short label before the value: "tel: +1 ...", "call 0171 ...", "mailto:a@b.org", "Email: a@b.org". Any
+# other word counts as a label only with a space after its colon, so "b8a1:abcd:..." (IPv6) is no label.
 _LABEL = re.compile(r"^(?:(?:mailto|tel|callto|sms)\s*:|(?:call|phone|tel|telephone|mobile|mob|cell|fax|email|"
-                    r"e-mail|mail|contact|ph)\b\.?\s*[:#=\-]?|[^\W\d_][\w .'/-]{0,24}\s*:)\s*", re.IGNORECASE)
+                    r"e-mail|mail|contact|ph)\b\.?\s*[:#=\-]?|[^\W\d_][\w .'/-]{0,24}\s*:(?=\s))\s*", re.IGNORECASE)
+# Entities a checksum proves: when they validate as fully as a phone number does, they are what the column holds
+# (one random digit run in ten passes Luhn; a column of them all passing is cards, not phone numbers).
+_CHECKSUMMED = {E.CREDIT_CARD, E.BANK_ACCOUNT, E.USA_SSN}
 
 
 def strip_label(value: str) -> str:
@@ -187,7 +192,8 @@ def assess_column(path: str, values: Iterable[str | None], threshold: float = 0.
             candidates.append((hint, Detection(path, entity, round(min(1.0, share + (0.1 if hint else 0.0)), 2),
                                                how + (", and the name suggests it" if hint else ""))))
     if candidates:
-        return max(candidates, key=lambda c: (c[1].confidence, c[0]))[1], None  # ties: the entity the name suggests
+        # ties: the entity the name suggests, then one a checksum proves
+        return max(candidates, key=lambda c: (c[1].confidence, c[0], c[1].entity in _CHECKSUMMED))[1], None
     if kind == "string" and (free := _free_text(path, distinct)) is not None:
         return free, None
     doubts = [(share, entity) for entity, share, hint in shares

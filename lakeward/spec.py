@@ -8,6 +8,9 @@ evolution mode and schema hints. Validated with pydantic; every error names the 
         format: parquet               # parquet | delta
         partition_by: dt=date(order_ts)
         evolution: evolve             # evolve | freeze | rescue
+        widen: auto                   # auto | rewrite | quarantine: a type change older files cannot follow
+        null_values: ["NA", "-"]      # missing-value tokens: NULL in every column, text too (default:
+                                      # NA, N/A, NULL, NaN, #N/A, ... and only in numeric/typed columns)
         hints:                        # column -> Athena type; overrides inference
           amount: decimal(12,2)
           zip_code: string
@@ -86,6 +89,8 @@ class TableSpec(BaseModel):
     order_by: str | None = None
     projection: dict[str, ProjectionSpec] = Field(default_factory=dict)
     changed_files: Literal["hold", "reingest"] | None = None
+    widen: Literal["auto", "rewrite", "quarantine"] | None = None
+    null_values: list[str] | None = None
 
     @field_validator("projection")
     @classmethod
@@ -208,7 +213,9 @@ def requests(spec: Spec, table: str | None = None, lake: str | None = None, defa
         request = IngestRequest(name, t.source, t.format, t.partition_by, lake or spec.lake or default_lake,
                                 t.evolution, t.parsed_hints(), spec.governance, write=t.write_settings(),
                                 projection=tuple(p.column(n) for n, p in t.projection.items()),
-                                changed_files=t.changed_files, origin=origin)
+                                changed_files=t.changed_files, widen=t.widen,
+                                null_values=tuple(t.null_values) if t.null_values is not None else None,
+                                origin=origin)
         result.append(replace(request, **{k: v for k, v in overrides.items() if v is not None}))
     return result
 

@@ -48,12 +48,20 @@ def main() -> None:
 @click.option("--changed-files", type=click.Choice(["hold", "reingest"]),
               help="A file ingested before whose content changed: hold it back and report it [default], or "
                    "reingest it (its earlier rows stay: use merge keys or an overwrite to replace them).")
+@click.option("--null-value", "null_values", multiple=True, metavar="TEXT",
+              help="A missing-value token of this source (repeatable): NULL in every column, text columns too. "
+                   "[default: NA, N/A, NULL, NaN, #N/A, ... become NULL in numeric and other typed columns only]")
+@click.option("--widen", type=click.Choice(["auto", "rewrite", "quarantine"]),
+              help="A type change the table's files cannot follow (bigint to double): rewrite the files that hold "
+                   "the old type when they total at most $LAKEWARD_WIDEN_REWRITE_MB [auto, default], always "
+                   "(rewrite), or never, quarantining the values that do not fit (quarantine).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Also write the run report as JSON (a list when the spec ingests several tables).")
 def ingest(source: str | None, table: str | None, spec_path: str | None, table_format: str | None,
            partition_by: str | None, lake: str | None, evolution: str | None, hints: tuple[str, ...],
            mode: str | None, merge_keys: tuple[str, ...], change_column: str | None, order_by: str | None,
-           batch_id: str | None, no_govern: bool, changed_files: str | None, report_path: str | None) -> None:
+           batch_id: str | None, no_govern: bool, changed_files: str | None, null_values: tuple[str, ...],
+           widen: str | None, report_path: str | None) -> None:
     """Ingest SOURCE (a raw file or folder, any mix of JSON, CSV/TSV, Parquet, .gz/.bz2) into DB.TABLE,
     or every table of a --spec file."""
     with _clear_errors():
@@ -72,7 +80,8 @@ def ingest(source: str | None, table: str | None, spec_path: str | None, table_f
             requests = ingest_requests(Storage.for_aws(aws), source=source, table=table, spec_path=spec_path,
                                        lake=lake, default_lake=settings.lake, door="cli", hints=hints, write=write,
                                        format=table_format, partition_by=partition_by, evolution=evolution,
-                                       govern=False if no_govern else None, changed_files=changed_files)
+                                       govern=False if no_govern else None, changed_files=changed_files,
+                                       widen=widen, null_values=null_values or None)
             for request in requests:
                 request.check()
             reports = []

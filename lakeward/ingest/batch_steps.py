@@ -5,12 +5,14 @@ Lake Formation, report. The table's session (lakeward.ingest.table_writer) holds
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from catalog import types as C
+from catalog.partition_projection import is_projected
 from lakeward.engines.spark_columns import quoted
 from lakeward.governance.batch import classify_batch, protection, to_classify
 from lakeward.governance.policy import protect_database, tag_columns
@@ -26,6 +28,7 @@ from lakeward.ingest.quarantine import Quarantine
 from lakeward.ingest.report import FileReport, RunReport
 from lakeward.ingest.shape import shape
 from lakeward.ingest.type_attribution import FileTypes, batch_type_conflicts
+from lakeward.ingest.widening import Carry, carried_rows, plan_carry, rewrite_stale
 from lakeward.runtime.storage import join, to_uri
 from lakeward.tables import delta
 from lakeward.tables.commit import staging_uri
@@ -67,6 +70,7 @@ class BatchSteps:
                                   caller_batch_id=caller, positions=positions,
                                   sources=[SourceEntry(f.uri, f.entry.size, f.entry.mtime_ns, f.entry.etag)
                                            for f in batch.unreadable])
+        self.rewritten: frozenset[tuple[str, ...]] = frozenset()  # partitions an append rewrites whole
 
     def _tick(self, name: str) -> None:
         now = time.monotonic()
@@ -84,7 +88,7 @@ class BatchSteps:
         output: BatchOutput | None = None
         touched: set[str] | None = None
         if batch.parts:
-            target = w.plan(batch)
+            target, rows, carry = self._plan()
             self.record.partition_spec, self.record.evolution = target.spec, target.mode
             self.record.names = {raw: column for mapping in target.names for raw, column in mapping.items()}
             report.unmatched_hints = target.unmatched_hints
@@ -93,13 +97,12 @@ class BatchSteps:
                  for f in part.files],
                 {c.name: C.to_hive(c.type) for c in (*target.definition.columns, *target.definition.partition_keys)})
             self._tick("plan_s")
-            rows = shape(batch.parts, target)
             columns = to_classify(target, not w.state.exists)
             if w.request.govern and target.mode != "freeze" and columns:
                 report.pii, report.pii_doubts = classify_batch(rows, target, columns, w.request.governance,
                                                                w.settings)
                 self._tick("classify_s")
-            output, touched = self._write(rows, target)
+            output, touched = self._write(rows, target, carry)
             self._tick("write_s")
             report.type_conflicts = conflict_evidence(target, output.counts)
             report.pending_columns = [c for i, c in enumerate(target.new_columns())
@@ -124,28 +127,58 @@ class BatchSteps:
             return
         self._commit(target, output, touched)  # type: ignore[arg-type]
 
-    def _write(self, rows: DataFrame, target: Target) -> tuple[BatchOutput, set[str] | None]:
+    def _plan(self) -> tuple[Target, DataFrame, Carry | None]:
+        """The batch's target table, its shaped rows and, when it widens a type the table's files cannot
+        follow, what it rewrites with it (lakeward.ingest.widening). Past the rewrite limit of
+        ``widen: auto`` the batch is planned again as ``widen: quarantine``."""
+        w, batch = self.w, self.batch
+        target = w.plan(batch)
+        rows = shape(batch.parts, target)
+        if not target.plan.rewrites or not w.state.exists or w.current is None:
+            return target, rows, None
+        old = w.current.definition
+        carry = plan_carry(w.aws, w.storage, old, target.definition, target.write.mode, target.plan.rewrites,
+                           bool(target.projection) or is_projected(old.parameters), rows)
+        limit = w.settings.widen_rewrite_bytes
+        if carry is not None and (w.request.widen or "auto") == "auto" and carry.bytes > limit:
+            changes = ", ".join(f"{r.column} {r.old_type} -> {r.new_type}" for r in target.plan.rewrites)
+            self.report.widening.append(
+                f"{changes}: not widened; it needs {len(carry.uris)} files ({carry.bytes / 2**20:.1f} MB) rewritten, "
+                f"more than widen auto takes (LAKEWARD_WIDEN_REWRITE_MB={w.settings.widen_rewrite_mb:g}); values that "
+                f"do not fit the table's type are quarantined. Run again with {w.request.spell('widen')} rewrite to "
+                "rewrite them")
+            target = w.plan(batch, replace(w.request, widen="quarantine"))
+            return target, shape(batch.parts, target), None
+        return target, rows, carry
+
+    def _write(self, rows: DataFrame, target: Target, carry: Carry | None) -> tuple[BatchOutput, set[str] | None]:
         """The rows (PII protected) and the bookkeeping the writer needs; a merge adds the rows it carries
-        over from the files it rewrites and returns those files' log paths."""
+        over from the files it rewrites and returns those files' log paths, as a widening does with the
+        files it rewrites (the batch then commits as the carry's mode)."""
         w = self.w
         report = self.report
         merging = target.write.mode == "merge"
+        carrying = carry is not None and not merging
         plan = WritePlan(staging_uri(w.table_uri, self.record.batch_id), self.record.batch_id,
                          tuple(p.name for p in target.partitions), w.settings.target_bytes,
                          tuple(target.new_columns()), tuple(c.column for c in target.checked),
                          s3_options=w.storage.s3_options,
-                         write_rows=bool(target.definition.columns or target.partitions), actions=merging)
+                         write_rows=bool(target.definition.columns or target.partitions),
+                         actions=merging or carrying)
         protect: dict[str, Any] = {}
         if w.request.govern:
             report.protected, protect = protection(w.aws, w.request.governance, target.definition)
         touched = None
         if merging:
-            merge = plan_merge(w.spark, rows, target.definition, target.write, w.aws.storage_options())
+            merge = plan_merge(w.spark, rows, target.definition, target.write, w.aws.storage_options(),
+                               w.storage if carry is not None else None)
             rows, touched = merge.frame, merge.touched
+        elif carrying:
+            rows = rows.withColumn(ACTION_COL, F.lit(None).cast("string"))
 
         def protected(name: str) -> Any:
             value = protect[name](quoted(name))
-            if merging:  # carried rows come from the table's files, where they are protected already
+            if merging or carrying:  # carried rows come from the table's files, where they are protected already
                 value = F.when(F.col(ACTION_COL) == "carried", quoted(name)).otherwise(value)
             return value.alias(name)
 
@@ -153,8 +186,17 @@ class BatchSteps:
             *[protected(c.name) if c.name in protect else quoted(c.name) for c in target.definition.columns],
             *[partition_string(F.col(p.name)).alias(f"{PART_PREFIX}{i}") for i, p in enumerate(target.partitions)],
             *[F.col(c) for c in plan.bookkeeping if not c.startswith(PART_PREFIX)])
-        output = write_batch(frame, plan, self._tasks(plan, merging))
-        report.merge = dict(output.actions)
+        if carrying and carry.uris:  # type: ignore[union-attr]
+            frame = frame.unionByName(carried_rows(w.spark, w.storage, target.definition, carry.uris))  # type: ignore[union-attr]
+        output = write_batch(frame, plan, None if carrying else self._tasks(plan, merging))
+        if carry is not None:
+            self.record.mode = carry.mode
+            report.widening.append(carry.describe(output.actions.get("carried", 0),
+                                                  [r.column for r in target.plan.rewrites]))
+        elif w.state.exists and target.write.mode == "append":
+            self.rewritten, done = rewrite_stale(w.spark, w.glue, w.storage, target.definition, plan, output)
+            report.widening += done
+        report.merge = {k: v for k, v in output.actions.items() if merging}
         report.null_tokens = dict(output.nulled)
         return output, touched
 
@@ -179,15 +221,17 @@ class BatchSteps:
             w.governed = True
         report.schema_changes = [] if created else [c.describe() for c in target.plan.changes]
         if w.request.format == "parquet":
-            outcome = commit_parquet(w.ctx, target.definition, w.current, output.files, self.record, w.table_uri)
+            outcome = commit_parquet(w.ctx, target.definition, w.current, output.files, self.record, w.table_uri,
+                                     self.rewritten)
         else:
             changed = {c.column for c in target.plan.changes}
             evolved = tuple(c for c in target.definition.columns if c.name in changed) if w.state.exists else ()
             app = ((f"{delta.APP_ID}:consumer:{self.record.positions.consumer}", self.record.positions.batch),) \
                 if self.record.positions else ()
+            retype = bool(target.plan.rewrites) and w.state.exists
             outcome = commit_delta(w.ctx, target.definition, w.current, output.files, self.record,
                                    DeltaChange(evolved, frozenset(touched) if touched is not None else None,
-                                               app_transactions=app), w.snapshot)
+                                               app_transactions=app, retype=retype), w.snapshot)
             report.delta_version = outcome.version
         report.replaced, report.files_removed = outcome.replaced, outcome.files_removed
         report.partitions = partition_report(output.counts, output.files, target.partitions)

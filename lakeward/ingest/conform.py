@@ -12,7 +12,7 @@ from pyspark.sql import types as T
 from catalog import types as C
 from catalog.names import NestedNames
 from lakeward.engines.spark_types import to_catalog, to_spark
-from lakeward.ingest.content_types import BOOLEAN, ISO_DATE, ISO_TIMESTAMP, null_token
+from lakeward.ingest.content_types import BOOLEAN, ISO_DATE, ISO_TIMESTAMP, NULL_TOKENS, null_token
 
 _INTEGRAL = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)
 _NUMERIC = (*_INTEGRAL, T.FloatType, T.DoubleType, T.DecimalType)
@@ -23,7 +23,7 @@ def _any(conditions: list[SparkColumn]) -> SparkColumn | None:
 
 
 def conform(expr: SparkColumn, src: T.DataType, tgt: C.DataType, nested: NestedNames | None = None,
-            path: str = "") -> tuple[SparkColumn, SparkColumn | None]:
+            path: str = "", tokens: tuple[str, ...] = NULL_TOKENS) -> tuple[SparkColumn, SparkColumn | None]:
     """Convert expr (of Spark type src) to the catalog type tgt; struct fields are matched through the
     batch's ``nested`` names at ``path`` (the column-rooted path of expr).
 
@@ -45,8 +45,8 @@ def conform(expr: SparkColumn, src: T.DataType, tgt: C.DataType, nested: NestedN
             if not sources:
                 parts.append(F.lit(None).cast(to_spark(field.type)).alias(field.name))
                 continue
-            converted = [conform(expr.getField(s.name), s.dataType, field.type, nested, f"{path}.{field.name}")
-                         for s in sources]
+            converted = [conform(expr.getField(s.name), s.dataType, field.type, nested, f"{path}.{field.name}",
+                                 tokens) for s in sources]
             parts.append((converted[0][0] if len(converted) == 1 else F.coalesce(*[c[0] for c in converted]))
                          .alias(field.name))
             lossy += [loss for _, loss in converted if loss is not None]
@@ -55,14 +55,14 @@ def conform(expr: SparkColumn, src: T.DataType, tgt: C.DataType, nested: NestedN
         return F.when(expr.isNull(), F.lit(None)).otherwise(F.struct(*parts)), _any(lossy)
     if isinstance(tgt, C.Array) and isinstance(src, T.ArrayType):
         def element(x: SparkColumn) -> tuple[SparkColumn, SparkColumn | None]:
-            return conform(x, src.elementType, tgt.element, nested, f"{path}[]")
+            return conform(x, src.elementType, tgt.element, nested, f"{path}[]", tokens)
         converted = F.transform(expr, lambda x: element(x)[0])
         if element(F.lit(None).cast(src.elementType))[1] is None:
             return converted, None
         return converted, F.coalesce(F.exists(expr, lambda x: F.coalesce(element(x)[1], F.lit(False))), F.lit(False))
     if isinstance(tgt, C.Map) and isinstance(src, T.MapType):
         def value(v: SparkColumn) -> tuple[SparkColumn, SparkColumn | None]:
-            return conform(v, src.valueType, tgt.value, nested, f"{path}{{}}")
+            return conform(v, src.valueType, tgt.value, nested, f"{path}{{}}", tokens)
         key_type = to_spark(tgt.key)
         converted = F.transform_values(expr, lambda _, v: value(v)[0])
         if src.keyType != key_type:
@@ -80,7 +80,7 @@ def conform(expr: SparkColumn, src: T.DataType, tgt: C.DataType, nested: NestedN
     if src == target:
         return expr, None
     if isinstance(src, T.StringType):  # a missing-value token (NA, NULL, #N/A, ...) is NULL in a typed column
-        expr = F.when(~null_token(expr), expr)
+        expr = F.when(~null_token(expr, tokens), expr)
     if isinstance(target, (T.DateType, T.TimestampType)) and not isinstance(
             src, (T.StringType, T.DateType, T.TimestampType, T.TimestampNTZType)):
         # Never read a number or a boolean as a time (Spark would take seconds, or 1970 for false); epochs

@@ -28,7 +28,7 @@ from catalog.parameters import (
     ROOT,
     SOURCE,
 )
-from catalog.partition_projection import ProjectedColumn
+from catalog.partition_projection import ProjectedColumn, is_projected
 from catalog.partition_spec import PartitionField, parse_partition_spec, spec_text
 from catalog.schema import Column, TableDefinition
 from lakeward.engines.spark_types import to_catalog
@@ -72,6 +72,7 @@ class Target:
     write: WriteSettings = field(default_factory=WriteSettings)
     projection: list[ProjectedColumn] = field(default_factory=list)
     converted: list[TypeConflict] = field(default_factory=list)  # text fed into typed columns, checked per value
+    null_values: tuple[str, ...] | None = None  # the table's own missing-value tokens (text columns too)
 
     @property
     def spec(self) -> str:
@@ -177,7 +178,9 @@ def plan_batch(parts: list[PartSchema], existing: TableState, request: IngestReq
             unmatched.append(column_name)
             continue
         old = table_types.get(column_name)
-        if old is not None and C.widen(old, hint, promote) is None:
+        rewritable = (request.widen != "quarantine" and not is_projected(existing.parameters)
+                      and old is not None and C.widen(old, hint, "all") == hint)
+        if old is not None and C.widen(old, hint, promote) is None and not rewritable:
             raise SpecError(f"{request.spell('hints')} {column_name}: {C.to_hive(hint)} conflicts with column "
                             f"{column_name} of table {table}, which is {C.to_hive(old)}; a {table_format} table "
                             "cannot change it that way. Change the hint or remove it")
@@ -205,13 +208,16 @@ def plan_batch(parts: list[PartSchema], existing: TableState, request: IngestReq
     if mode == "freeze" and not existing.exists:
         raise SpecError(f"{request.spell('evolution')} freeze: table {table} does not exist yet, so there is no "
                         "contract to hold the data to; create it with a first ingest in evolve or rescue mode")
-    plan = plan_evolution(existing.columns, incoming, promote=promote, mode=mode)
+    # a projected table's partitions are never registered nor moved: no file can be rewritten in place
+    widening = "quarantine" if request.projection or is_projected(existing.parameters) else request.widen or "auto"
+    plan = plan_evolution(existing.columns, incoming, promote=promote, mode=mode, widening=widening)
     converted = [c for c in converted if c.column not in {x.column for x in plan.conflicts}]
     parameters = {**existing.parameters, PARTITION_SPEC: spec_text(partitions), EVOLUTION: mode, ROOT: table_uri}
     projection = table_projection(request, existing.parameters, keys, table, table_uri, parameters,
                                   existing.ledger.moved or bool(existing.ledger.retired))
     target = Target(TableDefinition(database, name, table_format, table_uri, plan.columns, tuple(keys), parameters),
-                    plan, partitions, names, typed, nested, mode, unmatched, request.write, projection, converted)
+                    plan, partitions, names, typed, nested, mode, unmatched, request.write, projection, converted,
+                    request.null_values)
     if mode == "freeze":  # the catalog is a contract: not even annotations change (the ledger keeps names)
         target.definition = replace(target.definition, parameters={**existing.parameters, EVOLUTION: mode,
                                                                    ROOT: table_uri})

@@ -55,6 +55,7 @@ class RunReport:
     files_removed: int = 0  # files the batch took out of the table (overwrite, merge)
     merge: dict[str, int] = field(default_factory=dict)  # inserted / updated / deleted keys, rows carried over
     null_tokens: dict[str, int] = field(default_factory=dict)  # column -> missing-value tokens (NA, ...) written as NULL
+    widening: list[str] = field(default_factory=list)  # files rewritten to widen a type, or why not
     table_created: bool = False
     delta_version: int | None = None
     duration_s: float = 0.0
@@ -118,6 +119,8 @@ class RunReport:
             console.print(f"[cyan]{self.mode}:[/] replaced {shown}; {self.files_removed} files taken out")
         if self.merge:
             console.print("[cyan]merge:[/] " + ", ".join(f"{k} {v}" for k, v in self.merge.items()))
+        for line in self.widening:
+            console.print(f"[cyan]widened:[/] {line}")
         if self.null_tokens:
             console.print("[cyan]missing-value tokens written as NULL:[/] "
                           + ", ".join(f"{k} {v}" for k, v in self.null_tokens.items()))

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Literal, get_args
 
 from catalog import types as C
-from catalog.evolution import EVOLUTION_MODES, EvolutionMode
+from catalog.evolution import EVOLUTION_MODES, WIDEN_POLICIES, EvolutionMode, WidenPolicy
 from catalog.names import normalize_identifier
 from catalog.parameters import ROOT
 from catalog.partition_projection import ProjectedColumn
@@ -27,6 +27,7 @@ ChangedFiles = Literal["hold", "reingest"]  # what to do with a file ingested be
 
 
 _CLI = {"source": "SOURCE", "hints": "--hint", "merge_keys": "--merge-key", "govern": "--no-govern",
+        "null_values": "--null-value",
         "projection": "projection (spec only)"}
 _GLUE = {"projection": "projection (spec only)"}
 
@@ -63,6 +64,9 @@ class IngestRequest:
     write: WriteSettings = field(default_factory=WriteSettings)  # mode, merge keys, the caller's batch id
     projection: tuple[ProjectedColumn, ...] = ()  # Athena partition projection to declare (Parquet)
     changed_files: ChangedFiles | None = None  # a file ingested before whose content changed; None: hold
+    widen: WidenPolicy | None = None  # a widening older files cannot follow; None: auto
+    # the table's missing-value tokens: NULL in every column, text included; None: NA, NULL, ... (in typed columns)
+    null_values: tuple[str, ...] | None = None
     origin: Origin = field(default_factory=Origin, compare=False)
 
     def spell(self, setting: str) -> str:
@@ -73,6 +77,8 @@ class IngestRequest:
         if self.changed_files is not None and self.changed_files not in get_args(ChangedFiles):
             raise SpecError(f"{self.spell('changed_files')} {self.changed_files!r}: expected one of "
                             f"{', '.join(get_args(ChangedFiles))}")
+        if self.widen is not None and self.widen not in WIDEN_POLICIES:
+            raise SpecError(f"{self.spell('widen')} {self.widen!r}: expected one of {', '.join(WIDEN_POLICIES)}")
         if self.format is not None and self.format not in TABLE_FORMATS:
             raise SpecError(f"{self.spell('format')} {self.format!r}: expected one of {', '.join(TABLE_FORMATS)}")
         if self.evolution is not None and self.evolution not in EVOLUTION_MODES:

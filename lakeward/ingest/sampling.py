@@ -8,13 +8,14 @@ from pyspark.sql import types as T
 
 from lakeward.engines.spark_columns import quoted
 from lakeward.ingest.batch import RawPart
-from lakeward.ingest.content_types import ContentType, infer_content_types
+from lakeward.ingest.content_types import NULL_TOKENS, ContentType, infer_content_types
 
 
 class SparkSampler:
-    def __init__(self, parts: list[RawPart], type_sample_rows: int):
+    def __init__(self, parts: list[RawPart], type_sample_rows: int, tokens: tuple[str, ...] = NULL_TOKENS):
         self.parts = parts
         self.rows = type_sample_rows
+        self.tokens = tokens
 
     def together(self, part: int, groups: dict[str, list[str]]) -> dict[str, int]:
         checks = [F.sum(F.when(sum((quoted(r).isNotNull().cast("int") for r in raws), F.lit(0)) > 1, 1)
@@ -25,4 +26,4 @@ class SparkSampler:
     def content_types(self, part: int, fields: list[T.StructField]) -> dict[str, ContentType]:
         # Every value of a text source is classified, as Spark's own CSV inference reads them all.
         text = self.parts[part].kind == "csv"
-        return infer_content_types(self.parts[part].df, fields, None if text else self.rows, text)
+        return infer_content_types(self.parts[part].df, fields, None if text else self.rows, text, self.tokens)

@@ -33,6 +33,7 @@ from lakeward.ingest.batch import RawPart
 from lakeward.ingest.conform import conform
 from lakeward.ingest.content_types import (
     INTEGRAL_TYPES,
+    NULL_TOKENS,
     ContentType,
     epoch_unit,
     from_epoch,
@@ -91,10 +92,14 @@ def _shape_part(part: RawPart, mapping: dict[str, str], content: dict[str, Conte
             values[column.name] = F.lit(None).cast(to_spark(column.type))
             continue
         converted = []
+        tokens = target.null_values
         for source in sources[column.name]:
-            if isinstance(source.dataType, T.StringType) and column.type != C.STRING:
-                nulled.append(F.when(null_token(quoted(source.name)), F.lit(column.name)))
-            value, lossy = _convert(source, column, content.get(source.name), target.nested)
+            text = isinstance(source.dataType, T.StringType)
+            if text and (column.type != C.STRING or tokens is not None):
+                nulled.append(F.when(null_token(quoted(source.name), tokens or NULL_TOKENS), F.lit(column.name)))
+            value, lossy = _convert(source, column, content.get(source.name), target.nested, tokens or NULL_TOKENS)
+            if text and column.type == C.STRING and tokens is not None:  # the table's own tokens: text too
+                value = F.when(~null_token(quoted(source.name), tokens), value)
             if lossy is not None and target.mode == "rescue":
                 value = F.when(lossy, F.lit(None)).otherwise(value)
                 rescued.append((source.name, lossy))
@@ -151,13 +156,14 @@ def _shown(source: Any, limit: int = 80) -> Any:
     return F.when(F.length(text) > limit, F.concat(F.substring(text, 1, limit - 3), F.lit("..."))).otherwise(text)
 
 
-def _convert(source: Any, column: Column, content: ContentType | None, nested: NestedNames) -> tuple[Any, Any]:
+def _convert(source: Any, column: Column, content: ContentType | None, nested: NestedNames,
+             tokens: tuple[str, ...]) -> tuple[Any, Any]:
     """A raw top-level field converted to its column's type, and when a value did not survive, the condition.
     Integers go into a timestamp column only as the epoch unit its content (or its recorded format) shows."""
     unit = epoch_unit(content.format if content else column.parameters.get(PARSED_FROM))
     if unit and column.type == C.TIMESTAMP and isinstance(source.dataType, INTEGRAL_TYPES):
         return from_epoch(quoted(source.name), unit)
-    return conform(quoted(source.name), source.dataType, column.type, nested, column.name)
+    return conform(quoted(source.name), source.dataType, column.type, nested, column.name, tokens)
 
 
 def _rescued(entries: list) -> Any:

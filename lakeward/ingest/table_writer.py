@@ -21,6 +21,7 @@ from catalog.glue import GlueCatalog
 from catalog.schema import CatalogTable
 from lakeward.errors import ConcurrentWriteError, SpecError
 from lakeward.ingest.batch import RawBatch
+from lakeward.ingest.content_types import NULL_TOKENS
 from lakeward.ingest.batch_steps import BatchSteps
 from lakeward.ingest.planning import PartSchema, Target, plan_batch
 from lakeward.ingest.report import RunReport
@@ -155,11 +156,12 @@ class TableWriter:
                 self.current = self.glue.load_table(self.database, self.name)
 
     # planning ------------------------------------------------------------------------------------
-    def plan(self, batch: RawBatch) -> Target:
-        sampler = SparkSampler(batch.parts, self.settings.type_sample_rows)
+    def plan(self, batch: RawBatch, request: IngestRequest | None = None) -> Target:
+        request = request or self.request
+        sampler = SparkSampler(batch.parts, self.settings.type_sample_rows, request.null_values or NULL_TOKENS)
         parts = [PartSchema(p.data_columns, text=p.kind == "csv") for p in batch.parts]
-        return plan_batch(parts, self.state, self.request, sampler, self.database, self.name, self.table_uri,
-                          batch.origin)
+        return plan_batch(parts, self.state, request, sampler, self.database, self.name,
+                          self.table_uri, batch.origin)
 
     # one batch -----------------------------------------------------------------------------------
     def ingest(self, batch: RawBatch, batch_id: str | None = None, positions: StreamPositions | None = None,

@@ -31,6 +31,7 @@ class Settings(BaseModel):
     pii_distinct_values: int = Field(1_000, gt=0, description="distinct values per field sampled for PII")
     lock_lease_s: float = Field(300.0, gt=0, description="a table lock without a heartbeat this long is broken")
     lock_wait_s: float = Field(600.0, ge=0, description="how long a writer waits for a table's lock")
+    widen_rewrite_mb: float = Field(1024.0, ge=0, description="widen auto: the most data rewritten to widen a type")
     ledger_tail: int = Field(64, ge=1, description="batch records kept beside the ledger snapshot before compaction")
     shuffle_partitions: int = Field(8, gt=0, description="local Spark: spark.sql.shuffle.partitions")
     driver_memory: str = Field("2g", description="local Spark: spark.driver.memory")
@@ -39,6 +40,10 @@ class Settings(BaseModel):
     @property
     def target_bytes(self) -> int:
         return int(self.target_file_mb * 2**20)
+
+    @property
+    def widen_rewrite_bytes(self) -> int:
+        return int(self.widen_rewrite_mb * 2**20)
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **given: tuple[Any, str]) -> "Settings":

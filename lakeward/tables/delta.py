@@ -198,6 +198,7 @@ class DeltaCommit:
     remove: RemovalRule | None = None  # the live files the same transaction takes out (partition overwrite, merge)
     app_transactions: tuple[tuple[str, int], ...] = ()  # more (app id, version): the caller's batch, a consumer's
     metadata: dict[str, str] = field(default_factory=dict)  # more commitInfo (a consumer's positions)
+    retype: bool = False  # the schema's types change (an overwrite of every file): the log takes ``schema``
 
 
 def commit(table_uri: str, storage_options: dict[str, str], change: DeltaCommit,
@@ -238,8 +239,8 @@ def commit(table_uri: str, storage_options: dict[str, str], change: DeltaCommit,
         try:
             table.create_write_transaction([*change.actions, *removed],
                                            mode="overwrite" if change.mode == "overwrite" else "append",
-                                           schema=table.schema(), partition_by=partition_by or None,
-                                           commit_properties=properties)
+                                           schema=Schema.from_arrow(change.schema) if change.retype else table.schema(),
+                                           partition_by=partition_by or None, commit_properties=properties)
         except CommitFailedError as e:
             if attempt == COMMIT_RETRIES - 1:
                 raise ConcurrentWriteError(f"Delta table at {table_uri}: batch {change.batch_id} lost the commit "
@@ -247,6 +248,10 @@ def commit(table_uri: str, storage_options: dict[str, str], change: DeltaCommit,
             time.sleep(0.2 * (attempt + 1))
             continue
         table.update_incremental()
+        if change.retype and table.metadata().configuration.get("delta.checkpointInterval") != CHECKPOINT_INTERVAL:
+            # delta-rs writes the new schema in a metaData action without the table's configuration
+            table.alter.set_table_properties({"delta.checkpointInterval": CHECKPOINT_INTERVAL})
+            table.update_incremental()
         return table.version(), before
     raise AssertionError("unreachable")
 

@@ -31,6 +31,7 @@ class DeltaChange:
     compaction: bool = False
     app_transactions: tuple[tuple[str, int], ...] = ()  # e.g. a stream consumer's (app id, batch number)
     metadata: dict[str, str] = field(default_factory=dict)
+    retype: bool = False  # a column's type changes: the batch rewrote every file, committed as an overwrite
 
 
 def commit_delta(ctx: CommitContext, table: TableDefinition, current: CatalogTable | None, files: list[DataFile],
@@ -44,8 +45,10 @@ def commit_delta(ctx: CommitContext, table: TableDefinition, current: CatalogTab
     publish(ctx.storage, staging_uri(table.location, record.batch_id), table.location, files)  # invisible until committed
     actions = delta.add_actions(ctx.storage, table.location, files, data_change=not change.compaction)
     remove = None
-    replaced: list[str] = ["the whole table"] if record.mode == "overwrite" and current else []
-    if record.mode == "overwrite-partitions":
+    replaced: list[str] = ["the whole table"] if (record.mode == "overwrite" or change.retype) and current else []
+    if change.retype:
+        pass  # an overwrite: every live file goes
+    elif record.mode == "overwrite-partitions":
         names = [k.name for k in table.partition_keys]
         present = {tuple(f.partition_values[n] for n in names) for f in files}
         remove = partial(delta.removals, keep=lambda f: tuple(f["partition_values"][n] for n in names) not in present)
@@ -61,8 +64,9 @@ def commit_delta(ctx: CommitContext, table: TableDefinition, current: CatalogTab
     version, removed = delta.commit(table.location, options, delta.DeltaCommit(
         arrow_schema([*table.columns, *table.partition_keys]), tuple(k.name for k in table.partition_keys),
         actions, record.batch_id, table.name, record.delta_txn,
-        arrow_schema(list(change.evolved)) if change.evolved else None, record.mode, remove,
-        (*extra, *change.app_transactions), metadata), snapshot)
+        arrow_schema(list(change.evolved)) if change.evolved and not change.retype else None,
+        "overwrite" if change.retype else record.mode, remove, (*extra, *change.app_transactions), metadata,
+        change.retype), snapshot)
     changed = sync_catalog(ctx.glue, table, current)  # after the commit, so Glue always follows the Delta log
     ctx.ledger.commit(record, ctx.state)
     ctx.storage.delete_dir(staging_uri(table.location, record.batch_id))

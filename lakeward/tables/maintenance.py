@@ -17,14 +17,11 @@ import statistics
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import unquote
 
-import pyarrow.parquet as pq
 import sqlglot
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -42,11 +39,12 @@ from lakeward.runtime.storage import Storage, join
 from lakeward.tables import delta
 from lakeward.tables.commit import CommitContext, staging_uri
 from lakeward.tables.delta_commit import DeltaChange, commit_delta
+from lakeward.tables.inventory import PartFiles, table_inventory
 from lakeward.tables.ledger import BatchRecord, Ledger, LedgerState
 from lakeward.tables.lock import TableLock
 from lakeward.tables.parquet import commit_parquet
 from lakeward.tables.recovery import recover
-from lakeward.tables.table_files import read_table_files
+from lakeward.tables.table_files import footers, read_table_files
 from lakeward.tables.writer import PART_PREFIX, WritePlan, no_source, partition_string, write_batch
 
 DEFAULT_RETAIN_HOURS = 168.0  # Delta's default deleted-file retention: a week
@@ -89,16 +87,6 @@ class VacuumReport:
     staging: list[str] = field(default_factory=list)
 
 
-@dataclass
-class _Part:
-    values: dict[str, str | None]
-    files: list[tuple[str, int]]  # (uri, size)
-    log_paths: list[str] = field(default_factory=list)  # Delta: the paths as the log has them
-
-    def label(self) -> str:
-        return "/".join(f"{k}={v}" for k, v in self.values.items()) or "(whole table)"
-
-
 def _load(aws: AwsContext, name: str) -> tuple[GlueCatalog, CatalogTable]:
     database, table = parse_table_name(name)
     glue = GlueCatalog(aws.client("glue"))
@@ -110,24 +98,7 @@ def _load(aws: AwsContext, name: str) -> tuple[GlueCatalog, CatalogTable]:
     return glue, found
 
 
-def _inventory(aws: AwsContext, storage: Storage, current: CatalogTable) -> list[_Part]:
-    table = current.definition
-    if table.format == "delta":
-        snapshot = delta.open_table(table.location, aws.storage_options())
-        parts: dict[tuple, _Part] = {}
-        for f in delta.live_files(snapshot) if snapshot else []:
-            key = tuple(f["partition_values"].get(k.name) for k in table.partition_keys)
-            part = parts.setdefault(key, _Part(dict(zip([k.name for k in table.partition_keys], key)), []))
-            part.files.append((join(table.location, unquote(f["path"])), f["size"]))
-            part.log_paths.append(f["path"])
-        return list(parts.values())
-    # one listing per location Glue points at: the table's, or each partition's (projected tables never get here)
-    locations = [({}, table.location)] if not table.partition_keys else table_partitions(aws, table)
-    return [_Part(values, [(e.uri, e.size) for e in storage.list_files(str(location)) if e.uri.endswith(".parquet")])
-            for values, location in locations]
-
-
-def _select(parts: list[_Part], where: str | None, table: Any) -> list[_Part]:
+def _select(parts: list[PartFiles], where: str | None, table: Any) -> list[PartFiles]:
     if not where:
         return parts
     try:
@@ -168,7 +139,7 @@ def run_optimize(spark: SparkSession, aws: AwsContext, name: str, settings: Sett
         if table.format == "parquet" and is_projected(table.parameters):
             raise SpecError(f"optimize {name}: the table uses partition projection, which fixes each partition's "
                             "location, while compaction swaps it; compact before enabling projection")
-        parts = _select(_inventory(aws, storage, current), where, table)
+        parts = _select(table_inventory(aws, storage, current.definition), where, table)
         small = [p for p in parts if sum(1 for _, size in p.files if size < target * 0.75) >= 2]
         report = OptimizeReport(table.qualified_name, table.format, target,
                                 FileSizes.of([s for p in parts for _, s in p.files]), FileSizes.of([]))
@@ -179,12 +150,13 @@ def run_optimize(spark: SparkSession, aws: AwsContext, name: str, settings: Sett
         rewrite = {p.label(): [(u, s) for u, s in p.files if table.format == "parquet" or s < target * 0.75]
                    for p in small}
         uris = [u for files in rewrite.values() for u, _ in files]
-        expected = _row_count(storage, uris)
+        found = footers(storage, uris)
+        expected = sum(rows for rows, _ in found.values())
         batch_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-optimize-{uuid.uuid4().hex[:6]}"
         staging = staging_uri(root, batch_id)
         plan = WritePlan(staging, batch_id, tuple(k.name for k in table.partition_keys), target,
                          s3_options=storage.s3_options, null_value=HIVE_NULL)
-        rows = read_table_files(spark, table, uris)
+        rows = read_table_files(spark, table, uris, found)
         frame = rows.select(
             *[F.col(f"`{c.name}`") for c in table.columns],
             *[partition_string(F.col(f"`{k.name}`")).alias(f"{PART_PREFIX}{i}") for i, k in enumerate(table.partition_keys)],
@@ -219,16 +191,6 @@ def _with_log_schema(aws: AwsContext, table: TableDefinition) -> TableDefinition
         return table
     log = delta.annotated(log, (*table.columns, *table.partition_keys))
     return replace(table, columns=log.columns, partition_keys=log.partition_keys)
-
-
-def _row_count(storage: Storage, uris: list[str]) -> int:
-    """Rows in these files, from their footers (read in parallel: on S3 each is a ranged GET)."""
-    def rows(uri: str) -> int:
-        fs, path = storage.resolve(uri)
-        with fs.open_input_file(path) as handle:
-            return pq.ParquetFile(handle).metadata.num_rows
-    with ThreadPoolExecutor(16) as pool:
-        return sum(pool.map(rows, uris))
 
 
 def run_vacuum(aws: AwsContext, name: str, settings: Settings, retain_hours: float = DEFAULT_RETAIN_HOURS,

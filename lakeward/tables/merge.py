@@ -25,9 +25,9 @@ from lakeward.engines.bookkeeping import (
     source_uri,
 )
 from lakeward.engines.spark_columns import quoted
-from lakeward.runtime.storage import join
+from lakeward.runtime.storage import Storage, join
 from lakeward.tables import delta
-from lakeward.tables.table_files import TABLE_FILE_COL, read_table_files
+from lakeward.tables.table_files import TABLE_FILE_COL, footers, read_table_files
 from lakeward.tables.write_modes import WriteSettings
 from lakeward.tables.writer import ACTION_COL, no_source
 
@@ -61,7 +61,9 @@ def merge_reason(settings: WriteSettings) -> object:
 
 
 def plan_merge(spark: SparkSession, rows: DataFrame, table: TableDefinition, settings: WriteSettings,
-               storage_options: dict[str, str]) -> MergePlan:
+               storage_options: dict[str, str], storage: Storage | None = None) -> MergePlan:
+    """``storage`` given: a column's type widens, so every file is rewritten (its footer tells the type
+    it holds) and every row the batch does not change is carried."""
     keys = list(settings.merge_keys)
     rows = rows.withColumn(_SEQ, F.monotonically_increasing_id())
     order = [F.col(settings.order_by).desc_nulls_last()] if settings.order_by else []
@@ -76,20 +78,25 @@ def plan_merge(spark: SparkSession, rows: DataFrame, table: TableDefinition, set
     if not files:  # nothing to match: every change inserts (or deletes nothing)
         frame = ranked.withColumn(ACTION_COL, _action(F.lit(False)))
         return MergePlan(frame.drop("__lw_rank", _SEQ, OP_COL), set())
-    existing = read_table_files(spark, table, [join(table.location, unquote(f["path"])) for f in files])
+    uris = [join(table.location, unquote(f["path"])) for f in files]
+    existing = read_table_files(spark, table, uris, footers(storage, uris) if storage is not None else None)
 
     present = existing.select(*[quoted(k) for k in keys], F.col(TABLE_FILE_COL)).distinct()
     batch_keys = ranked.where(good).select(*[quoted(k) for k in keys]).distinct()
     hits = present.join(batch_keys, keys, "left_semi")
-    touched_uris = {r[0] for r in hits.select(TABLE_FILE_COL).distinct().collect()}  # file names, not rows
     by_uri = {join(table.location, unquote(f["path"])): f["path"] for f in files}
-    touched = {by_uri[source_uri(u)] for u in touched_uris}
+    if storage is not None:
+        touched = {f["path"] for f in files}
+    else:
+        touched_uris = {r[0] for r in hits.select(TABLE_FILE_COL).distinct().collect()}  # file names, not rows
+        touched = {by_uri[source_uri(u)] for u in touched_uris}
 
     matched = hits.select(*[quoted(k) for k in keys]).distinct().withColumn("__lw_matched", F.lit(True))
     batch = (ranked.join(matched, keys, "left")
              .withColumn(ACTION_COL, _action(F.coalesce(F.col("__lw_matched"), F.lit(False))))
              .drop("__lw_rank", "__lw_matched", _SEQ, OP_COL))
-    kept = existing.where(F.col(TABLE_FILE_COL).isin(sorted(touched_uris))).join(batch_keys, keys, "left_anti")
+    kept = existing if storage is not None else existing.where(F.col(TABLE_FILE_COL).isin(sorted(touched_uris)))
+    kept = kept.join(batch_keys, keys, "left_anti")
     carried = kept.select(
         *[quoted(c.name) for c in table.columns],
         *[quoted(k.name) for k in table.partition_keys],

@@ -2,7 +2,8 @@
 
 ``append`` moves the batch's files into each partition's current location and registers new partitions;
 ``overwrite`` and ``overwrite-partitions`` publish a new generation folder and swap the locations in Glue,
-so a reader sees a partition either before or after, never half replaced (ADR 0009). The swap plan is in
+so a reader sees a partition either before or after, never half replaced (ADR 0009). An append may also
+replace some partitions whole (``rewritten``: partitions rewritten in a wider type, ADR 0011). The swap plan is in
 the ledger before the first Glue call, so recovery can complete a swap whose writer died.
 """
 from __future__ import annotations
@@ -33,15 +34,18 @@ def _values(table: TableDefinition, f: DataFile) -> tuple[str, ...]:
 
 
 def commit_parquet(ctx: CommitContext, table: TableDefinition, current: CatalogTable | None,
-                   files: list[DataFile], record: BatchRecord, root: str) -> Outcome:
-    """Make the batch's files part of the table; the replaced locations are removed later by vacuum."""
+                   files: list[DataFile], record: BatchRecord, root: str,
+                   rewritten: frozenset[tuple[str, ...]] = frozenset()) -> Outcome:
+    """Make the batch's files part of the table; the replaced locations are removed later by vacuum.
+    ``rewritten``: partitions (values) an append replaces whole."""
     replacing = record.mode in ("overwrite", "overwrite-partitions")
     staging = staging_uri(root, record.batch_id)
     folders = sorted({_folder(f) for f in files})
     values = {_folder(f): _values(table, f) for f in files}
     registered: dict[tuple[str, ...], str] = {}
+    generation = join(root, GENERATION_FOLDER + record.batch_id)
+    replaced = [f for f in folders if replacing or values[f] in rewritten]
     if replacing:
-        generation = join(root, GENERATION_FOLDER + record.batch_id)
         location = {folder: join(generation, folder) if folder else generation for folder in folders}
     elif table.partition_keys:
         known = current is not None and not is_projected(table.parameters)
@@ -51,6 +55,7 @@ def commit_parquet(ctx: CommitContext, table: TableDefinition, current: CatalogT
         location = {folder: registered.get(values[folder]) or
                     (join(fresh_home, folder) if join(root, folder) in retired else join(root, folder))
                     for folder in folders}
+        location.update({folder: join(generation, folder) for folder in replaced})
     else:
         location = {"": current.definition.location if current else root}
     if not table.partition_keys:  # an existing table's location moves only with the swap
@@ -63,16 +68,17 @@ def commit_parquet(ctx: CommitContext, table: TableDefinition, current: CatalogT
     ctx.ledger.begin(record)
     ctx.storage.move_many(targets)
     outcome = Outcome([], catalog_changed=changed)
-    if replacing:
-        swap = swap_plan(ctx, table, current, record.mode, {values[f]: location[f] for f in folders},
-                         location.get(""))
+    if replaced:
+        swap = swap_plan(ctx, table, current, record.mode if replacing else "overwrite-partitions",
+                         {values[f]: location[f] for f in replaced}, location.get(""))
         record.swap = swap
         ctx.ledger.save(record)  # from here on, recovery completes the swap
         apply_swap(ctx, table, swap)
         record.replaced, record.replaced_at = swap["replaced"], time.time()
         outcome = Outcome(swap["described"], catalog_changed=True)
-    elif table.partition_keys and not is_projected(table.parameters):  # projected: Athena computes them
-        ctx.glue.add_partitions(table, [Partition(values[f], location[f]) for f in folders if values[f] not in registered])
+    if not replacing and table.partition_keys and not is_projected(table.parameters):  # projected: Athena computes them
+        ctx.glue.add_partitions(table, [Partition(values[f], location[f]) for f in folders
+                                        if values[f] not in registered and f not in replaced])
     ctx.ledger.commit(record, ctx.state)
     ctx.storage.delete_dir(staging)
     return outcome

@@ -161,3 +161,30 @@ def test_spec_wide_options_without_a_table_are_refused(workdir, aws_env):
     assert result.exit_code == 2
     assert f"SOURCE would apply to all 2 tables of {spec}; add --table DB.TABLE" in result.output
     assert "--hint" in cli("ingest", "--spec", str(spec), "--hint", "n=string").output
+
+
+def test_a_tables_own_null_values_are_null_in_text_columns_too_and_type_numbers(workdir, glue):
+    raw = workdir / "raw"
+    raw.mkdir()
+    # a survey export: "-" and "n/a" mean missing; "NA" is a real country code (Namibia) in this source
+    (raw / "survey.csv").write_text("id,score,country,comment\n1,7,NA,good\n2,-,DE,n/a\n3,9,n/a,-\n4,5,FR,ok\n")
+    spec = workdir / "lakeward.yaml"
+    spec.write_text(f"lake: {workdir / 'lake'}\ntables:\n  db.survey:\n    source: {raw}\n"
+                    "    null_values: ['-', 'n/a']\n")
+    result = cli("ingest", "--spec", str(spec), "--report", str(workdir / "r.json"))
+    assert result.exit_code == 0, result.output
+    report = json.loads((workdir / "r.json").read_text())
+    assert (report["rows_written"], report["rows_quarantined"]) == (4, 0)
+    assert report["null_tokens"] == {"comment": 2, "country": 1, "score": 1}
+    assert {n: c["Type"] for n, c in glue_columns(glue, "survey").items()} == {
+        "id": "bigint", "score": "bigint", "country": "string", "comment": "string"}
+    assert query("SELECT id, score, country, comment FROM db.survey ORDER BY id") == [
+        {"id": 1, "score": 7, "country": "NA", "comment": "good"},
+        {"id": 2, "score": None, "country": "DE", "comment": None},
+        {"id": 3, "score": 9, "country": None, "comment": None},
+        {"id": 4, "score": 5, "country": "FR", "comment": "ok"}]
+    # by default the same file keeps its text as it is: only typed columns read tokens as NULL
+    write_jsonl(workdir / "raw2/a.jsonl", [{"id": 5, "comment": "n/a"}])
+    plain = ingest(workdir / "raw2", "db.plain", workdir / "lake")
+    assert plain["null_tokens"] == {}
+    assert query("SELECT comment FROM db.plain") == [{"comment": "n/a"}]

@@ -39,7 +39,7 @@ def test_hostile_column_names_become_valid_unique_athena_names(workdir, glue):
     assert row == [{"name": "upper", "name_2": "lower", "drop_table": 4, "f": 2}]
 
 
-def test_schema_drift_widens_what_athena_reads_and_quarantines_the_rest(workdir, glue):
+def test_schema_drift_widens_every_numeric_type_and_quarantines_only_what_no_type_holds(workdir, glue):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -54,19 +54,21 @@ def test_schema_drift_widens_what_athena_reads_and_quarantines_the_rest(workdir,
         {"id": 4, "qty": 4, "ratio": 3.5, "amount": 40.5, "day": "d3"}])
     second = ingest(workdir / "b2", "db.drift", lake)
     assert sorted(second["schema_changes"]) == [
-        "added column note string", "widened qty int -> bigint", "widened ratio float -> double"]
-    # bigint -> double is not a change Athena can read from the older files: 40.5 does not fit, 30.0 does.
-    assert second["type_conflicts"] == [
-        "amount: table bigint, batch double; 1 rows quarantined from 1 file(s), e.g. b.jsonl: column amount: "
-        "value '40.5' of 'amount' (double) does not fit the table type bigint"]
-    assert (second["rows_written"], second["rows_quarantined"]) == (1, 1)
+        "added column note string", "widened amount bigint -> double", "widened qty int -> bigint",
+        "widened ratio float -> double"]
+    assert (second["rows_written"], second["rows_quarantined"], second["type_conflicts"]) == (2, 0, [])
+    # bigint -> double: d1, which the batch writes to, is rewritten in double; d2 keeps declaring the bigint
+    # its file holds (Athena casts it per partition); d3 is new.
+    assert len(second["widening"]) == 1 and "day=d1" in second["widening"][0] and "1 rows carried" in second["widening"][0]
     table = glue.get_table(DatabaseName="db", Name="drift")["Table"]
     columns = [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]]
-    assert columns == [("id", "bigint"), ("qty", "bigint"), ("ratio", "double"), ("amount", "bigint"),
+    assert columns == [("id", "bigint"), ("qty", "bigint"), ("ratio", "double"), ("amount", "double"),
                        ("note", "string")]
-    for partition in glue.get_partitions(DatabaseName="db", TableName="drift")["Partitions"]:
-        assert [(c["Name"], c["Type"]) for c in partition["StorageDescriptor"]["Columns"]] == columns
-    assert len(glue.get_table_versions(DatabaseName="db", TableName="drift")["TableVersions"]) == 2
+    declared = {p["Values"][0]: [(c["Name"], c["Type"]) for c in p["StorageDescriptor"]["Columns"]]
+                for p in glue.get_partitions(DatabaseName="db", TableName="drift")["Partitions"]}
+    assert declared["d1"] == declared["d3"] == columns
+    assert declared["d2"] == [("id", "bigint"), ("qty", "bigint"), ("ratio", "double"), ("amount", "bigint"),
+                              ("note", "string")]
 
     write_jsonl(workdir / "b3/c.jsonl", [{"id": "5", "amount": 4}, {"id": "five", "amount": 5},
                                          {"id": "6.5", "amount": 6}])
@@ -74,17 +76,27 @@ def test_schema_drift_widens_what_athena_reads_and_quarantines_the_rest(workdir,
     assert (third["rows_written"], third["rows_quarantined"]) == (1, 2)
     assert third["type_conflicts"][0].startswith("id: table bigint, batch string; 2 rows quarantined from 1 file(s), "
                                                  "e.g. c.jsonl: column id: value '")
-    assert len(glue.get_table_versions(DatabaseName="db", TableName="drift")["TableVersions"]) == 2
     rows = quarantined(lake, "db", "drift")
-    assert sorted(json.loads(r["raw"])["id"] for r in rows if "column id" in r["reason"]) == ["6.5", "five"]
-    assert any("column amount" in r["reason"] and json.loads(r["raw"])["amount"] == 40.5 for r in rows)
+    assert sorted(json.loads(r["raw"])["id"] for r in rows) == ["6.5", "five"]
+    # a later batch writing to d2, which still declares bigint, rewrites it in double first
+    write_jsonl(workdir / "b4/d.jsonl", [{"id": 7, "amount": 7.25, "day": "d2"}])
+    fourth = ingest(workdir / "b4", "db.drift", lake)
+    assert fourth["schema_changes"] == [] and "day=d2" in fourth["widening"][0]
+    declared = {p["Values"][0]: dict((c["Name"], c["Type"]) for c in p["StorageDescriptor"]["Columns"])
+                for p in glue.get_partitions(DatabaseName="db", TableName="drift")["Partitions"]}
+    assert declared["d2"]["amount"] == "double"
     assert query("SELECT id, qty, ratio, amount, note, day FROM db.drift ORDER BY id") == [
-        {"id": 1, "qty": 1, "ratio": 0.5, "amount": 10, "note": None, "day": "d1"},
-        {"id": 2, "qty": 2, "ratio": 1.5, "amount": 20, "note": None, "day": "d2"},
-        {"id": 3, "qty": 3, "ratio": 2.5, "amount": 30, "note": "x", "day": "d1"},
-        {"id": 5, "qty": None, "ratio": None, "amount": 4, "note": None, "day": None}]
-    files = sorted(str(p) for p in (lake / "db/drift").rglob("*.parquet"))
-    assert duckdb.sql(f"SELECT count(*) FROM read_parquet({files}, union_by_name=true)").fetchall()[0][0] == 4
+        {"id": 1, "qty": 1, "ratio": 0.5, "amount": 10.0, "note": None, "day": "d1"},
+        {"id": 2, "qty": 2, "ratio": 1.5, "amount": 20.0, "note": None, "day": "d2"},
+        {"id": 3, "qty": 3, "ratio": 2.5, "amount": 30.0, "note": "x", "day": "d1"},
+        {"id": 4, "qty": 4, "ratio": 3.5, "amount": 40.5, "note": None, "day": "d3"},
+        {"id": 5, "qty": None, "ratio": None, "amount": 4.0, "note": None, "day": None},
+        {"id": 7, "qty": None, "ratio": None, "amount": 7.25, "note": None, "day": "d2"}]
+    live = [p["StorageDescriptor"]["Location"] for p in glue.get_partitions(DatabaseName="db", TableName="drift")["Partitions"]]
+    files = sorted(str(f) for loc in live for f in Path(loc.removeprefix("file://")).glob("*.parquet"))
+    # a second engine reads every live file, each partition with the type it declares
+    assert duckdb.sql(f"SELECT count(*), sum(amount) FROM read_parquet({files}, union_by_name=true)").fetchall() == [
+        (6, 10.0 + 20 + 30 + 40.5 + 4 + 7.25)]
 
 
 def test_unreadable_files_are_quarantined_whole_and_counted(workdir):
@@ -189,20 +201,20 @@ def test_delta_evolves_additively_and_glue_follows_the_log(workdir, glue):
                                          {"id": 3, "amount": 3.0, "s": {"x": 3, "y": "r"}}])
     second = ingest(workdir / "b2", "db.dd", lake, "--format", "delta")
     assert sorted(second["schema_changes"]) == [
-        "added column note string", "added nested fields to s: struct<x:bigint> -> struct<x:bigint,y:string>"]
-    # A Delta column's type cannot widen (no typeWidening feature): 2.5 does not fit bigint, 3.0 does.
-    assert second["type_conflicts"] == [
-        "amount: table bigint, batch double; 1 rows quarantined from 1 file(s), e.g. b.jsonl: column amount: "
-        "value '2.5' of 'amount' (double) does not fit the table type bigint"]
-    assert (second["rows_written"], second["rows_quarantined"]) == (1, 1)
+        "added column note string", "added nested fields to s: struct<x:bigint> -> struct<x:bigint,y:string>",
+        "widened amount bigint -> double"]
+    # A Delta column's type changes only with every file rewritten (Athena reads no typeWidening feature):
+    # one overwrite transaction carries the old rows in double with the new ones.
+    assert (second["type_conflicts"], second["rows_written"], second["rows_quarantined"]) == ([], 2, 0)
     glue_columns = [(c["Name"], c["Type"]) for c in
                     glue.get_table(DatabaseName="db", Name="dd")["Table"]["StorageDescriptor"]["Columns"]]
     assert glue_columns == _log_schema_as_hive(lake / "db/dd") == [
-        ("id", "bigint"), ("amount", "bigint"), ("s", "struct<x:bigint,y:string>"), ("note", "string")]
+        ("id", "bigint"), ("amount", "double"), ("s", "struct<x:bigint,y:string>"), ("note", "string")]
     check_delta_table(lake / "db/dd")
     rows = sorted(DeltaTable(str(lake / "db/dd")).to_pyarrow_table().to_pylist(), key=lambda r: r["id"])
-    assert rows == [{"id": 1, "amount": 1, "s": {"x": 1, "y": None}, "note": None},
-                    {"id": 3, "amount": 3, "s": {"x": 3, "y": "r"}, "note": None}]
+    assert rows == [{"id": 1, "amount": 1.0, "s": {"x": 1, "y": None}, "note": None},
+                    {"id": 2, "amount": 2.5, "s": {"x": 2, "y": "q"}, "note": "n"},
+                    {"id": 3, "amount": 3.0, "s": {"x": 3, "y": "r"}, "note": None}]
 
 
 def test_a_nested_field_the_table_cannot_hold_is_quarantined_not_dropped(workdir):

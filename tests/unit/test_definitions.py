@@ -46,3 +46,19 @@ def test_column_diff_names_added_changed_and_removed_columns():
     new = (Column("a", C.BIGINT), Column("c", C.DATE))
     assert column_diff(old, new) == ["~ a int -> bigint", "+ c date", "- b string"]
     assert column_diff(new, new) == []
+
+
+def test_a_partition_keeps_declaring_a_narrower_type_only_where_athena_casts_it():
+    from catalog.definitions import behind, partition_columns
+    from catalog.schema import Partition
+
+    table = TableDefinition("db", "t", "parquet", "s3://b/t", (
+        Column("id", C.BIGINT), Column("amount", C.DOUBLE), Column("day", C.TIMESTAMP), Column("note", C.STRING)))
+    own = (Column("id", C.INT), Column("amount", C.BIGINT), Column("day", C.DATE))
+    kept = partition_columns(table, own)
+    # int -> bigint: Parquet readers follow the files, so the partition takes the table's type; bigint ->
+    # double: Athena casts per partition, so it keeps bigint; date -> timestamp: Athena does not cast it
+    assert [(c.name, C.to_hive(c.type)) for c in kept] == [
+        ("id", "bigint"), ("amount", "bigint"), ("day", "timestamp"), ("note", "string")]
+    assert behind(table, Partition(("x",), "s3://b/t/x", kept)) == ["amount"]
+    assert behind(table, Partition(("x",), "s3://b/t/x", None)) == []

@@ -7,7 +7,7 @@ import pytest
 from stdnum import luhn
 
 from lakeformation import entities as E
-from lakeformation.classifier import classify_column, doubtful_column
+from lakeformation.classifier import assess_column, classify_column, doubtful_column
 
 pytestmark = pytest.mark.unit
 rng = random.Random(5)
@@ -144,3 +144,18 @@ def test_a_column_where_some_values_validate_is_doubtful_not_open():
     assert doubt.entity == E.PHONE_NUMBER and "review" in doubt.evidence
     assert doubtful_column("reach", [f"ext {i}" for i in range(8)]) is None
     assert doubtful_column("email", ["ana@example.com"] + [f"none given {i}" for i in range(20)]) is None  # < 10 %
+
+
+def test_shapes_a_second_generator_writes_are_recognised():
+    # IPv6 groups start with letters: "b8a1:" is not a label to strip
+    ipv6 = ["b8a1:abcd:1a69:16c7:4da4:f9fc:3c6d:a5d7", "1d:9a88:96d:3737:42f9:a039:c320:a473",
+            "c79d:6793:46d4:ac7a:5c39:2b3:8963:dc6e"] * 4
+    assert classify_column("client_ip", ipv6).entity == E.IP_ADDRESS
+    # card numbers in groups of four validate as phone numbers too; the Luhn checksum decides
+    spaced = ["4606 8259 7919 0741", "3437 887623 28603", "5177 0181 5908 3011", "4532 8542 1430 4437"]
+    assert classify_column("field_58", spaced).entity == E.CREDIT_CARD
+    assert classify_column("field_65", ["630417668401", "676168247911", "4296284972843739"]).entity == E.CREDIT_CARD
+    # national numbers written bare beside international ones: not proven, but held closed as doubtful
+    mixed = ["+39 3814615696", "+39 055232265", "015135843", "01832293042", "0193369771", "0321406297"]
+    found, doubt = assess_column("field_62", mixed)
+    assert found is None and doubt.entity == E.PHONE_NUMBER

@@ -80,9 +80,15 @@ def test_fields_the_table_holds_are_not_sampled_and_text_into_typed_columns_is_c
     assert target.new_columns() == ["extra"]
 
 
-def test_a_widening_the_format_cannot_take_is_a_conflict():
+def test_a_widening_older_files_cannot_follow_is_a_rewrite_unless_quarantine_is_asked():
     target = plan([fields(id=T.DoubleType())], _existing())
-    assert [(c.column, c.table_type, c.batch_type) for c in target.plan.conflicts] == [("id", "bigint", "double")]
+    assert (target.plan.conflicts, target.definition.column("id").type) == ([], C.DOUBLE)
+    assert [(r.column, r.old_type, r.new_type) for r in target.plan.rewrites] == [("id", "bigint", "double")]
+    kept = plan([fields(id=T.DoubleType())], _existing(), widen="quarantine")
+    assert [(c.column, c.table_type, c.batch_type) for c in kept.plan.conflicts] == [("id", "bigint", "double")]
+    assert kept.plan.rewrites == [] and kept.definition.column("id").type == C.BIGINT
+    text = plan([fields(id=T.StringType())], _existing())  # no numeric type holds text: a conflict still
+    assert [c.column for c in text.plan.conflicts] == ["id"] and text.plan.rewrites == []
 
 
 def test_names_that_normalise_alike_merge_unless_a_record_sets_both():

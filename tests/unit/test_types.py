@@ -88,22 +88,37 @@ def test_evolution_adds_widens_and_reports_conflicts_without_narrowing():
     table = (Column("id", C.STRING), Column("amount", C.BIGINT), Column("qty", C.INT), Column("f", C.FLOAT))
     batch = [Column("amount", C.DOUBLE), Column("qty", C.BIGINT), Column("f", C.DOUBLE), Column("id", C.INT),
              Column("coupon", C.STRING)]
-    plan = plan_evolution(table, batch, promote="parquet")
+    plan = plan_evolution(table, batch, promote="parquet", widening="quarantine")
     assert [(c.name, C.to_hive(c.type)) for c in plan.columns] == [
         ("id", "string"), ("amount", "bigint"), ("qty", "bigint"), ("f", "double"), ("coupon", "string")]
     assert [c.describe() for c in plan.changes] == [
         "widened qty int -> bigint", "widened f float -> double", "added column coupon string"]
     assert [(c.column, c.table_type, c.batch_type) for c in plan.conflicts] == [
         ("amount", "bigint", "double"), ("id", "string", "int")]
+    rewritten = plan_evolution(table, batch, promote="parquet")  # widen auto or rewrite: the files follow
+    assert [c.describe() for c in rewritten.changes][0] == "widened amount bigint -> double"
+    assert [(r.column, r.per_partition) for r in rewritten.rewrites] == [("amount", True)]
+    assert [c.column for c in rewritten.conflicts] == ["id"]  # no type holds both a string and an int
 
 
 def test_delta_evolution_is_additive():
     table = (Column("s", C.Struct((C.Field("x", C.INT),))), Column("n", C.INT))
     batch = [Column("s", C.Struct((C.Field("x", C.INT), C.Field("y", C.DATE)))), Column("n", C.BIGINT)]
-    plan = plan_evolution(table, batch, promote="none")
+    plan = plan_evolution(table, batch, promote="none", widening="quarantine")
     assert [c.describe() for c in plan.changes] == [
         "added nested fields to s: struct<x:int> -> struct<x:int,y:date>"]
     assert [c.column for c in plan.conflicts] == ["n"]
+    rewritten = plan_evolution(table, batch, promote="none")  # Delta: every file is rewritten
+    assert [(r.column, r.new_type, r.per_partition) for r in rewritten.rewrites] == [("n", "bigint", False)]
+
+
+def test_athena_casts_a_partition_to_a_wider_numeric_table_type_only():
+    assert C.partition_coercible(C.BIGINT, C.DOUBLE) and C.partition_coercible(C.INT, C.Decimal(12, 2))
+    assert C.partition_coercible(C.Decimal(10, 2), C.Decimal(20, 4)) and C.partition_coercible(C.FLOAT, C.DOUBLE)
+    assert not C.partition_coercible(C.DATE, C.TIMESTAMP) and not C.partition_coercible(C.DOUBLE, C.BIGINT)
+    nested = C.Struct((C.Field("a", C.BIGINT),))
+    assert C.partition_coercible(nested, C.Struct((C.Field("a", C.DOUBLE), C.Field("b", C.STRING))))
+    assert not C.partition_coercible(C.Array(C.STRING), C.Array(C.BIGINT))
 
 
 def test_evolution_with_nothing_new_changes_nothing():
