@@ -19,7 +19,9 @@ from lakeward.engines.bookkeeping import (
     BOOKKEEPING,
     CORRUPT_COL,
     FILE_COL,
+    LABEL_COL,
     MTIME_COL,
+    PROBLEM_COL,
     SIZE_COL,
 )
 from lakeward.errors import SourceError
@@ -55,13 +57,18 @@ class RawBatch:
 def frame_part(df: DataFrame, source: str | SparkColumn = "frame", kind: str = "frame") -> RawPart:
     """A caller's DataFrame as a part of a batch: ``source`` names where its rows came from, one label
     (``kafka://orders``) or a column expression per row (the topic and partition). A column holding the
-    raw text of a record that could not be parsed may be given as ``__lakeward_corrupt``."""
-    reserved = [c for c in df.columns if c in BOOKKEEPING and c != CORRUPT_COL or c == "_metadata"]
+    raw text of a record that could not be parsed may be given as ``__lakeward_corrupt``, and why as
+    ``__lakeward_problem``; a label per row as ``__lakeward_label``."""
+    reserved = [c for c in df.columns if c in BOOKKEEPING and c not in (CORRUPT_COL, PROBLEM_COL)
+                or c == "_metadata"]
     if reserved:
         raise SourceError(f"the frame has a column named {reserved[0]!r}, which lakeward reserves; rename it")
     label: Any = F.lit(source) if isinstance(source, str) else source
     corrupt = F.col(CORRUPT_COL).cast("string") if CORRUPT_COL in df.columns else F.lit(None).cast("string")
-    data = [F.col("`" + c.replace("`", "``") + "`") for c in df.columns if c != CORRUPT_COL]
+    if LABEL_COL in df.columns:  # a label per row, computed by the caller
+        label = F.col(LABEL_COL)
+    data = [F.col("`" + c.replace("`", "``") + "`") for c in df.columns if c not in (CORRUPT_COL, PROBLEM_COL, LABEL_COL)]
+    problem = [F.col(PROBLEM_COL).cast("string")] if PROBLEM_COL in df.columns else []
     return RawPart(df.select(*data, label.cast("string").alias(FILE_COL), corrupt.alias(CORRUPT_COL),
-                             F.lit(None).cast("long").alias(SIZE_COL), F.lit(None).cast("long").alias(MTIME_COL)),
-                   kind)
+                             F.lit(None).cast("long").alias(SIZE_COL), F.lit(None).cast("long").alias(MTIME_COL),
+                             *problem), kind)

@@ -215,8 +215,9 @@ class BatchSteps:
         w, report = self.w, self.report
         created = not w.state.exists
         report.table_created = created
-        if w.request.govern and (created or report.pii) and not w.governed:
-            # before a new table exists: it inherits the database's safe default tags
+        if w.request.govern and (created or report.pii or "classify_s" in self.clock) and not w.governed:
+            # before a new table exists: it inherits the database's safe default tags; and before columns are
+            # tagged (a table created without governance gets its tags from its first governed batch)
             protect_database(w.aws, w.request.governance, w.database)
             w.governed = True
         report.schema_changes = [] if created else [c.describe() for c in target.plan.changes]

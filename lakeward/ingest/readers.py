@@ -6,6 +6,7 @@ corrupt-record column). Nothing is dropped here.
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any
 
@@ -83,24 +84,37 @@ def _capped(dt: T.DataType, depth: int = 0) -> T.DataType:
 
 
 def _json_lines(spark: SparkSession, paths: list[str], inferred: T.StructType) -> DataFrame:
-    """JSON lines parsed line by line against the inferred schema, so that a line holding more than one
-    value (``{"a":1}{"a":2}``, or a value followed by anything but spaces) is one corrupt record with its
-    raw text: Spark's JSON reader would keep the first value and drop the rest unnoticed. A line holding
-    an array of objects is one row per object, as Spark reads it."""
+    lines = spark.read.text(paths).where(F.trim("value") != "").select("value", F.col("_metadata").alias(_META))
+    return json_records(lines, inferred, [_META], _SPARK_CORRUPT)
+
+
+def infer_json(spark: SparkSession, lines: DataFrame) -> T.StructType:
+    """The schema Spark's JSON inference gives a column of JSON texts (``value``), inferred in the JVM."""
+    encoder = spark._jvm.org.apache.spark.sql.Encoders.STRING()  # type: ignore[union-attr]
+    strings = getattr(lines.select(F.col("value").cast("string"))._jdf, "as")(encoder)  # Dataset[String]
+    reader = spark.read.options(mode="PERMISSIVE", columnNameOfCorruptRecord=_SPARK_CORRUPT)._jreader
+    return T.StructType.fromJson(json.loads(reader.json(strings).schema().json()))
+
+
+def json_records(lines: DataFrame, inferred: T.StructType, keep: list[str], corrupt_name: str) -> DataFrame:
+    """JSON texts (``value``) parsed one by one against the inferred schema, so that a text holding more
+    than one value (``{"a":1}{"a":2}``, or a value followed by anything but spaces) is one corrupt record
+    (``corrupt_name`` holds its raw text): Spark's JSON reader would keep the first value and drop the rest
+    unnoticed. A text holding an array of objects is one row per object, as Spark reads it. ``keep``:
+    columns carried to every row."""
     record = _capped(T.StructType([f for f in inferred.fields if f.name != _SPARK_CORRUPT]))
     line = F.col("value")
     line = F.when(line.startswith("\ufeff"), F.substring(line, 2, 1 << 30)).otherwise(line)
     array = F.when(F.ltrim(line).startswith("["), line).otherwise(F.concat(F.lit("["), line, F.lit("]")))
-    parsed = (spark.read.text(paths).where(F.trim("value") != "")
-              .select("value", F.from_json(array, T.ArrayType(record), {"mode": "PERMISSIVE"}).alias("__lw_records"),
-                      F.col("_metadata").alias(_META)))
-    # Parsed once above; a line that did not parse is one row with no record.
+    parsed = lines.select("value", F.from_json(array, T.ArrayType(record), {"mode": "PERMISSIVE"}).alias("__lw_records"),
+                          *keep)
+    # Parsed once above; a text that did not parse is one row with no record.
     records = F.col("__lw_records")
     elements = F.when(records.isNull(), F.array(F.lit(None).cast(record))).otherwise(records)
-    rows = parsed.select("value", F.explode(elements).alias("__lw_record"), _META)
+    rows = parsed.select("value", F.explode(elements).alias("__lw_record"), *keep)
     corrupt = F.when(F.col("__lw_record").isNull(), F.col("value"))
     return rows.select(*[F.col("__lw_record")[f.name].alias(f.name) for f in record.fields],
-                       corrupt.alias(_SPARK_CORRUPT), F.col(_META))
+                       corrupt.alias(corrupt_name), *keep)
 
 
 def _read_csv(spark: SparkSession, paths: list[str], delimiter: str, header: bool, multiline: bool) -> DataFrame:
@@ -119,7 +133,11 @@ def _read_csv(spark: SparkSession, paths: list[str], delimiter: str, header: boo
 def _in_source_order(df: DataFrame, files: list[SourceFile]) -> DataFrame:
     """Spark's JSON inference sorts fields by name; analysts expect the order the records have. Fields in
     the order the files' first records show them, then the fields only later records have."""
-    order = list(dict.fromkeys(name for f in files for name, _ in f.kinds))
+    return in_order(df, list(dict.fromkeys(name for f in files for name, _ in f.kinds)))
+
+
+def in_order(df: DataFrame, order: list[str]) -> DataFrame:
+    """The columns named in ``order`` first, in that order, then the others as they are."""
     columns = set(df.columns)
     first = [n for n in order if n in columns]
     placed = set(first)

@@ -23,6 +23,7 @@ from lakeward.engines.bookkeeping import (
     FILE_COL,
     MTIME_COL,
     NULLED_COL,
+    PROBLEM_COL,
     RAW_COL,
     REASON_COL,
     SIZE_COL,
@@ -132,6 +133,8 @@ def _shape_part(part: RawPart, mapping: dict[str, str], content: dict[str, Conte
     malformed = F.lit("malformed JSON line (it is not exactly one JSON value; a line holding several values is "
                       "quarantined whole)" if part.kind == "jsonl" else
                       f"malformed {_MALFORMED.get(part.kind, 'source')} record (it could not be parsed)")
+    if PROBLEM_COL in part.df.columns:  # the source says why (a stream's poison message, with its position)
+        malformed = F.coalesce(F.col(PROBLEM_COL), malformed)
     reason = F.when(F.col(CORRUPT_COL).isNotNull(), malformed)
     if problems:
         reason = reason.otherwise(F.nullif(F.concat_ws("; ", *problems), F.lit("")))

@@ -1,0 +1,131 @@
+"""``lakeward stream kinesis|files``: consume a stream into a governed table, micro-batch by micro-batch."""
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+import click
+
+from lakeward.cli.common import _clear_errors, console, err_console
+
+
+def parse_trigger(text: str) -> float | None:
+    """``5s``, ``500ms``, ``2m`` -> seconds; ``available-now`` -> None (drain and stop)."""
+    if text == "available-now":
+        return None
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(ms|s|m)?", text.strip())
+    if not m:
+        raise click.BadParameter(f"{text!r}: expected a duration such as 5s, 500ms, 1m, or available-now",
+                                 param_hint="--trigger")
+    value = float(m.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[m.group(2)]
+    return value
+
+
+def _common(f: Any) -> Any:
+    options = [
+        click.option("--table", required=True, help="Target table DB.TABLE (created when missing)."),
+        click.option("--format", "table_format", type=click.Choice(["parquet", "delta"]),
+                     help="Format of a new table (default parquet); an existing table keeps its own."),
+        click.option("--partition-by", help="As for ingest: COL[,COL...] or NAME=TRANSFORM(COL)."),
+        click.option("--lake", help="Lake root where new tables are created [default: $LAKEWARD_LAKE, else ./lake]."),
+        click.option("--mode", type=click.Choice(["append", "merge"]), help="append [default], or merge (Delta) on "
+                                                                           "--merge-key, per micro-batch."),
+        click.option("--merge-key", "merge_keys", multiple=True, metavar="COL"),
+        click.option("--change-column", metavar="COL", help="Merge: the I/U/D column (AWS DMS's Op)."),
+        click.option("--order-by", metavar="COL", help="Merge: of several changes to a key in a micro-batch, the "
+                                                       "greatest wins (else the last in stream order)."),
+        click.option("--trigger", default="5s", show_default=True,
+                     help="Time between micro-batches (5s, 500ms, 1m), or available-now: drain and stop."),
+        click.option("--consumer", default="lakeward", show_default=True,
+                     help="Consumer name: its positions are kept with the table; several consumers of one stream "
+                          "into different tables are independent."),
+        click.option("--no-govern", is_flag=True, help="Skip PII classification and Lake Formation tagging."),
+        click.option("--report", "report_path", type=click.Path(dir_okay=False),
+                     help="Write the run's JSON report (totals over its micro-batches) when it stops."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@click.group()
+def stream() -> None:
+    """Consume a stream into DB.TABLE: one micro-batch per trigger, exactly once (the consumer's positions are
+    committed with the data), the schema evolving while it runs. Ctrl-C or SIGTERM stops after the micro-batch
+    in flight."""
+
+
+def _status(report: Any, summary: Any) -> None:
+    rate = summary.rows_read / summary.duration_s if summary.duration_s else 0.0
+    lag = ", ".join(f"{k.rsplit('/', 1)[-1]} {v} ms" for k, v in summary.lag_ms.items())
+    err_console.print(f"batch {summary.batch}: {summary.rows_read} read ({rate:,.0f}/s), {summary.rows_written} "
+                      f"written, {summary.rows_quarantined} quarantined, committed in {summary.duration_s:.2f}s"
+                      + (f"; lag {lag}" if lag else "")
+                      + "".join(f"\n  schema: {c}" for c in summary.schema_changes))
+
+
+def _run(kind: str, source: str, options: dict[str, Any], extra: dict[str, Any]) -> None:
+    with _clear_errors():
+        from lakeward.ingest.request import IngestRequest, Origin
+        from lakeward.runtime.aws import aws_context
+        from lakeward.runtime.settings import Settings
+        from lakeward.runtime.spark import spark_session, start_spark
+        from lakeward.streaming.micro_batch import StreamSettings, StreamSink
+        from lakeward.streaming.runner import run_files, run_kinesis, stop_on_signals
+        from lakeward.tables.write_modes import WriteOptions, WriteSettings
+
+        settings = Settings.load()
+        start_spark(settings)
+        trigger = parse_trigger(options["trigger"])
+        write = WriteOptions(options["mode"], tuple(options["merge_keys"]), options["change_column"],
+                             options["order_by"]).over(WriteSettings())
+        given = frozenset(k for k in ("format", "partition_by", "lake") if options.get(k))
+        request = IngestRequest(options["table"], source, options["table_format"], options["partition_by"],
+                                options["lake"] or settings.lake, govern=not options["no_govern"], write=write,
+                                origin=Origin("cli", None, given))
+        stop = threading.Event()
+        with aws_context(settings) as aws, stop_on_signals(stop):
+            stream_settings = StreamSettings(options["consumer"], extra.get("payload", "json"),
+                                             extra.get("with_metadata", False),
+                                             extra.get("max_message_bytes") or StreamSettings.max_bytes)
+            sink = StreamSink(spark_session(settings), aws, request, settings, stream_settings)
+            if kind == "kinesis":
+                report = run_kinesis(spark_session(settings), sink, source, trigger, stop,
+                                     extra["starting_position"], _status)
+            else:
+                report = run_files(sink, source, trigger, stop, _status)
+        console.print(f"{report.table} from {report.source} (consumer {report.consumer}): {len(report.batches)} "
+                      f"micro-batches, rows read {report.rows_read} = written {report.rows_written} + quarantined "
+                      f"{report.rows_quarantined}; stopped: {report.stopped_by}")
+        if report.rows_quarantined and report.quarantine_location:
+            console.print(f"quarantine: {report.quarantine_location}")
+        if options["report_path"]:
+            report.save(options["report_path"])
+
+
+@stream.command()
+@click.argument("stream_name", metavar="STREAM")
+@_common
+@click.option("--payload", type=click.Choice(["json", "text"]), default="json", show_default=True,
+              help="How a record reads: JSON objects or arrays (gzip too), or text to one column 'message'.")
+@click.option("--with-metadata", is_flag=True,
+              help="Add stream_key, stream_partition (the shard), stream_offset (the sequence number) and "
+                   "stream_arrival_time columns.")
+@click.option("--max-message-bytes", type=click.IntRange(min=1),
+              help="Larger records are quarantined whole [default: 1 MiB].")
+@click.option("--starting-position", type=click.Choice(["trim_horizon", "latest"]), default="trim_horizon",
+              show_default=True, help="Where a new consumer starts (a known one resumes from the table).")
+def kinesis(stream_name: str, **options: Any) -> None:
+    """Consume the Kinesis stream STREAM (a name or ARN): every shard, new shards found while running."""
+    extra = {k: options.pop(k) for k in ("payload", "with_metadata", "max_message_bytes", "starting_position")}
+    _run("kinesis", stream_name, options, extra)
+
+
+@stream.command()
+@click.argument("folder")
+@_common
+def files(folder: str, **options: Any) -> None:
+    """Take the files that land under FOLDER (local or s3://, as Firehose or DataSync deliver them), any format
+    ingest reads; the table's ledger is the position, so a file is never taken twice."""
+    _run("files", folder, options, {})
