@@ -21,9 +21,24 @@ setup() {
   fi
 }
 
+# JVM parts fetched from Maven Central into a cache outside git, once per POM version (jars/*/pom.xml).
+fetch_jars() {
+  local cache="${LAKEWARD_JAR_CACHE:-$HOME/.cache/lakeward/jars}" pom name digest
+  command -v mvn >/dev/null 2>&1 || { echo "mvn not found: Kafka streams and their tests need it" >&2; exit 1; }
+  for pom in jars/*/pom.xml; do
+    name=$(basename "$(dirname "$pom")")
+    digest=$(sha256sum "$pom" | cut -d' ' -f1)
+    if [ "$(cat "$cache/$name/.pom-sha256" 2>/dev/null)" != "$digest" ]; then
+      rm -rf "${cache:?}/$name"
+      mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$cache/$name"
+      echo "$digest" > "$cache/$name/.pom-sha256"
+    fi
+  done
+}
+
 case "${1:-}" in
   demo) shift; setup; exec .venv/bin/lakeward demo "$@" ;;
-  test) shift; setup; exec .venv/bin/python -m pytest "$@" ;;
-  setup) setup ;;
+  test) shift; setup; fetch_jars; exec .venv/bin/python -m pytest "$@" ;;
+  setup) setup; fetch_jars ;;
   *) echo "usage: ./dev.sh demo | test [pytest args] | setup" >&2; exit 2 ;;
 esac

@@ -12,8 +12,9 @@ On Glue (``--JOB_RUN_ID`` present), Kinesis and Kafka are read by Glue's own con
 ``glueContext.forEachBatch`` to the same function lakeward's own consumers call
 (lakeward.streaming.micro_batch): Glue replays a failed window with the same batch id, which the table
 recognises as committed. A landing folder is taken by lakeward's file loop (the table's ledger is the
-position). Locally, Kinesis is read by lakeward's consumer over the Kinesis API and a folder by the same
-loop: ``python streaming_jobs/stream.py --JOB_NAME x --source_type kinesis --source orders --table db.t``.
+position). Locally, Kafka is read by Spark's Kafka source, Kinesis by lakeward's consumer over the Kinesis
+API and a folder by the same loop:
+``python streaming_jobs/stream.py --JOB_NAME x --source_type kinesis --source orders --table db.t``.
 """
 from __future__ import annotations
 
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     from lakeward.runtime.settings import Settings
     from lakeward.runtime.spark import glue_context, on_glue, spark_session
     from lakeward.runtime.storage import Storage
+    from lakeward.streaming.kafka import run_kafka
     from lakeward.streaming.micro_batch import StreamSettings, StreamSink
     from lakeward.streaming.runner import run_files, run_kinesis, stop_on_signals
 
@@ -95,9 +97,11 @@ def main(argv: list[str] | None = None) -> int:
                 _glue_stream(glue_context(), sink, args, trigger or 100.0)
                 return 0
             if args["source_type"] == "kafka":
-                raise SpecError("--source_type kafka runs on Glue (its Kafka connector); locally, Kafka is not "
-                                "built yet")
-            if args["source_type"] == "kinesis":
+                if not args["bootstrap_servers"]:
+                    raise SpecError("--source_type kafka needs --bootstrap_servers host:port")
+                report = run_kafka(spark, sink, args["source"], args["bootstrap_servers"], trigger, stop,
+                                   args["checkpoint"] or None, args["starting_position"])
+            elif args["source_type"] == "kinesis":
                 report = run_kinesis(spark, sink, args["source"], trigger, stop, args["starting_position"])
             else:
                 report = run_files(sink, args["source"], trigger, stop)

@@ -1,4 +1,4 @@
-"""``lakeward stream kinesis|files``: consume a stream into a governed table, micro-batch by micro-batch."""
+"""``lakeward stream kafka|kinesis|files``: consume a stream into a governed table, micro-batch by micro-batch."""
 from __future__ import annotations
 
 import re
@@ -72,6 +72,7 @@ def _run(kind: str, source: str, options: dict[str, Any], extra: dict[str, Any])
         from lakeward.runtime.settings import Settings
         from lakeward.runtime.spark import spark_session, start_spark
         from lakeward.streaming.micro_batch import StreamSettings, StreamSink
+        from lakeward.streaming.kafka import run_kafka
         from lakeward.streaming.runner import run_files, run_kinesis, stop_on_signals
         from lakeward.tables.write_modes import WriteOptions, WriteSettings
 
@@ -93,6 +94,9 @@ def _run(kind: str, source: str, options: dict[str, Any], extra: dict[str, Any])
             if kind == "kinesis":
                 report = run_kinesis(spark_session(settings), sink, source, trigger, stop,
                                      extra["starting_position"], _status)
+            elif kind == "kafka":
+                report = run_kafka(spark_session(settings), sink, source, extra["bootstrap_servers"], trigger, stop,
+                                   extra["checkpoint"], extra["starting_offsets"], _status)
             else:
                 report = run_files(sink, source, trigger, stop, _status)
         console.print(f"{report.table} from {report.source} (consumer {report.consumer}): {len(report.batches)} "
@@ -104,16 +108,41 @@ def _run(kind: str, source: str, options: dict[str, Any], extra: dict[str, Any])
             report.save(options["report_path"])
 
 
+def _messages(f: Any) -> Any:
+    options = [
+        click.option("--payload", type=click.Choice(["json", "text"]), default="json", show_default=True,
+                     help="How a message reads: JSON objects or arrays (gzip too), or text to one column 'message'."),
+        click.option("--with-metadata", is_flag=True,
+                     help="Add stream_key, stream_partition, stream_offset (the offset or sequence number) and "
+                          "stream_arrival_time columns."),
+        click.option("--max-message-bytes", type=click.IntRange(min=1),
+                     help="Larger messages are quarantined whole [default: 1 MiB]."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@stream.command()
+@click.argument("topic")
+@_common
+@_messages
+@click.option("--bootstrap-servers", required=True, help="host:port[,host:port] of the Kafka or MSK brokers.")
+@click.option("--checkpoint", help="Spark's checkpoint folder [default: with the table, under _lakeward/checkpoints]; "
+                                   "if it is lost, the stream resumes from the offsets the table holds.")
+@click.option("--starting-offsets", type=click.Choice(["earliest", "latest"]), default="earliest", show_default=True,
+              help="Where a new consumer starts (a known one resumes from the table).")
+def kafka(topic: str, **options: Any) -> None:
+    """Consume the Kafka (MSK) TOPIC with Spark's Kafka source."""
+    extra = {k: options.pop(k) for k in ("payload", "with_metadata", "max_message_bytes", "bootstrap_servers",
+                                         "checkpoint", "starting_offsets")}
+    _run("kafka", topic, options, extra)
+
+
 @stream.command()
 @click.argument("stream_name", metavar="STREAM")
 @_common
-@click.option("--payload", type=click.Choice(["json", "text"]), default="json", show_default=True,
-              help="How a record reads: JSON objects or arrays (gzip too), or text to one column 'message'.")
-@click.option("--with-metadata", is_flag=True,
-              help="Add stream_key, stream_partition (the shard), stream_offset (the sequence number) and "
-                   "stream_arrival_time columns.")
-@click.option("--max-message-bytes", type=click.IntRange(min=1),
-              help="Larger records are quarantined whole [default: 1 MiB].")
+@_messages
 @click.option("--starting-position", type=click.Choice(["trim_horizon", "latest"]), default="trim_horizon",
               show_default=True, help="Where a new consumer starts (a known one resumes from the table).")
 def kinesis(stream_name: str, **options: Any) -> None:

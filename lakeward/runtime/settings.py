@@ -36,6 +36,16 @@ class Settings(BaseModel):
     shuffle_partitions: int = Field(8, gt=0, description="local Spark: spark.sql.shuffle.partitions")
     driver_memory: str = Field("2g", description="local Spark: spark.driver.memory")
     spark_master: str = Field("local[2]", description="local Spark: the master URL")
+    jar_cache: str = Field("", description="local Spark: the JVM parts ./dev.sh setup fetched "
+                                           "[default: ~/.cache/lakeward/jars]")
+
+    @property
+    def spark_jars(self) -> list[str]:
+        """The jars local Spark loads (Spark's Kafka source), when they were fetched."""
+        from pathlib import Path
+
+        folder = Path(self.jar_cache or Path.home() / ".cache/lakeward/jars") / "spark"
+        return sorted(str(p) for p in folder.glob("*.jar")) if folder.is_dir() else []
 
     @property
     def target_bytes(self) -> int:

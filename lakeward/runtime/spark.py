@@ -23,9 +23,12 @@ SESSION_CONF = {
 
 
 def local_conf(settings: Settings) -> dict[str, str]:
-    return {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
+    conf = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
             "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
             "spark.driver.memory": settings.driver_memory, "spark.sql.adaptive.enabled": "true"}
+    if settings.spark_jars:
+        conf["spark.jars"] = ",".join(settings.spark_jars)
+    return conf
 
 
 def on_glue(settings: Settings) -> bool:

@@ -23,6 +23,7 @@ from lakeward.ingest.request import IngestRequest
 from lakeward.ingest.table_writer import TableWriter
 from lakeward.runtime.aws import AwsContext
 from lakeward.runtime.settings import Settings
+from lakeward.runtime.storage import join
 from lakeward.streaming.messages import DEFAULT_MAX_BYTES, PayloadFormat, message_part
 from lakeward.tables.ledger import StreamPositions
 
@@ -56,6 +57,11 @@ class StreamSink:
         micro-batch whose writer died), or None for a new consumer."""
         with TableWriter(self.spark, self.aws, self.request, self.settings, purpose="stream") as writer:
             return writer.ledger_state.positions.get(self.stream.consumer)
+
+    def default_checkpoint(self) -> str:
+        """Where a Spark-driven stream keeps its checkpoint when none is given: with the table."""
+        with TableWriter(self.spark, self.aws, self.request, self.settings, dry_run=True) as writer:
+            return join(writer.table_uri, "_lakeward", "checkpoints", self.stream.consumer)
 
     def batch_id(self, batch: int) -> str:
         return f"{self.stream.consumer}-{batch}"

@@ -156,15 +156,25 @@ def test_sigterm_stops_after_the_batch_in_flight_and_sigkill_loses_and_doubles_n
     assert running.returncode == 0, err
     report = json.loads((workdir / "live.json").read_text())
     assert report["stopped_by"] == "stop" and report["rows_written"] == 20, err
+    def commits():
+        return len(list((workdir / "lake/db/live/_delta_log").glob("*.json")))
+
     rng = random.Random(7)
     sent = 20
-    for trial in range(3):  # killed at a random moment: the restart neither loses nor repeats a record
+    for trial in range(3):  # killed once it has committed, at a random moment of what follows
+        before = commits()
+        victim = _consumer(workdir, "--trigger", "200ms")
         put(kinesis, [{"id": sent + i} for i in range(15)])
         sent += 15
-        victim = _consumer(workdir, "--trigger", "200ms")
-        time.sleep(rng.uniform(4.0, 9.0))
+        deadline = time.monotonic() + 90
+        while commits() == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        put(kinesis, [{"id": sent + i} for i in range(15)])  # more, arriving while it runs
+        sent += 15
+        time.sleep(rng.uniform(0.0, 2.0))
         victim.send_signal(signal.SIGKILL)
         victim.communicate(timeout=60)
+        assert commits() > before
     finish = cli("stream", "kinesis", "orders", "--table", "db.live", "--lake", str(workdir / "lake"),
                  "--trigger", "available-now", "--no-govern")
     assert finish.exit_code == 0, finish.output

@@ -1,0 +1,103 @@
+"""Kafka (or MSK) through Spark Structured Streaming's own Kafka source, every micro-batch into the sink.
+
+Spark's checkpoint fixes each micro-batch's offset range, so a replayed micro-batch brings the same
+records; lakeward numbers micro-batches ``base + Spark's batch id``, where ``base`` is written once into
+the checkpoint (``lakeward.json``) when the checkpoint is created: the table's last committed batch + 1.
+A checkpoint that is lost is therefore not a loss: a new one starts from the offsets the table holds
+(``startingOffsets``) and continues the numbering. The positions committed with each micro-batch are the
+next offset per topic partition.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakeward.errors import SourceError
+from lakeward.runtime.storage import Storage, join
+from lakeward.streaming.micro_batch import StreamSink
+from lakeward.streaming.runner import Status, StreamReport
+
+BASE_FILE = "lakeward.json"
+
+
+def kafka_messages(frame: DataFrame) -> DataFrame:
+    """Spark's Kafka rows as lakeward's message columns."""
+    return frame.select(F.col("value").alias("value"),
+                        F.concat(F.lit("kafka://"), F.col("topic"), F.lit("/"), F.col("partition")).alias("source"),
+                        F.col("offset").cast("string").alias("position"), F.col("key").cast("string").alias("key"),
+                        F.col("timestamp").alias("arrival_time"))
+
+
+def _next_offsets(frame: DataFrame) -> dict[str, str]:
+    """Per topic partition of the micro-batch, the offset the next one starts at (a handful of rows)."""
+    rows = frame.groupBy("topic", "partition").agg(F.max("offset").alias("last")).collect()
+    return {f"{r['topic']}/{r['partition']}": str(r["last"] + 1) for r in rows}
+
+
+def _starting_offsets(topic: str, offsets: dict[str, str], start: str) -> str:
+    mine = {k.split("/", 1)[1]: int(v) for k, v in offsets.items() if k.split("/", 1)[0] == topic}
+    if not mine:
+        return "earliest" if start in ("earliest", "trim_horizon") else "latest"
+    return json.dumps({topic: mine})
+
+
+def run_kafka(spark: SparkSession, sink: StreamSink, topic: str, bootstrap: str, trigger_s: float | None,
+              stop: threading.Event, checkpoint: str | None = None, start: str = "earliest",
+              status: Status | None = None, options: dict[str, str] | None = None) -> StreamReport:
+    """Consume ``topic`` into the sink's table until ``stop`` is set, or (``trigger_s`` None) until what
+    the topic holds now is taken."""
+    storage = Storage.for_aws(sink.aws)
+    resumed = sink.resume()
+    location = checkpoint or sink.default_checkpoint()
+    marker = join(location, BASE_FILE)
+    if storage.exists(marker):
+        base = int(storage.read_json(marker)["base"])
+    else:
+        base = resumed.batch + 1 if resumed else 0
+        storage.write_json(marker, {"base": base, "consumer": sink.stream.consumer})
+    offsets = dict(resumed.offsets) if resumed else {}
+    report = StreamReport(sink.request.table, f"kafka://{topic}", sink.stream.consumer)
+    reader = (spark.readStream.format("kafka").option("kafka.bootstrap.servers", bootstrap)
+              .option("subscribe", topic).option("startingOffsets", _starting_offsets(topic, offsets, start))
+              .option("failOnDataLoss", "false").options(**(options or {})).load())
+
+    def batch(frame: DataFrame, batch_id: int) -> None:
+        frame = frame.persist()
+        try:
+            if frame.isEmpty():
+                return
+            positions = {**offsets, **_next_offsets(frame)}
+            result = sink.write_messages(kafka_messages(frame), base + batch_id, positions, f"kafka://{topic}")
+            offsets.update(positions)
+            summary = report.add(base + batch_id, result, {})
+            if status:
+                status(report, summary)
+        finally:
+            frame.unpersist()
+
+    writer = reader.writeStream.foreachBatch(batch).option("checkpointLocation", _spark_uri(location))
+    writer = writer.trigger(availableNow=True) if trigger_s is None else writer.trigger(processingTime=f"{trigger_s} seconds")
+    query = writer.start()
+    try:
+        while query.isActive and not stop.is_set():
+            query.awaitTermination(0.5)
+    finally:
+        deadline = time.monotonic() + 120
+        while query.isActive and query.status.get("isTriggerActive") and time.monotonic() < deadline:
+            time.sleep(0.2)  # the micro-batch in flight is committed first
+        if query.isActive:
+            query.stop()
+    failure = query.exception()
+    if failure is not None:
+        raise SourceError(f"Kafka topic {topic} at {bootstrap}: the stream failed: {failure.desc()}") from None
+    report.stopped_by = "stop" if stop.is_set() else "drained"
+    return report
+
+
+def _spark_uri(uri: str) -> str:
+    return uri.removeprefix("file://") if uri.startswith("file://") else uri.replace("s3://", "s3a://", 1)
+

@@ -1,0 +1,161 @@
+"""Kafka into governed tables through Spark's Kafka source, against a real broker (KRaft, its own JVM):
+exactly once across restarts, a lost checkpoint and SIGKILL; evolving while it runs."""
+import json
+import shutil
+import threading
+
+import pytest
+from deltalake import DeltaTable
+from kafka import KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+
+from lakeward.ingest.request import IngestRequest
+from lakeward.runtime.aws import aws_context
+from lakeward.runtime.settings import Settings
+from lakeward.streaming.kafka import run_kafka
+from lakeward.streaming.micro_batch import StreamSettings, StreamSink
+from tests.delta_protocol import check_delta_table
+from tests.helpers import cli, quarantined, query
+from tests.kafka_broker import KafkaBroker
+
+pytestmark = [pytest.mark.spark, pytest.mark.aws]
+
+
+@pytest.fixture(scope="module")
+def broker():
+    with KafkaBroker() as running:
+        yield running
+
+
+@pytest.fixture
+def topic(broker, request):
+    name = request.node.name.replace("[", "_").replace("]", "")[:100]
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    admin.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)])
+    admin.close()
+    return name
+
+
+def produce(broker, topic, messages):
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    for i, message in enumerate(messages):
+        value = message if isinstance(message, bytes) else json.dumps(message).encode()
+        producer.send(topic, value=value, key=str(i % 7).encode())
+    producer.flush()
+    producer.close()
+
+
+def consume(spark, workdir, broker, topic, table="db.kafka", table_format="delta", consumer="c1", checkpoint=None,
+            **stream):
+    settings = Settings.load({})
+    request = IngestRequest(table, format=table_format, lake=str(workdir / "lake"), govern=False)
+    with aws_context(settings) as aws:
+        sink = StreamSink(spark, aws, request, settings, StreamSettings(consumer, **stream))
+        return run_kafka(spark, sink, topic, broker.bootstrap, None, threading.Event(), checkpoint)
+
+
+def test_kafka_lands_once_evolves_and_quarantines_poison_with_its_offset(spark, workdir, glue, broker, topic):
+    produce(broker, topic, [{"id": i, "amount": i, "sku": f"s{i}"} for i in range(30)] + [b"not json", b"\xff\xfe"])
+    first = consume(spark, workdir, broker, topic, with_metadata=True)
+    assert (first.rows_read, first.rows_written, first.rows_quarantined) == (32, 30, 2)
+    reasons = sorted(r["reason"] for r in quarantined(workdir / "lake", "db", "kafka"))
+    assert all(f"(kafka://{topic}/" in r and " at " in r for r in reasons), reasons
+    produce(broker, topic, [{"id": 100 + i, "amount": i + 0.5, "coupon": "X"} for i in range(10)])
+    second = consume(spark, workdir, broker, topic, with_metadata=True)
+    assert (second.rows_read, second.rows_written) == (10, 10)
+    assert second.batches[0].batch == first.batches[-1].batch + 1
+    changes = [c for b in second.batches for c in b.schema_changes]
+    assert "added column coupon string" in changes and "widened amount bigint -> double" in changes
+    assert consume(spark, workdir, broker, topic, with_metadata=True).rows_read == 0
+    assert query("SELECT count(*) AS n, count(DISTINCT id) AS ids, count(stream_offset) AS offsets FROM db.kafka") == [
+        {"n": 40, "ids": 40, "offsets": 40}]
+    log = DeltaTable(str(workdir / "lake/db/kafka"))
+    positions = json.loads(log.history(1)[0]["lakeward.positions"])
+    assert positions["consumer"] == "c1" and sum(int(v) for v in positions["offsets"].values()) == 42
+    check_delta_table(workdir / "lake/db/kafka")
+
+
+def test_a_lost_checkpoint_resumes_from_the_offsets_the_table_holds(spark, workdir, glue, broker, topic):
+    produce(broker, topic, [{"id": i} for i in range(10)])
+    checkpoint = workdir / "checkpoint"
+    first = consume(spark, workdir, broker, topic, "db.resume", "parquet", checkpoint=str(checkpoint))
+    assert first.rows_written == 10
+    shutil.rmtree(checkpoint)  # lost: a new one starts where the table says, numbering continues
+    produce(broker, topic, [{"id": 10 + i} for i in range(5)])
+    second = consume(spark, workdir, broker, topic, "db.resume", "parquet", checkpoint=str(checkpoint))
+    assert (second.rows_written, second.batches[0].batch) == (5, first.batches[-1].batch + 1)
+    assert query("SELECT count(*) AS n, count(DISTINCT id) AS ids FROM db.resume") == [{"n": 15, "ids": 15}]
+
+
+def test_the_cli_consumes_a_topic_and_a_killed_consumer_loses_nothing(workdir, glue, broker, topic):
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    def consumer(*extra):
+        return subprocess.Popen([sys.executable, "-m", "lakeward.cli", "stream", "kafka", topic, "--bootstrap-servers",
+                                 broker.bootstrap, "--table", "db.kcli", "--lake", str(workdir / "lake"), "--format",
+                                 "delta", "--no-govern", *extra], cwd=workdir, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+
+    def commits():
+        return len(list((workdir / "lake/db/kcli/_delta_log").glob("*.json")))
+
+    rng = random.Random(3)
+    sent = 0
+    for trial in range(3):  # killed once it has committed, at a random moment of what follows
+        before = commits()
+        victim = consumer("--trigger", "200ms")
+        deadline = time.monotonic() + 90
+        produce(broker, topic, [{"id": sent + i} for i in range(25)])
+        sent += 25
+        while commits() == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        produce(broker, topic, [{"id": sent + i} for i in range(25)])  # more, arriving while it runs
+        sent += 25
+        time.sleep(rng.uniform(0.0, 2.0))
+        victim.send_signal(signal.SIGKILL)
+        victim.communicate(timeout=60)
+        assert commits() > before
+    finish = cli("stream", "kafka", topic, "--bootstrap-servers", broker.bootstrap, "--table", "db.kcli",
+                 "--lake", str(workdir / "lake"), "--trigger", "available-now", "--no-govern", "--format", "delta",
+                 "--report", str(workdir / "k.json"))
+    assert finish.exit_code == 0, finish.output
+    assert query("SELECT count(*) AS n, count(DISTINCT id) AS ids FROM db.kcli") == [{"n": sent, "ids": sent}]
+    check_delta_table(workdir / "lake/db/kcli")
+
+
+def test_a_broker_restart_while_streaming_is_survived(spark, workdir, glue, broker, topic):
+    import time
+
+    settings = Settings.load({})
+    request = IngestRequest("db.restart", format="delta", lake=str(workdir / "lake"), govern=False)
+    stop = threading.Event()
+    produce(broker, topic, [{"id": i} for i in range(10)])
+    with aws_context(settings) as aws:
+        sink = StreamSink(spark, aws, request, settings, StreamSettings("r"))
+        result = {}
+        running = threading.Thread(target=lambda: result.update(report=run_kafka(
+            spark, sink, topic, broker.bootstrap, 0.5, stop)))
+        running.start()
+
+        def landed():
+            try:
+                return query("SELECT count(*) AS n FROM db.restart")[0]["n"]
+            except AssertionError:
+                return 0
+
+        deadline = time.monotonic() + 90
+        while landed() < 10 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        broker.restart()
+        produce(broker, topic, [{"id": 10 + i} for i in range(10)])
+        while landed() < 20 and time.monotonic() < deadline + 60:
+            time.sleep(0.5)
+        stop.set()
+        running.join(timeout=120)
+    assert result["report"].stopped_by == "stop"
+    assert query("SELECT count(*) AS n, count(DISTINCT id) AS ids FROM db.restart") == [{"n": 20, "ids": 20}]
