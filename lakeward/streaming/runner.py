@@ -37,6 +37,7 @@ class BatchSummary:
     committed_at: float
     schema_changes: list[str] = field(default_factory=list)
     lag_ms: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step of the core (plan, write, commit)
 
 
 @dataclass
@@ -65,7 +66,8 @@ class StreamReport:
         if report.already_committed:
             self.replayed.append(batch)
         summary = BatchSummary(batch, report.rows_read, report.rows_written, report.rows_quarantined,
-                               round(report.duration_s, 3), time.time(), list(report.schema_changes), dict(lag))
+                               round(report.duration_s, 3), time.time(), list(report.schema_changes), dict(lag),
+                               {k: round(v, 3) for k, v in report.timings.items()})
         self.batches.append(summary)
         self.quarantine_location = report.quarantine_location or self.quarantine_location
         return summary
