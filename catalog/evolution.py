@@ -118,7 +118,7 @@ def plan_evolution(table_columns: tuple[Column, ...] | None, batch_columns: list
         current = columns[position]
         merged = widen(current.type, incoming.type, promote)
         rewritten = widen(current.type, incoming.type, "all") if merged is None and widening != "quarantine" else None
-        if rewritten is not None:
+        if rewritten is not None and rewritten != current.type:  # (a narrower batch type is cast, not a rewrite)
             merged = rewritten
             plan.rewrites.append(Rewrite(current.name, to_hive(current.type), to_hive(merged),
                                          promote == "parquet" and partition_coercible(current.type, merged)))

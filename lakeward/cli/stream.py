@@ -79,8 +79,9 @@ def _run(kind: str, source: str, options: dict[str, Any], extra: dict[str, Any])
         settings = Settings.load()
         start_spark(settings)
         trigger = parse_trigger(options["trigger"])
-        write = WriteOptions(options["mode"], tuple(options["merge_keys"]), options["change_column"],
-                             options["order_by"]).over(WriteSettings())
+        change = options["change_column"] or ("op" if extra.get("payload") == "debezium" else None)
+        write = WriteOptions(options["mode"], tuple(options["merge_keys"]), change if options["mode"] == "merge" else
+                             options["change_column"], options["order_by"]).over(WriteSettings())
         given = frozenset(k for k in ("format", "partition_by", "lake") if options.get(k))
         request = IngestRequest(options["table"], source, options["table_format"], options["partition_by"],
                                 options["lake"] or settings.lake, govern=not options["no_govern"], write=write,
@@ -110,8 +111,9 @@ def _run(kind: str, source: str, options: dict[str, Any], extra: dict[str, Any])
 
 def _messages(f: Any) -> Any:
     options = [
-        click.option("--payload", type=click.Choice(["json", "text"]), default="json", show_default=True,
-                     help="How a message reads: JSON objects or arrays (gzip too), or text to one column 'message'."),
+        click.option("--payload", type=click.Choice(["json", "text", "debezium"]), default="json", show_default=True,
+                     help="How a message reads: JSON objects or arrays (gzip too), text to one column 'message', or "
+                          "Debezium change events (merged on --merge-key with op as the change column)."),
         click.option("--with-metadata", is_flag=True,
                      help="Add stream_key, stream_partition, stream_offset (the offset or sequence number) and "
                           "stream_arrival_time columns."),

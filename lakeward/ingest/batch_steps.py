@@ -169,10 +169,12 @@ class BatchSteps:
         if w.request.govern:
             report.protected, protect = protection(w.aws, w.request.governance, target.definition)
         touched = None
+        scanned: dict[str, int] = {}
         if merging:
             merge = plan_merge(w.spark, rows, target.definition, target.write, w.aws.storage_options(),
                                w.storage if carry is not None else None)
             rows, touched = merge.frame, merge.touched
+            scanned = {"files_live": merge.files_live, "files_scanned": merge.files_scanned}
         elif carrying:
             rows = rows.withColumn(ACTION_COL, F.lit(None).cast("string"))
 
@@ -196,7 +198,7 @@ class BatchSteps:
         elif w.state.exists and target.write.mode == "append":
             self.rewritten, done = rewrite_stale(w.spark, w.glue, w.storage, target.definition, plan, output)
             report.widening += done
-        report.merge = {k: v for k, v in output.actions.items() if merging}
+        report.merge = {**{k: v for k, v in output.actions.items() if merging}, **(scanned if merging else {})}
         report.null_tokens = dict(output.nulled)
         return output, touched
 

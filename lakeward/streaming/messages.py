@@ -9,6 +9,10 @@ micro-batch, so a new field or a wider type evolves the table while the stream r
   micro-batch by Spark's JSON inference, and each message parsed exactly once (a message holding two
   values is quarantined whole, as a JSON line is).
 - ``text``: the message as one ``message`` column.
+- ``debezium``: Debezium change events (``{"before", "after", "op", "ts_ms", ...}``, also inside a
+  ``payload`` wrapper): a row of the changed record (``after``, or ``before`` for a delete) with ``op``
+  as ``I``/``U``/``D`` (``c`` and ``r`` are inserts) and ``ts_ms``, ready for a merge on the table's keys
+  with ``op`` as the change column.
 
 Poison messages never stop the stream and never vanish: a message over ``max_bytes``, one that is not
 UTF-8 (kept as base64) or not a JSON value is quarantined whole with the reason and its position.
@@ -28,8 +32,9 @@ from lakeward.engines.bookkeeping import CORRUPT_COL, LABEL_COL, PROBLEM_COL
 from lakeward.ingest.batch import RawPart, frame_part
 from lakeward.ingest.readers import in_order, infer_json, json_records
 
-PayloadFormat = Literal["json", "text"]
-PAYLOAD_FORMATS: tuple[PayloadFormat, ...] = ("json", "text")
+PayloadFormat = Literal["json", "text", "debezium"]
+PAYLOAD_FORMATS: tuple[PayloadFormat, ...] = ("json", "text", "debezium")
+DEBEZIUM_OPS = {"c": "I", "r": "I", "u": "U", "d": "D"}
 DEFAULT_MAX_BYTES = 1 << 20  # Kinesis' record limit, and about Kafka's default message.max.bytes
 
 MESSAGE_SCHEMA = T.StructType([
@@ -87,6 +92,8 @@ def message_part(spark: SparkSession, messages: DataFrame, payload: PayloadForma
         if order is None:
             order = key_order([r[0] for r in messages.select("value").limit(200).collect()])
         parsed = in_order(parsed, order)
+        if payload == "debezium":
+            parsed = _change_rows(parsed, keep)
         data = [c for c in parsed.columns if c not in (CORRUPT_COL, *keep)]
         parsed = parsed.withColumn(PROBLEM_COL, F.when(F.col(CORRUPT_COL).isNotNull(), F.concat(
             F.lit("message is not a JSON value (or holds more than one) ("), F.col(_WHERE), F.lit(")"))))
@@ -96,4 +103,24 @@ def message_part(spark: SparkSession, messages: DataFrame, payload: PayloadForma
         rows = parsed.unionByName(poison)
     if with_metadata and payload == "json":  # message fields first, then where it came from
         rows = rows.select(*[c for c in rows.columns if c not in names], *names)
-    return frame_part(rows.drop(_WHERE), kind="jsonl" if payload == "json" else "frame")
+    return frame_part(rows.drop(_WHERE), kind="frame" if payload == "text" else "jsonl")
+
+
+def _change_rows(parsed: DataFrame, keep: list[str]) -> DataFrame:
+    """Debezium envelopes as rows of the changed record, with op (I/U/D) and ts_ms."""
+    if "payload" in parsed.columns and isinstance(parsed.schema["payload"].dataType, T.StructType):
+        parsed = parsed.select("payload.*", CORRUPT_COL, *keep)
+    def fields(side: str) -> dict[str, T.DataType]:
+        if side not in parsed.columns or not isinstance(parsed.schema[side].dataType, T.StructType):
+            return {}  # absent, or NULL in every event of the batch
+        return {f.name: f.dataType for f in parsed.schema[side].dataType.fields}
+    after, before = fields("after"), fields("before")
+    names = list(dict.fromkeys([*after, *before]))
+    values = []
+    for name in names:
+        sides = [F.col(f"{side}.`{name}`") for side, known in (("after", after), ("before", before)) if name in known]
+        values.append((sides[0] if len(sides) == 1 else F.coalesce(*sides)).alias(name))
+    op = F.col("op") if "op" in parsed.columns else F.lit(None).cast("string")
+    mapped = F.coalesce(*[F.when(op == k, F.lit(v)) for k, v in DEBEZIUM_OPS.items()], op)
+    ts = F.col("ts_ms") if "ts_ms" in parsed.columns else F.lit(None).cast("long")
+    return parsed.select(*values, mapped.alias("op"), ts.alias("ts_ms"), CORRUPT_COL, *keep)

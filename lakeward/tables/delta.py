@@ -164,12 +164,15 @@ def removals(table: DeltaTable, keep: Callable[[dict[str, Any]], bool], data_cha
             for f in live if not keep(f)]
 
 
-def live_files(table: DeltaTable) -> list[dict[str, Any]]:
-    """The snapshot's files: path (as the log has it), size and partition values as Delta strings."""
+def live_files(table: DeltaTable, ranges: list[str] | None = None) -> list[dict[str, Any]]:
+    """The snapshot's files: path (as the log has it), size and partition values as Delta strings; with
+    ``ranges`` (one column), the file's min and max of it from the log's statistics (None when absent)."""
     keys = table.metadata().partition_columns
     actions = pa.table(table.get_add_actions(flatten=True)).to_pylist()
+    column = ranges[0] if ranges else None
     return [{"path": a["path"], "size": a["size_bytes"],
-             "partition_values": {k: _partition_string(a.get(f"partition.{k}")) for k in keys}} for a in actions]
+             "partition_values": {k: _partition_string(a.get(f"partition.{k}")) for k in keys},
+             **({"min": a.get(f"min.{column}"), "max": a.get(f"max.{column}")} if column else {})} for a in actions]
 
 
 def _partition_string(value: Any) -> str | None:

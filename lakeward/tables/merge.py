@@ -3,8 +3,12 @@
 1. The batch's good rows get a change operation: the change column's I/U/D, or an upsert without one.
    Per key the last change wins (by ``order_by``, else by source file and position); the others are
    ``superseded``. A row with a NULL key or an unknown operation is quarantined.
-2. The table's live files are read (key columns only) to find the keys that exist and the files that
-   hold them: only those files are rewritten.
+2. The live files that may hold a key of the batch are read (key columns only) to find the keys that
+   exist and the files that hold them: only those files are rewritten. A file is left unread when the
+   log's min/max statistics of the first merge key hold none of the batch's keys, or when it lies in a
+   partition the batch does not reach and the partition columns are merge keys (a key's partition never
+   changes then). So a micro-batch touching 100 keys of a large table reads only the files that may
+   hold them.
 3. The writer gets one frame: the batch's rows (winners become ``insert``/``update`` rows, deletes and
    superseded rows are counted but not written) and the rows of the rewritten files whose key the batch
    does not change (``carried``). The Delta commit removes the rewritten files and adds the new ones in
@@ -12,6 +16,7 @@
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -39,6 +44,8 @@ _SEQ = "__lw_seq"
 class MergePlan:
     frame: DataFrame  # the projected batch rows plus the carried rows, with ACTION_COL
     touched: set[str]  # Delta log paths of the files to rewrite
+    files_live: int = 0
+    files_scanned: int = 0  # live files read to find the batch's keys (the others were pruned)
 
 
 def change_operation(settings: WriteSettings, sources: list) -> object:
@@ -74,15 +81,18 @@ def plan_merge(spark: SparkSession, rows: DataFrame, table: TableDefinition, set
     ranked = rows.withColumn("__lw_rank", F.when(good, F.row_number().over(winner)))
 
     snapshot = delta.open_table(table.location, storage_options)
-    files = delta.live_files(snapshot) if snapshot is not None else []
+    files = delta.live_files(snapshot, [keys[0]]) if snapshot is not None else []
+    live = len(files)
+    batch_keys = ranked.where(good).select(*[quoted(k) for k in keys]).distinct()
+    if storage is None and files:  # a widening rewrites every file anyway
+        files = _candidates(files, batch_keys, keys, table)
     if not files:  # nothing to match: every change inserts (or deletes nothing)
         frame = ranked.withColumn(ACTION_COL, _action(F.lit(False)))
-        return MergePlan(frame.drop("__lw_rank", _SEQ, OP_COL), set())
+        return MergePlan(frame.drop("__lw_rank", _SEQ, OP_COL), set(), live, 0)
     uris = [join(table.location, unquote(f["path"])) for f in files]
     existing = read_table_files(spark, table, uris, footers(storage, uris) if storage is not None else None)
 
     present = existing.select(*[quoted(k) for k in keys], F.col(TABLE_FILE_COL)).distinct()
-    batch_keys = ranked.where(good).select(*[quoted(k) for k in keys]).distinct()
     hits = present.join(batch_keys, keys, "left_semi")
     by_uri = {join(table.location, unquote(f["path"])): f["path"] for f in files}
     if storage is not None:
@@ -101,7 +111,46 @@ def plan_merge(spark: SparkSession, rows: DataFrame, table: TableDefinition, set
         *[quoted(c.name) for c in table.columns],
         *[quoted(k.name) for k in table.partition_keys],
         *no_source(), F.lit("carried").alias(ACTION_COL))
-    return MergePlan(batch.unionByName(carried, allowMissingColumns=True), touched)
+    return MergePlan(batch.unionByName(carried, allowMissingColumns=True), touched, live, len(files))
+
+
+KEYS_ON_DRIVER = 100_000  # a micro-batch's distinct first keys compared with the files' ranges; past it min/max
+
+
+def _candidates(files: list[dict], batch_keys: DataFrame, keys: list[str], table: TableDefinition) -> list[dict]:
+    """The live files that may hold one of the batch's keys (see the module's step 2)."""
+    key = keys[0]
+    partitioned = [k.name for k in table.partition_keys if k.name in keys]
+    if partitioned and len(partitioned) == len(table.partition_keys):
+        reached = {tuple(None if r[n] is None else str(r[n]) for n in partitioned)
+                   for r in batch_keys.select(*[quoted(n) for n in partitioned]).distinct().collect()}
+        files = [f for f in files if tuple(f["partition_values"].get(n) for n in partitioned) in reached]
+    if not any(f.get("min") is not None for f in files):
+        return files
+    sample = batch_keys.select(quoted(key)).where(quoted(key).isNotNull()).distinct().limit(KEYS_ON_DRIVER + 1)
+    values = sorted(r[0] for r in sample.collect())
+    if len(values) > KEYS_ON_DRIVER:
+        bounds = batch_keys.agg(F.min(quoted(key)), F.max(quoted(key))).collect()[0]
+        values = [bounds[0], bounds[1]]
+        return [f for f in files if _overlaps(f, values[0], values[1])]
+    return [f for f in files if _holds_any(f, values)]
+
+
+def _overlaps(f: dict, low: object, high: object) -> bool:
+    try:
+        return f.get("min") is None or f.get("max") is None or not (high < f["min"] or low > f["max"])  # type: ignore[operator]
+    except TypeError:
+        return True
+
+
+def _holds_any(f: dict, values: list) -> bool:
+    if f.get("min") is None or f.get("max") is None:
+        return True
+    try:
+        i = bisect.bisect_left(values, f["min"])
+        return i < len(values) and values[i] <= f["max"]
+    except TypeError:  # a statistic of another type than the key's values: no pruning
+        return True
 
 
 def _action(matched: object) -> object:

@@ -120,7 +120,9 @@ def test_delta_merge_applies_cdc_operations_and_rewrites_only_touched_files(work
                     "--change-column", "Op", "--order-by", "seq", "--no-govern")
     assert (report["rows_read"], report["rows_written"], report["rows_quarantined"]) == (6, 4, 2)
     # id 1 updated, id 2 deleted, id 20 inserted by its later change; ids 0, 3, 4 carried from the rewritten file
-    assert report["merge"] == {"update": 1, "delete": 1, "insert": 1, "superseded": 1, "carried": 3}
+    # the us file's id range (5-9) holds none of the batch's keys (1, 2, 20): it is not even read
+    assert report["merge"] == {"update": 1, "delete": 1, "insert": 1, "superseded": 1, "carried": 3,
+                               "files_live": 2, "files_scanned": 1}
     reasons = sorted(q["reason"] for q in quarantined(lake, "db", "m"))
     assert reasons == ["change column op: 'X' is not I (insert), U (update) or D (delete)", "merge key id is NULL"]
     rows = {r["id"]: r for r in delta_rows(location, ["id", "name", "region", "seq"], "id")}
@@ -182,7 +184,7 @@ def test_a_merge_of_deletes_alone_removes_the_rows(workdir, glue):
     ingest(batch(workdir, "b", [{"id": 7, "v": "g"}]), "db.del", lake, "--no-govern")  # a file holding only key 7
     report = ingest(batch(workdir, "c", [{"Op": "D", "id": 7, "v": "g"}]), "db.del", lake, "--mode", "merge",
                     "--merge-key", "id", "--change-column", "Op", "--no-govern")
-    assert report["merge"] == {"delete": 1} and report["files_removed"] == 1
+    assert report["merge"] == {"delete": 1, "files_live": 2, "files_scanned": 1} and report["files_removed"] == 1
     assert delta_rows(location, ["id", "v"], "id") == [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}]
     check_delta_table(location)
 

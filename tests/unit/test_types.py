@@ -178,3 +178,11 @@ def test_batches_in_any_order_converge_to_the_same_schema_on_the_full_lattice(ba
                                           if m == n for other in batches for k, b in other if k == n)}
     assert set(first) == set(second)
     assert {n: first[n] for n in comparable} == {n: second[n] for n in comparable}
+
+
+def test_a_narrower_batch_type_never_rewrites_a_table():
+    # an int arriving in a Delta bigint column is cast (losslessly), not a reason to rewrite every file
+    plan = plan_evolution((Column("n", C.BIGINT),), [Column("n", C.INT)], promote="none")
+    assert plan.rewrites == [] and not plan.changes and [c.column for c in plan.conflicts] == ["n"]
+    plan = plan_evolution((Column("x", C.DOUBLE),), [Column("x", C.BIGINT)], promote="parquet")
+    assert plan.rewrites == [] and not plan.changes
