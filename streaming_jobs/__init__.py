@@ -1,1 +1,1 @@
-"""Glue streaming jobs: not built yet."""
+"""Glue streaming job scripts: stream.py (Kinesis, Kafka, landing folder)."""

@@ -3,7 +3,7 @@
 Job parameters: --source_type kinesis|kafka|files, --source (a Kinesis stream name or ARN, a topic, or
 an s3:// folder), --table DB.TABLE, --lake s3://bucket/prefix; optionally --format parquet|delta,
 --partition_by SPEC, --consumer NAME (default lakeward), --payload json|text, --with_metadata true,
---max_message_bytes N, --starting_position trim_horizon|latest, --window_size "5 seconds" (Glue's
+--max_message_bytes N, --compact_every N (micro-batches between compactions, 0: never), --starting_position trim_horizon|latest, --window_size "5 seconds" (Glue's
 default is 100 seconds; ``available-now`` drains what is there and stops), --checkpoint s3://... (default: under the table's root), --bootstrap_servers
 (kafka), --govern false, --report s3://.../report.json.
 
@@ -28,7 +28,7 @@ from awsglue.utils import getResolvedOptions
 REQUIRED = ["JOB_NAME", "source_type", "source", "table"]
 OPTIONAL = {"lake": "", "format": "", "partition_by": "", "consumer": "lakeward", "payload": "json",
             "with_metadata": "", "max_message_bytes": "", "starting_position": "trim_horizon",
-            "window_size": "5 seconds", "checkpoint": "", "bootstrap_servers": "", "govern": "", "report": ""}
+            "window_size": "5 seconds", "compact_every": "50", "checkpoint": "", "bootstrap_servers": "", "govern": "", "report": ""}
 
 
 def resolve_options(argv: list[str]) -> dict[str, str]:
@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                                 args["lake"] or settings.lake, govern=args["govern"].lower() != "false",
                                 origin=Origin("glue"))
         stream = StreamSettings(args["consumer"], args["payload"], args["with_metadata"].lower() == "true",
-                                int(args["max_message_bytes"]) if args["max_message_bytes"] else StreamSettings.max_bytes)
+                                int(args["max_message_bytes"]) if args["max_message_bytes"] else StreamSettings.max_bytes,
+                                int(args["compact_every"]))
         trigger = window_seconds(args["window_size"])
         stop = threading.Event()
         with aws_context(settings) as aws, stop_on_signals(stop):

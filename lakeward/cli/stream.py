@@ -41,6 +41,8 @@ def _common(f: Any) -> Any:
                      help="Consumer name: its positions are kept with the table; several consumers of one stream "
                           "into different tables are independent."),
         click.option("--no-govern", is_flag=True, help="Skip PII classification and Lake Formation tagging."),
+        click.option("--compact-every", type=click.IntRange(min=0), default=50, show_default=True,
+                     help="Compact the table's small files (lakeward optimize) after every N micro-batches; 0: never."),
         click.option("--report", "report_path", type=click.Path(dir_okay=False),
                      help="Write the run's JSON report (totals over its micro-batches) when it stops."),
     ]
@@ -62,7 +64,8 @@ def _status(report: Any, summary: Any) -> None:
     err_console.print(f"batch {summary.batch}: {summary.rows_read} read ({rate:,.0f}/s), {summary.rows_written} "
                       f"written, {summary.rows_quarantined} quarantined, committed in {summary.duration_s:.2f}s"
                       + (f"; lag {lag}" if lag else "")
-                      + "".join(f"\n  schema: {c}" for c in summary.schema_changes))
+                      + "".join(f"\n  schema: {c}" for c in summary.schema_changes)
+                      + (f"\n  compacted: {', '.join(summary.compacted)}" if summary.compacted else ""))
 
 
 def _run(kind: str, source: str, options: dict[str, Any], extra: dict[str, Any]) -> None:
@@ -90,7 +93,8 @@ def _run(kind: str, source: str, options: dict[str, Any], extra: dict[str, Any])
         with aws_context(settings) as aws, stop_on_signals(stop):
             stream_settings = StreamSettings(options["consumer"], extra.get("payload", "json"),
                                              extra.get("with_metadata", False),
-                                             extra.get("max_message_bytes") or StreamSettings.max_bytes)
+                                             extra.get("max_message_bytes") or StreamSettings.max_bytes,
+                                             options["compact_every"])
             sink = StreamSink(spark_session(settings), aws, request, settings, stream_settings)
             if kind == "kinesis":
                 report = run_kinesis(spark_session(settings), sink, source, trigger, stop,

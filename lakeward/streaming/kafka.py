@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 from lakeward.errors import SourceError
 from lakeward.runtime.storage import Storage, join
 from lakeward.streaming.micro_batch import StreamSink
-from lakeward.streaming.runner import Status, StreamReport
+from lakeward.streaming.runner import Status, StreamReport, after_commit
 
 BASE_FILE = "lakeward.json"
 
@@ -73,9 +73,7 @@ def run_kafka(spark: SparkSession, sink: StreamSink, topic: str, bootstrap: str,
             positions = {**offsets, **_next_offsets(frame)}
             result = sink.write_messages(kafka_messages(frame), base + batch_id, positions, f"kafka://{topic}")
             offsets.update(positions)
-            summary = report.add(base + batch_id, result, {})
-            if status:
-                status(report, summary)
+            after_commit(sink, report, report.add(base + batch_id, result, {}), status)
         finally:
             frame.unpersist()
 

@@ -26,6 +26,7 @@ from lakeward.runtime.settings import Settings
 from lakeward.runtime.storage import join
 from lakeward.streaming.messages import DEFAULT_MAX_BYTES, PayloadFormat, message_part
 from lakeward.tables.ledger import StreamPositions
+from lakeward.tables.maintenance import run_optimize
 
 _CONSUMER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -36,6 +37,7 @@ class StreamSettings:
     payload: PayloadFormat = "json"
     with_metadata: bool = False
     max_bytes: int = DEFAULT_MAX_BYTES
+    compact_every: int = 50  # micro-batches between compactions of the table's small files (0: never)
 
     def check(self, spell: str = "--consumer") -> None:
         if not _CONSUMER.match(self.consumer):
@@ -57,6 +59,14 @@ class StreamSink:
         micro-batch whose writer died), or None for a new consumer."""
         with TableWriter(self.spark, self.aws, self.request, self.settings, purpose="stream") as writer:
             return writer.ledger_state.positions.get(self.stream.consumer)
+
+    def compact_due(self, batch: int) -> bool:
+        return bool(self.stream.compact_every) and (batch + 1) % self.stream.compact_every == 0
+
+    def compact(self) -> list[str]:
+        """Compact the small files the micro-batches left (lakeward optimize, under the same lock, so it
+        runs between micro-batches); the partitions compacted."""
+        return run_optimize(self.spark, self.aws, self.request.table, self.settings).compacted
 
     def default_checkpoint(self) -> str:
         """Where a Spark-driven stream keeps its checkpoint when none is given: with the table."""

@@ -38,6 +38,7 @@ class BatchSummary:
     schema_changes: list[str] = field(default_factory=list)
     lag_ms: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step of the core (plan, write, commit)
+    compacted: list[str] = field(default_factory=list)  # partitions whose small files were compacted after it
 
 
 @dataclass
@@ -125,13 +126,22 @@ def _retrying(write: Callable[[], RunReport], retries: int) -> RunReport:
     raise AssertionError("unreachable")
 
 
+def after_commit(sink: StreamSink, report: StreamReport, summary: BatchSummary, status: Status | None) -> None:
+    """What follows a committed micro-batch: compaction when due, then the status line."""
+    if sink.compact_due(summary.batch) and not report.replayed[-1:] == [summary.batch]:
+        summary.compacted = sink.compact()
+    if status:
+        status(report, summary)
+
+
 def run_kinesis(spark: SparkSession, sink: StreamSink, stream: str, trigger_s: float | None,
                 stop: threading.Event, start: str = "trim_horizon", status: Status | None = None,
-                retries: int = 3) -> StreamReport:
+                retries: int = 3, limit_per_shard: int = 10_000) -> StreamReport:
     """Consume a Kinesis stream (name or ARN) into the sink's table; ``trigger_s`` None: available-now
     (drain what is there, then return)."""
     resumed = sink.resume()
-    reader = KinesisReader(sink.aws.client("kinesis"), stream, resumed.offsets if resumed else None, start)
+    reader = KinesisReader(sink.aws.client("kinesis"), stream, resumed.offsets if resumed else None, start,
+                           limit_per_shard)
     report = StreamReport(sink.request.table, f"kinesis://{reader.name}", sink.stream.consumer)
     batch = resumed.batch + 1 if resumed else 0
     while not stop.is_set():
@@ -143,9 +153,7 @@ def run_kinesis(spark: SparkSession, sink: StreamSink, stream: str, trigger_s: f
             order = key_order([m.value for m in poll.messages])
             result = _retrying(lambda: sink.write_messages(frame, batch, poll.positions, report.source, order), retries)
             reader.committed(poll.positions)
-            summary = report.add(batch, result, poll.lag_ms)
-            if status:
-                status(report, summary)
+            after_commit(sink, report, report.add(batch, result, poll.lag_ms), status)
             batch += 1
         elif trigger_s is None and poll.caught_up:
             break
@@ -169,9 +177,7 @@ def run_files(sink: StreamSink, folder: str, trigger_s: float | None, stop: thre
         result = _retrying(lambda: sink.write_files(source, batch, taken), retries)
         if result.batch_id:
             taken += sum(1 for f in result.files if f.status != "skipped")
-            summary = report.add(batch, result, {})
-            if status:
-                status(report, summary)
+            after_commit(sink, report, report.add(batch, result, {}), status)
             batch += 1
         elif trigger_s is None:
             break

@@ -230,3 +230,17 @@ def test_debezium_change_events_merge_into_a_table_equal_to_the_source(spark, wo
     drain(spark, settings, request, StreamSettings("cdc", payload="debezium"))
     rows = {r["id"]: (r["name"], r["tier"]) for r in DeltaTable(str(workdir / "lake/db/customers")).to_pyarrow_table().to_pylist()}
     assert rows == {k: (v["name"], v["tier"]) for k, v in source.items()}
+
+
+def test_small_files_of_micro_batches_are_compacted_while_the_stream_runs(spark, workdir, glue, kinesis):
+    put(kinesis, [{"id": i, "day": f"d{i % 2}"} for i in range(48)], key=lambda i: "one")
+    settings = Settings.load({})
+    request = IngestRequest("db.small", format="delta", partition_by="day", lake=str(workdir / "lake"), govern=False)
+    with aws_context(settings) as aws:
+        sink = StreamSink(spark, aws, request, settings, StreamSettings("s", compact_every=3))
+        report = run_kinesis(spark, sink, "orders", None, threading.Event(), limit_per_shard=8)
+    assert len(report.batches) == 6 and report.rows_written == 48
+    assert [b.batch for b in report.batches if b.compacted] == [2, 5]
+    live = check_delta_table(workdir / "lake/db/small")["files"]
+    assert len(live) == 2  # one file per partition after the last compaction (12 were written)
+    assert query("SELECT count(*) AS n, count(DISTINCT id) AS ids FROM db.small") == [{"n": 48, "ids": 48}]
