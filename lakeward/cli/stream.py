@@ -98,7 +98,8 @@ def _run(kind: str, source: str, options: dict[str, Any], extra: dict[str, Any])
             sink = StreamSink(spark_session(settings), aws, request, settings, stream_settings)
             if kind == "kinesis":
                 report = run_kinesis(spark_session(settings), sink, source, trigger, stop,
-                                     extra["starting_position"], _status)
+                                     extra["starting_position"], _status,
+                                     limit_per_shard=extra["max_records_per_shard"])
             elif kind == "kafka":
                 report = run_kafka(spark_session(settings), sink, source, extra["bootstrap_servers"], trigger, stop,
                                    extra["checkpoint"], extra["starting_offsets"], _status)
@@ -149,11 +150,14 @@ def kafka(topic: str, **options: Any) -> None:
 @click.argument("stream_name", metavar="STREAM")
 @_common
 @_messages
+@click.option("--max-records-per-shard", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="GetRecords limit per shard and micro-batch (as Glue's maxFetchRecordsPerShard).")
 @click.option("--starting-position", type=click.Choice(["trim_horizon", "latest"]), default="trim_horizon",
               show_default=True, help="Where a new consumer starts (a known one resumes from the table).")
 def kinesis(stream_name: str, **options: Any) -> None:
     """Consume the Kinesis stream STREAM (a name or ARN): every shard, new shards found while running."""
-    extra = {k: options.pop(k) for k in ("payload", "with_metadata", "max_message_bytes", "starting_position")}
+    extra = {k: options.pop(k) for k in ("payload", "with_metadata", "max_message_bytes", "starting_position",
+                                         "max_records_per_shard")}
     _run("kinesis", stream_name, options, extra)
 
 
