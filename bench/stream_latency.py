@@ -98,6 +98,7 @@ def run(rate: int, seconds: float, trigger: str, table_format: str) -> dict:
             "p95_first_third_s": round(percentile([x for _, x in points[:third]], 95), 2),
             "p95_last_third_s": round(percentile([x for _, x in points[-third:]], 95), 2),
             "batch_s_median": round(statistics.median(b["duration_s"] for b in batches), 2),
+            "first_batches": [(b["rows_read"], b["duration_s"], b["timings"]) for b in batches[:3]],
             "steps_median_s": {k: round(statistics.median(v), 3) for k, v in steps.items()}}
 
 

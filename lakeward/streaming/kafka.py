@@ -66,14 +66,18 @@ def run_kafka(spark: SparkSession, sink: StreamSink, topic: str, bootstrap: str,
               .option("failOnDataLoss", "false").options(**(options or {})).load())
 
     def batch(frame: DataFrame, batch_id: int) -> None:
-        frame = frame.persist()
+        started = time.monotonic()
+        frame = frame.persist()  # read once from the brokers: offsets, inference, parse and write all use it
         try:
-            if frame.isEmpty():
+            taken = _next_offsets(frame)
+            if not taken:  # an empty micro-batch
                 return
-            positions = {**offsets, **_next_offsets(frame)}
+            positions = {**offsets, **taken}
             result = sink.write_messages(kafka_messages(frame), base + batch_id, positions, f"kafka://{topic}")
             offsets.update(positions)
-            after_commit(sink, report, report.add(base + batch_id, result, {}), status)
+            summary = report.add(base + batch_id, result, {})
+            summary.timings["micro_batch_s"] = round(time.monotonic() - started, 3)  # all of it, Spark's jobs too
+            after_commit(sink, report, summary, status)
         finally:
             frame.unpersist()
 
