@@ -1,0 +1,374 @@
+"""DQDL rules evaluated over a DataFrame: one Spark aggregation for every rule's metrics, and for the
+rules Glue evaluates row by row, a pass flag per row.
+
+Metrics follow Glue Data Quality's definitions (names as Glue reports them, ``Column.<c>.Completeness``):
+Completeness = non-null rows / rows; Uniqueness = rows whose value occurs exactly once / non-null rows;
+UniqueValueRatio = values occurring once / distinct values; DistinctValuesCount counts non-null values;
+Mean, Sum and StandardDeviation (population) ignore NULLs; ColumnLength reads NULL as length 0;
+``between`` bounds are exclusive. A ``where`` clause (Spark SQL) restricts a rule to the rows it holds;
+other rows pass it. Row-level rules (IsComplete, Completeness's flag, IsUnique, IsPrimaryKey,
+ColumnValues, ColumnLength, ColumnDataType, DataFreshness, CustomSql selecting columns) pass when every
+row passes (or, with ``with threshold``, when the share of passing rows meets it); NULLs fail every
+ColumnValues form except ``!=`` and ``not in``, as in Glue.
+"""
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from pyspark.sql import Column as SparkColumn
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from lakeward.engines.spark_columns import quoted
+from lakeward.quality.dqdl import Composite, Condition, Duration, Keyword, Node, RelativeTime, Rule, Ruleset
+
+RULE_PASSED, RULE_FAILED, RULE_ERROR = "Passed", "Failed", "Error"
+_SPARK_TYPES = {"BOOLEAN": "boolean", "DATE": "date", "TIMESTAMP": "timestamp", "INTEGER": "int", "DOUBLE": "double",
+                "FLOAT": "float", "LONG": "bigint"}
+_COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+
+
+@dataclass
+class RuleResult:
+    rule: str
+    outcome: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    reason: str | None = None
+    row_level: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Evaluation:
+    results: list[RuleResult]
+    flags: list[tuple[str, SparkColumn]]  # (rule text, per-row pass expression) of row-level rules
+
+    def failed_rules(self) -> SparkColumn:
+        """Per row: the texts of the row-level rules it fails (an empty array when it passes them all)."""
+        if not self.flags:
+            return F.array().cast("array<string>")
+        return F.filter(F.array(*[F.when(~F.coalesce(flag, F.lit(False)), F.lit(text)) for text, flag in self.flags]),
+                        lambda x: x.isNotNull())
+
+
+def check_number(condition: Condition, value: float | None) -> bool:
+    """A metric against a numeric condition (between is exclusive, = is exact), as DQDL defines them."""
+    if value is None or isinstance(value, float) and math.isnan(value):
+        return False
+    ops = [o for o in condition.operands if isinstance(o, (int, float))]
+    if condition.op == "between":
+        return ops[0] < value < ops[1]
+    if condition.op == "not between":
+        return value <= ops[0] or value >= ops[1]
+    if condition.op == "=":
+        return value == ops[0]
+    if condition.op == "!=":
+        return value != ops[0]
+    if condition.op == "in":
+        return value in ops
+    if condition.op == "not in":
+        return value not in ops
+    return _COMPARE[condition.op](value, ops[0])
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def _literal(operand: Any) -> SparkColumn:
+    if isinstance(operand, RelativeTime):
+        moment = _now() if not operand.sign else _now() + operand.sign * timedelta(hours=operand.offset.hours)  # type: ignore[union-attr]
+        return F.lit(moment)
+    return F.lit(operand)
+
+
+def _value_pass(column: SparkColumn, dtype: T.DataType, condition: Condition) -> SparkColumn:
+    """Whether one value satisfies a ColumnValues condition (NULL handling as Glue documents it)."""
+    op, operands = condition.op, condition.operands
+    keywords = {o.name for o in operands if isinstance(o, Keyword)}
+    plain = [o for o in operands if not isinstance(o, Keyword)]
+    text = column.cast("string")
+    dates = isinstance(dtype, (T.DateType, T.TimestampType, T.TimestampNTZType))
+    subject = F.to_date(column) if isinstance(dtype, T.DateType) else column
+
+    def keyword_match(name: str) -> SparkColumn:
+        return {"NULL": column.isNull(), "EMPTY": text == F.lit(""),
+                "WHITESPACES_ONLY": (F.length(F.trim(text)) == 0) & (F.length(text) > 0)}[name]
+
+    def value(o: Any) -> SparkColumn:
+        if dates and isinstance(o, str):
+            return F.to_date(F.lit(o)) if isinstance(dtype, T.DateType) else F.to_timestamp(F.lit(o))
+        return _literal(o)
+
+    if op in ("in", "not in"):
+        hits = [F.coalesce(h, F.lit(False)) for h in
+                ([subject.isin(*[value(o) for o in plain])] if plain else []) + [keyword_match(k) for k in keywords]]
+        found = hits[0] if len(hits) == 1 else F.greatest(*hits)
+        return found if op == "in" else ~found  # NULL is "not in" a list unless the list names NULL
+    if op in ("=", "!="):
+        operand = operands[0]
+        equal = keyword_match(operand.name) if isinstance(operand, Keyword) else F.coalesce(subject == value(operand),
+                                                                                              F.lit(False))
+        if op == "=":
+            return F.coalesce(equal, F.lit(False))
+        return column.isNull() | ~equal if not isinstance(operand, Keyword) else ~equal
+    if op in ("matches", "not matches"):
+        matched = F.coalesce(text.rlike(f"^(?:{operands[0]})$"), F.lit(False))
+        return matched if op == "matches" else column.isNotNull() & ~matched
+    if op == "between":
+        return F.coalesce((subject > value(operands[0])) & (subject < value(operands[1])), F.lit(False))
+    if op == "not between":
+        return F.coalesce((subject <= value(operands[0])) | (subject >= value(operands[1])), F.lit(False))
+    return F.coalesce(_COMPARE[op](subject, value(operands[0])), F.lit(False))
+
+
+def _number_pass(expr: SparkColumn, condition: Condition) -> SparkColumn:
+    ops = [F.lit(o) for o in condition.operands]
+    op = condition.op
+    if op == "between":
+        return (expr > ops[0]) & (expr < ops[1])
+    if op == "not between":
+        return (expr <= ops[0]) | (expr >= ops[1])
+    if op == "=":
+        return expr == ops[0]
+    if op == "!=":
+        return expr != ops[0]
+    if op in ("in", "not in"):
+        found = expr.isin(*ops)
+        return found if op == "in" else ~found
+    return _COMPARE[op](expr, ops[0])
+
+
+class _Compiler:
+    """Collects every rule's aggregate expressions for one Spark job, and its per-row pass flag."""
+
+    def __init__(self, spark: SparkSession, df: DataFrame, references: dict[str, DataFrame]):
+        self.spark, self.df, self.references = spark, df, references
+        self.aggs: list[SparkColumn] = []
+        self.names: dict[str, str] = {}
+        self.windows: dict[tuple[str, ...], str] = {}  # column set -> count column (values per group)
+
+    def agg(self, expr: SparkColumn) -> str:
+        name = f"m{len(self.aggs)}"
+        self.aggs.append(expr.alias(name))
+        return name
+
+    def count_column(self, columns: tuple[str, ...]) -> str:
+        if columns not in self.windows:
+            name = f"__lw_dq_count_{len(self.windows)}"
+            self.windows[columns] = name
+        return self.windows[columns]
+
+    def framed(self) -> DataFrame:
+        df = self.df
+        for columns, name in self.windows.items():
+            present = F.greatest(*[quoted(c).isNotNull() for c in columns]) if len(columns) > 1 else quoted(columns[0]).isNotNull()
+            df = df.withColumn(name, F.when(present, F.count(F.lit(1)).over(Window.partitionBy(*[quoted(c) for c in columns]))))
+        return df
+
+
+@dataclass
+class _Plan:
+    rule: Rule
+    measure: Any = None  # (aggregate values) -> {metric name: value}
+    flag: SparkColumn | None = None  # per-row pass
+    error: str | None = None
+    decide: Any = None  # (metrics) -> (passed, reason); default: the first metric against the condition
+
+
+def _ratio(part: str, whole: str) -> Any:
+    return lambda m: (m[part] / m[whole]) if m[whole] else None
+
+
+def _compile(rule: Rule, c: _Compiler) -> _Plan:
+    plan = _Plan(rule)
+    df = c.df
+    scope = F.expr(rule.where) if rule.where else F.lit(True)
+    cols = rule.params
+    t = rule.type
+    if t == "ColumnExists":
+        present = cols[0] in df.columns
+        plan.measure = lambda m: {}
+        plan.decide = lambda metrics: (present, None if present else f"column {cols[0]} does not exist")
+        return plan
+    missing = [p for p in cols if t not in ("CustomSql", "ReferentialIntegrity") and p not in df.columns]
+    if t == "ReferentialIntegrity":
+        missing = [p.strip() for p in cols[0].split(",") if p.strip() not in df.columns]
+    if missing:
+        plan.error = f"column {missing[0]} does not exist (columns: {', '.join(df.columns)})"
+        return plan
+    rows = c.agg(F.sum(F.when(scope, 1).otherwise(0)).cast("double"))
+    name = f"Column.{cols[0]}" if len(cols) == 1 else f"Multicolumn.{','.join(cols)}"
+    if t == "RowCount":
+        plan.measure = lambda m: {"Dataset.*.RowCount": m[rows]}
+    elif t == "ColumnCount":
+        count = float(len(df.columns))
+        plan.measure = lambda m: {"Dataset.*.ColumnCount": count}
+    elif t in ("Completeness", "IsComplete"):
+        complete = c.agg(F.sum(F.when(scope & quoted(cols[0]).isNotNull(), 1).otherwise(0)).cast("double"))
+        plan.flag = ~scope | quoted(cols[0]).isNotNull()
+        share = _ratio(complete, rows)
+        plan.measure = lambda m: {f"{name}.Completeness": share(m) if m[rows] else 1.0}
+    elif t in ("Uniqueness", "IsUnique", "IsPrimaryKey", "UniqueValueRatio"):
+        count = c.count_column(cols)
+        present = F.greatest(*[quoted(x).isNotNull() for x in cols]) if len(cols) > 1 else quoted(cols[0]).isNotNull()
+        once = c.agg(F.sum(F.when(scope & present & (F.col(count) == 1), 1).otherwise(0)).cast("double"))
+        if t == "UniqueValueRatio":
+            distinct = c.agg(F.countDistinct(*[F.when(scope, quoted(x)) for x in cols]).cast("double"))
+            plan.measure = lambda m: {f"{name}.UniqueValueRatio": _ratio(once, distinct)(m)}
+        else:
+            nonnull = c.agg(F.sum(F.when(scope & present, 1).otherwise(0)).cast("double"))
+            plan.flag = ~scope | present & (F.col(count) == 1)
+            plan.measure = lambda m: {f"{name}.Uniqueness": _ratio(once, nonnull)(m)}
+            if t == "IsPrimaryKey":
+                every = F.least(*[quoted(x).isNotNull() for x in cols]) if len(cols) > 1 else quoted(cols[0]).isNotNull()
+                plan.flag = plan.flag & (~scope | every)
+                complete = c.agg(F.sum(F.when(scope & every, 1).otherwise(0)).cast("double"))
+                plan.measure = lambda m: {f"{name}.Uniqueness": _ratio(once, nonnull)(m),
+                                          f"{name}.Completeness": _ratio(complete, rows)(m)}
+    elif t == "DistinctValuesCount":
+        distinct = c.agg(F.countDistinct(F.when(scope, quoted(cols[0]))).cast("double"))
+        plan.measure = lambda m: {f"{name}.DistinctValuesCount": m[distinct]}
+    elif t in ("Mean", "Sum", "StandardDeviation"):
+        values = F.when(scope, quoted(cols[0]).cast("double"))
+        metric = c.agg({"Mean": F.avg, "Sum": F.sum, "StandardDeviation": F.stddev_pop}[t](values))
+        plan.measure = lambda m: {f"{name}.{t}": m[metric]}
+    elif t == "ColumnLength":
+        length = F.coalesce(F.length(quoted(cols[0]).cast("string")), F.lit(0))
+        plan.flag = ~scope | _number_pass(length, rule.condition)  # type: ignore[arg-type]
+        low, high = c.agg(F.min(F.when(scope, length)).cast("double")), c.agg(F.max(F.when(scope, length)).cast("double"))
+        plan.measure = lambda m: {f"{name}.MinimumLength": m[low], f"{name}.MaximumLength": m[high]}
+    elif t == "ColumnValues":
+        plan.flag = ~scope | _value_pass(quoted(cols[0]), df.schema[cols[0]].dataType, rule.condition)  # type: ignore[arg-type]
+    elif t == "ColumnDataType":
+        target = _SPARK_TYPES[str(rule.condition.operands[0]).upper()]  # type: ignore[union-attr]
+        plan.flag = ~scope | quoted(cols[0]).cast("string").cast(target).isNotNull()
+    elif t == "DataFreshness":
+        age = (F.unix_timestamp(F.lit(_now())) - F.unix_timestamp(F.to_timestamp(quoted(cols[0])))) / 3600.0
+        hours = Condition(rule.condition.op, tuple(o.hours if isinstance(o, Duration) else o  # type: ignore[union-attr]
+                                                   for o in rule.condition.operands))  # type: ignore[union-attr]
+        plan.flag = ~scope | (quoted(cols[0]).isNotNull() & F.coalesce(_number_pass(age, hours), F.lit(False)))
+    elif t == "CustomSql":
+        _custom_sql(rule, c, plan)
+    elif t == "ReferentialIntegrity":
+        _referential(rule, c, plan, rows)
+    if plan.flag is not None and plan.measure is None:  # a rule about each row: its compliance decides
+        passing = c.agg(F.sum(F.when(plan.flag, 1).otherwise(0)).cast("double"))
+        total = c.agg(F.count(F.lit(1)).cast("double"))
+        label = f"{name}.{'LengthCompliance' if t == 'ColumnLength' else t + '.Compliance'}"
+        plan.measure = lambda m: {label: m[passing] / m[total] if m[total] else 1.0}
+        plan.decide = lambda metrics: _compliance(rule, metrics[label])
+    elif plan.flag is not None and t == "ColumnLength":
+        passing = c.agg(F.sum(F.when(plan.flag, 1).otherwise(0)).cast("double"))
+        total = c.agg(F.count(F.lit(1)).cast("double"))
+        lengths = plan.measure
+        plan.measure = lambda m: {**lengths(m), f"{name}.LengthCompliance": m[passing] / m[total] if m[total] else 1.0}
+        plan.decide = lambda metrics: _compliance(rule, metrics[f"{name}.LengthCompliance"])
+    if plan.decide is None and plan.error is None:
+        if rule.condition is None:  # IsComplete, IsUnique, IsPrimaryKey: every ratio must be 1
+            plan.decide = lambda metrics: _all_one(metrics)
+        else:
+            plan.decide = lambda metrics: _numeric(rule, *next(iter(metrics.items()))[::-1])
+    return plan
+
+
+def _all_one(metrics: dict[str, float | None]) -> tuple[bool, str | None]:
+    off = {k: v for k, v in metrics.items() if v is not None and v != 1.0}
+    return not off, None if not off else "; ".join(f"{k} is {v:g}, not 1" for k, v in off.items())
+
+
+def _numeric(rule: Rule, value: float | None, metric: str) -> tuple[bool, str | None]:
+    """A metric against the rule's condition."""
+    ok = check_number(rule.condition, value)  # type: ignore[arg-type]
+    shown = "undefined (no rows)" if value is None else f"{value:g}"
+    return ok, None if ok else f"{metric} is {shown}, which is not {rule.condition.text()}"  # type: ignore[union-attr]
+
+
+def _compliance(rule: Rule, share: float) -> tuple[bool, str | None]:
+    if rule.threshold is not None:
+        ok = check_number(rule.threshold, share)
+        return ok, None if ok else f"{share:.2%} of rows passed; the threshold is {rule.threshold.text()}"
+    ok = share == 1.0
+    return ok, None if ok else f"{share:.2%} of rows passed"
+
+
+def _custom_sql(rule: Rule, c: _Compiler, plan: _Plan) -> None:
+    c.df.createOrReplaceTempView("primary")
+    try:
+        result = c.spark.sql(rule.params[0])
+    except Exception as e:  # the user's SQL: its error is the rule's outcome
+        plan.error = f"the SQL does not run: {str(e).splitlines()[0]}"
+        return
+    selected = [f.name for f in result.schema.fields if f.name in c.df.columns]
+    if rule.condition is not None or not selected:
+        value = result.limit(2).collect()
+        number = float(value[0][0]) if value and value[0][0] is not None else None
+        plan.measure = lambda m: {"Dataset.*.CustomSQL": number}
+        if rule.condition is None:
+            plan.decide = lambda metrics: (False, "the SQL returns no column of the dataset, so no row can pass")
+        return
+    matched = result.select(*[quoted(x) for x in selected]).distinct().withColumn("__lw_dq_sql", F.lit(True))
+    c.df = c.df.join(matched, selected, "left")
+    plan.flag = F.coalesce(F.col("__lw_dq_sql"), F.lit(False))
+
+
+def _referential(rule: Rule, c: _Compiler, plan: _Plan, rows: str) -> None:
+    mine = [x.strip() for x in rule.params[0].split(",")]
+    alias, _, theirs_text = rule.params[1].partition(".")
+    theirs = [x.strip() for x in theirs_text.strip("{}").split(",")]
+    reference = c.references.get(alias)
+    if reference is None:
+        plan.error = f"reference dataset {alias!r} is not given (DataSources AdditionalDataSources)"
+        return
+    keys = reference.select(*[quoted(t).alias(f"__lw_ref_{i}") for i, t in enumerate(theirs)]).distinct() \
+        .withColumn("__lw_dq_ref", F.lit(True))
+    c.df = c.df.join(keys, [quoted(m) == F.col(f"__lw_ref_{i}") for i, m in enumerate(mine)], "left") \
+        .drop(*[f"__lw_ref_{i}" for i in range(len(theirs))])
+    found = c.agg(F.sum(F.when(F.col("__lw_dq_ref"), 1).otherwise(0)).cast("double"))
+    plan.measure = lambda m: {f"Column.{alias}.ReferentialIntegrity": _ratio(found, rows)(m)}
+
+
+def evaluate(spark: SparkSession, df: DataFrame, ruleset: Ruleset,
+             references: dict[str, DataFrame] | None = None) -> tuple[Evaluation, DataFrame]:
+    """Every rule's outcome over ``df`` (one aggregation job, plus one per CustomSql), and ``df`` with the
+    columns the row flags read (counts per key for uniqueness rules)."""
+    compiler = _Compiler(spark, df, references or {})
+    plans = {id(leaf): _compile(leaf, compiler) for leaf in ruleset.leaves()}
+    framed = compiler.framed()
+    values = framed.agg(*compiler.aggs).collect()[0].asDict() if compiler.aggs else {}
+    results, flags = [], []
+    for node in ruleset.rules:
+        result, flag = _outcome(node, plans, values)
+        results.append(result)
+        if flag is not None:
+            flags.append((node.text, flag))
+    return Evaluation(results, flags), framed
+
+
+def _outcome(node: Node, plans: dict[int, _Plan], values: dict[str, Any]) -> tuple[RuleResult, SparkColumn | None]:
+    if isinstance(node, Composite):
+        left, left_flag = _outcome(node.left, plans, values)
+        right, right_flag = _outcome(node.right, plans, values)
+        if RULE_ERROR in (left.outcome, right.outcome):
+            outcome = RULE_ERROR
+        else:
+            both = (left.outcome == RULE_PASSED, right.outcome == RULE_PASSED)
+            outcome = RULE_PASSED if (all(both) if node.op == "and" else any(both)) else RULE_FAILED
+        flag = None
+        if left_flag is not None and right_flag is not None:
+            flag = (left_flag & right_flag) if node.op == "and" else (left_flag | right_flag)
+        reasons = [r.reason for r in (left, right) if r.reason]
+        return RuleResult(node.text, outcome, {**left.metrics, **right.metrics},
+                          None if outcome == RULE_PASSED else "; ".join(reasons), flag is not None, node.labels), flag
+    plan = plans[id(node)]
+    if plan.error:
+        return RuleResult(node.text, RULE_ERROR, {}, plan.error, False, node.labels), None
+    metrics = plan.measure({k: (None if v is None else float(v)) for k, v in values.items()})
+    ok, reason = plan.decide(metrics)
+    return RuleResult(node.text, RULE_PASSED if ok else RULE_FAILED, {k: v for k, v in metrics.items() if v is not None},
+                      reason, plan.flag is not None, node.labels), plan.flag

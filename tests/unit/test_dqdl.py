@@ -1,0 +1,78 @@
+"""DQDL parsing: the rules Glue's documentation writes, and rules lakeward must refuse with their text."""
+import pytest
+
+from lakeward.quality.dqdl import Composite, DQDLError, Duration, Keyword, RelativeTime, parse_ruleset
+
+pytestmark = pytest.mark.unit
+
+DOCUMENTED = """
+# the rules of the issue, as Glue's documentation writes them
+Rules = [
+    RowCount > 0,
+    IsComplete "order_id",
+    IsUnique "order_id",
+    ColumnValues "status" in ["NEW","PAID"],
+    ColumnValues "amount" between 0 and 10000,
+    ColumnLength "sku" <= 32,
+    Completeness "email" > 0.95,
+    DataFreshness "order_ts" <= 24 hours,
+    CustomSql "select count(*) from primary where amount < 0" = 0,
+    Completeness "First_Name" > 0.95 where "weightinkgs > 10",
+    ColumnValues "Country" in [ "US", "CA", "UK", NULL, EMPTY, WHITESPACES_ONLY ],
+    ColumnValues "Load_Date" > (now() - 3 days),
+    ColumnValues "First_Name" matches "[a-zA-Z]*" with threshold > 0.9,
+    (ColumnValues "Age" > 21) OR (ColumnValues "Age" = NULL),
+    IsPrimaryKey colA "colB",
+    Uniqueness "vendorid" "tpep_pickup_datetime" = 1,
+    ReferentialIntegrity "city,state" "reference.{ref_city,ref_state}" = 1.0,
+    ColumnDataType "colA" = "INTEGER" with threshold > 0.9,
+    RowCount > 10 + 10 labels=["team"="sales"],
+    StandardDeviation "units" between -1 and 2 * 10
+]
+"""
+
+
+def test_the_documented_rules_parse_to_what_they_say():
+    rules = parse_ruleset(DOCUMENTED).rules
+    assert len(rules) == 20
+    assert rules[0].type == "RowCount" and rules[0].condition.op == ">" and rules[0].condition.operands == (0.0,)
+    assert rules[1].condition is None and rules[1].params == ("order_id",)
+    assert rules[3].condition.operands == ("NEW", "PAID")
+    assert rules[7].condition.operands == (Duration(24.0, "hours"),)
+    assert rules[9].where == "weightinkgs > 10"
+    assert rules[10].condition.operands[-3:] == (Keyword("NULL"), Keyword("EMPTY"), Keyword("WHITESPACES_ONLY"))
+    assert rules[11].condition.operands == (RelativeTime(-1, Duration(3.0, "days")),)
+    assert rules[12].threshold.op == ">" and rules[12].condition.op == "matches"
+    assert isinstance(rules[13], Composite) and rules[13].op == "or"
+    assert rules[14].params == ("colA", "colB") and rules[15].params == ("vendorid", "tpep_pickup_datetime")
+    assert rules[18].condition.operands == (20.0,) and rules[18].labels == {"team": "sales"}
+    assert rules[19].condition.operands == (-1.0, 20.0)
+    assert rules[13].text == '(ColumnValues "Age" > 21) or (ColumnValues "Age" = NULL)'
+
+
+def test_and_binds_tighter_than_or_and_variables_are_read():
+    ruleset = parse_ruleset('allowed = ["A", "B"]\nRules = [ (IsComplete "a") or (IsComplete "b") and '
+                           '(ColumnValues "c" in $allowed) ]')
+    top = ruleset.rules[0]
+    assert top.op == "or" and top.right.op == "and"
+    assert top.right.right.condition.operands == ("A", "B")
+
+
+@pytest.mark.parametrize("text, message", [
+    ('Rules = [ Entropy "a" > 1 ]', "lakeward does not evaluate this rule type"),
+    ('Rules = [ IsComplete "a" > 0.5 ]', "IsComplete takes no condition"),
+    ('Rules = [ Completeness "a" ]', "Completeness needs a condition"),
+    ('Rules = [ RowCount > avg(last(10)) * 0.8 ]', "dynamic thresholds"),
+    ('Rules = [ ColumnCount > 3 where "a > 1" ]', "a where clause is not supported for ColumnCount"),
+    ('Rules = [ Mean "a" > 1 with threshold > 0.5 ]', "with threshold is not supported for Mean"),
+    ('Rules = [ ColumnDataType "a" = "TEXT" ]', "ColumnDataType takes = one of"),
+    ('Rules = [ ColumnValues "a" in $nope ]', "$nope is not defined"),
+    ('Rules = [ RowCount > 0, ]', "no trailing comma"),
+    ('Rules = [ RowCount > 0 ', "ends early"),
+    ('Rules = []', "has no rules"),
+    ('Rules = [ Completeness "a" > 0.5 where "" ]', "the where clause is empty"),
+])
+def test_a_rule_lakeward_cannot_evaluate_is_refused_with_its_text(text, message):
+    with pytest.raises(DQDLError) as e:
+        parse_ruleset(text)
+    assert message in str(e.value)
