@@ -7,6 +7,7 @@ Lake Formation tagging), --lake s3://bucket/prefix, --mode append|overwrite|over
 --merge_keys COL[,COL...], --change_column COL and --order_by COL, --batch_id ID (a rerun is a no-op),
 --changed_files hold|reingest (a file ingested before whose content changed), --widen auto|rewrite|quarantine
 (a type change the table's files cannot follow), --null_values NA;-;n/a (missing-value tokens, NULL in every column),
+--dq_ruleset s3://.../orders.dqdl or the DQDL text itself (Rules = [...]) with --dq_default_action quarantine|fail|warn,
 --report s3://.../report.json or a local path (a list when several tables are ingested).
 Locally: ``python glue_jobs/ingest.py --JOB_NAME x --source raw/ --table demo.orders``.
 """
@@ -20,7 +21,7 @@ from awsglue.utils import getResolvedOptions
 
 REQUIRED = ["JOB_NAME"]
 OPTIONAL = {"source": "", "table": "", "spec": "", "format": "", "partition_by": "", "lake": "", "report": "",
-            "evolution": "", "hints": "", "govern": "", "changed_files": "", "widen": "", "null_values": "", "mode": "", "merge_keys": "",
+            "evolution": "", "hints": "", "govern": "", "changed_files": "", "widen": "", "null_values": "", "dq_ruleset": "", "dq_default_action": "", "mode": "", "merge_keys": "",
             "change_column": "", "order_by": "", "batch_id": ""}
 
 
@@ -28,6 +29,22 @@ def resolve_options(argv: list[str]) -> dict[str, str]:
     present = [k for k in OPTIONAL if any(a == f"--{k}" or a.startswith(f"--{k}=") for a in argv)]
     args = {**OPTIONAL, **getResolvedOptions(argv, REQUIRED + present)}
     return {k: v for k, v in args.items() if v is not None}
+
+
+def _with_rules(request: object, ruleset: str, action: str, storage: object) -> object:
+    """The request with the job's DQDL rules: given inline (the text starts with Rules) or as a file."""
+    from dataclasses import replace
+
+    from lakeward.quality.policy import QualityRules
+    from lakeward.spec import read_rules
+
+    if not ruleset:
+        current = request.quality  # type: ignore[attr-defined]
+        return replace(request, quality=QualityRules.parse(current.text, action, "--dq_default_action")) \
+            if current is not None else request  # type: ignore[type-var]
+    text = ruleset if ruleset.lstrip().startswith(("Rules", "Metadata", "DataSources", "#")) else \
+        read_rules(storage, ruleset, setting="--dq_ruleset")  # type: ignore[arg-type]
+    return replace(request, quality=QualityRules.parse(text, action, "--dq_ruleset"))  # type: ignore[type-var]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
                                        govern=False if args["govern"].lower() == "false" else None,
                                        changed_files=args["changed_files"] or None, widen=args["widen"] or None,
                                        null_values=tuple(args["null_values"].split(";")) if args["null_values"] else None)
+            if args["dq_ruleset"] or args["dq_default_action"]:
+                requests = [_with_rules(r, args["dq_ruleset"], args["dq_default_action"] or "warn", storage)
+                            for r in requests]
             reports = []
             for request in requests:
                 report = run_ingest(spark_session(settings), aws, request, settings)

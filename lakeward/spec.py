@@ -9,6 +9,9 @@ evolution mode and schema hints. Validated with pydantic; every error names the 
         partition_by: dt=date(order_ts)
         evolution: evolve             # evolve | freeze | rescue
         widen: auto                   # auto | rewrite | quarantine: a type change older files cannot follow
+        quality:                      # DQDL rules, checked in every batch (or rules_file: orders.dqdl)
+          default_action: warn        # quarantine | fail | warn; a rule's own: labels=["action"="fail"]
+          rules: 'Rules = [ IsComplete "order_id", ColumnValues "amount" >= 0 labels=["action"="quarantine"] ]'
         null_values: ["NA", "-"]      # missing-value tokens: NULL in every column, text too (default:
                                       # NA, N/A, NULL, NaN, #N/A, ... and only in numeric/typed columns)
         hints:                        # column -> Athena type; overrides inference
@@ -43,6 +46,7 @@ from catalog.partition_spec import parse_partition_spec
 from lakeformation.spec import GovernanceSpec
 from lakeward.errors import LakewardError, SpecError
 from lakeward.ingest.request import FrontDoor, IngestRequest, Origin, parse_table_name
+from lakeward.quality.policy import QualityRules
 from lakeward.runtime.storage import Storage, to_uri
 from lakeward.tables.write_modes import WriteOptions, WriteSettings, check_settings
 
@@ -75,6 +79,27 @@ class ProjectionSpec(BaseModel):
                                self.interval, self.unit, self.digits)
 
 
+class QualitySpec(BaseModel):
+    """DQDL rules of a table: inline (``rules``) or in a file beside the spec or on S3 (``rules_file``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rules: str | None = None
+    rules_file: str | None = None
+    default_action: Literal["quarantine", "fail", "warn"] = "warn"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "QualitySpec":
+        if (self.rules is None) == (self.rules_file is None):
+            raise ValueError("give the DQDL rules inline (rules) or in a file (rules_file), one of them")
+        if self.rules is not None:
+            try:
+                QualityRules.parse(self.rules, self.default_action, "rules")
+            except SpecError as e:
+                raise ValueError(str(e)) from None
+        return self
+
+
 class TableSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -91,6 +116,7 @@ class TableSpec(BaseModel):
     changed_files: Literal["hold", "reingest"] | None = None
     widen: Literal["auto", "rewrite", "quarantine"] | None = None
     null_values: list[str] | None = None
+    quality: QualitySpec | None = None
 
     @field_validator("projection")
     @classmethod
@@ -214,6 +240,9 @@ def requests(spec: Spec, table: str | None = None, lake: str | None = None, defa
                                 t.evolution, t.parsed_hints(), spec.governance, write=t.write_settings(),
                                 projection=tuple(p.column(n) for n, p in t.projection.items()),
                                 changed_files=t.changed_files, widen=t.widen,
+                                quality=QualityRules.parse(t.quality.rules or "", t.quality.default_action,
+                                                           f"{spec.origin}: tables[{name!r}].quality")
+                                if t.quality else None,
                                 null_values=tuple(t.null_values) if t.null_values is not None else None,
                                 origin=origin)
         result.append(replace(request, **{k: v for k, v in overrides.items() if v is not None}))
@@ -226,7 +255,24 @@ def read_spec(storage: Storage, path: str) -> Spec:
         text = storage.read_head(to_uri(path), 16 * 1024 * 1024).decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise SpecError(f"--spec {path}: cannot read it ({e})") from e
-    return load_spec(text, path)
+    spec = load_spec(text, path)
+    for name, table in spec.tables.items():  # rules files are read now, relative to the spec's folder
+        if table.quality is not None and table.quality.rules_file:
+            table.quality.rules = read_rules(storage, table.quality.rules_file, to_uri(path),
+                                             f"{path}: tables[{name!r}].quality.rules_file")
+            QualityRules.parse(table.quality.rules, table.quality.default_action,
+                               f"{path}: tables[{name!r}].quality ({table.quality.rules_file})")
+    return spec
+
+
+def read_rules(storage: Storage, location: str, beside: str | None = None, setting: str = "--dq-rules") -> str:
+    """A DQDL file: local, s3://, or relative to the file ``beside`` (the spec)."""
+    uri = location if "://" in location or location.startswith("/") or beside is None else \
+        beside.rsplit("/", 1)[0] + "/" + location
+    try:
+        return storage.read_head(to_uri(uri), 1024 * 1024).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError(f"{setting} {location}: cannot read it ({e})") from e
 
 
 def parse_hints(texts: Iterable[str], setting: str = "--hint") -> dict[str, C.DataType]:

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
@@ -48,6 +49,11 @@ def main() -> None:
 @click.option("--changed-files", type=click.Choice(["hold", "reingest"]),
               help="A file ingested before whose content changed: hold it back and report it [default], or "
                    "reingest it (its earlier rows stay: use merge keys or an overwrite to replace them).")
+@click.option("--dq-rules", "dq_rules", metavar="FILE",
+              help="DQDL rules (AWS Glue Data Quality's language) checked in the batch; a rule's label action= "
+                   "quarantine|fail|warn decides what its failure does [default: --dq-default-action].")
+@click.option("--dq-default-action", type=click.Choice(["quarantine", "fail", "warn"]),
+              help="What a failing rule without its own action does [default: warn].")
 @click.option("--null-value", "null_values", multiple=True, metavar="TEXT",
               help="A missing-value token of this source (repeatable): NULL in every column, text columns too. "
                    "[default: NA, N/A, NULL, NaN, #N/A, ... become NULL in numeric and other typed columns only]")
@@ -60,7 +66,8 @@ def main() -> None:
 def ingest(source: str | None, table: str | None, spec_path: str | None, table_format: str | None,
            partition_by: str | None, lake: str | None, evolution: str | None, hints: tuple[str, ...],
            mode: str | None, merge_keys: tuple[str, ...], change_column: str | None, order_by: str | None,
-           batch_id: str | None, no_govern: bool, changed_files: str | None, null_values: tuple[str, ...],
+           batch_id: str | None, no_govern: bool, changed_files: str | None, dq_rules: str | None,
+           dq_default_action: str | None, null_values: tuple[str, ...],
            widen: str | None, report_path: str | None) -> None:
     """Ingest SOURCE (a raw file or folder, any mix of JSON, CSV/TSV, Parquet, .gz/.bz2) into DB.TABLE,
     or every table of a --spec file."""
@@ -82,6 +89,8 @@ def ingest(source: str | None, table: str | None, spec_path: str | None, table_f
                                        format=table_format, partition_by=partition_by, evolution=evolution,
                                        govern=False if no_govern else None, changed_files=changed_files,
                                        widen=widen, null_values=null_values or None)
+            if dq_rules or dq_default_action:
+                requests = [_with_rules(r, dq_rules, dq_default_action, Storage.for_aws(aws)) for r in requests]
             for request in requests:
                 request.check()
             reports = []
@@ -93,6 +102,20 @@ def ingest(source: str | None, table: str | None, spec_path: str | None, table_f
                     Path(report_path).parent.mkdir(parents=True, exist_ok=True)
                     Path(report_path).write_text(json.dumps(reports[0] if len(requests) == 1 else reports,
                                                             indent=2, default=str))
+
+
+def _with_rules(request: Any, path: str | None, action: str | None, storage: Any) -> Any:
+    """A request with the rules of --dq-rules (or its spec's, with another default action)."""
+    from dataclasses import replace
+
+    from lakeward.quality.policy import QualityRules
+    from lakeward.spec import read_rules
+
+    if path:
+        return replace(request, quality=QualityRules.parse(read_rules(storage, path), action or "warn", f"--dq-rules {path}"))
+    if request.quality is not None and action:
+        return replace(request, quality=QualityRules.parse(request.quality.text, action, "--dq-default-action"))
+    return request
 
 
 def _render(result: "QueryResult", output: str) -> None:  # type: ignore[name-defined]  # noqa: F821

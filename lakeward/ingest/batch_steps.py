@@ -29,6 +29,7 @@ from lakeward.ingest.report import FileReport, RunReport
 from lakeward.ingest.shape import shape
 from lakeward.ingest.type_attribution import FileTypes, batch_type_conflicts
 from lakeward.ingest.widening import Carry, carried_rows, plan_carry, rewrite_stale
+from lakeward.quality.in_batch import check_batch
 from lakeward.runtime.storage import join, to_uri
 from lakeward.tables import delta
 from lakeward.tables.commit import staging_uri
@@ -97,6 +98,10 @@ class BatchSteps:
                  for f in part.files],
                 {c.name: C.to_hive(c.type) for c in (*target.definition.columns, *target.definition.partition_keys)})
             self._tick("plan_s")
+            if w.request.quality is not None:  # between shaping and writing; a fail stops the batch here
+                names = [c.name for c in (*target.definition.columns, *target.definition.partition_keys)]
+                rows, report.quality = check_batch(w.spark, rows, w.request.quality, names, w.qualified_name)
+                self._tick("quality_s")
             columns = to_classify(target, not w.state.exists)
             if w.request.govern and target.mode != "freeze" and columns:
                 report.pii, report.pii_doubts = classify_batch(rows, target, columns, w.request.governance,

@@ -56,6 +56,7 @@ class RunReport:
     merge: dict[str, int] = field(default_factory=dict)  # inserted / updated / deleted keys, rows carried over
     null_tokens: dict[str, int] = field(default_factory=dict)  # column -> missing-value tokens (NA, ...) written as NULL
     widening: list[str] = field(default_factory=list)  # files rewritten to widen a type, or why not
+    quality: list[dict[str, Any]] = field(default_factory=list)  # per DQDL rule: outcome, metrics, reason, action
     table_created: bool = False
     delta_version: int | None = None
     duration_s: float = 0.0
@@ -119,6 +120,10 @@ class RunReport:
             console.print(f"[cyan]{self.mode}:[/] replaced {shown}; {self.files_removed} files taken out")
         if self.merge:
             console.print("[cyan]merge:[/] " + ", ".join(f"{k} {v}" for k, v in self.merge.items()))
+        for q in self.quality:
+            style = "green" if q["outcome"] == "Passed" else "yellow" if q["action"] == "warn" else "red"
+            console.print(f"[{style}]quality {q['outcome'].lower()}:[/] {q['rule']}"
+                          + (f" ({q['reason']}; {q['action']})" if q["reason"] else ""))
         for line in self.widening:
             console.print(f"[cyan]widened:[/] {line}")
         if self.null_tokens:

@@ -20,6 +20,7 @@ from catalog.partition_projection import ProjectedColumn
 from catalog.schema import TABLE_FORMATS, TableDefinition, TableFormat
 from lakeformation.spec import GovernanceSpec
 from lakeward.errors import SpecError
+from lakeward.quality.policy import QualityRules
 from lakeward.tables.write_modes import WriteSettings, check_settings
 
 FrontDoor = Literal["cli", "glue", "api"]
@@ -67,6 +68,7 @@ class IngestRequest:
     widen: WidenPolicy | None = None  # a widening older files cannot follow; None: auto
     # the table's missing-value tokens: NULL in every column, text included; None: NA, NULL, ... (in typed columns)
     null_values: tuple[str, ...] | None = None
+    quality: QualityRules | None = None  # the table's DQDL rules, checked in every batch
     origin: Origin = field(default_factory=Origin, compare=False)
 
     def spell(self, setting: str) -> str:

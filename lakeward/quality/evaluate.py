@@ -147,8 +147,8 @@ def _number_pass(expr: SparkColumn, condition: Condition) -> SparkColumn:
 class _Compiler:
     """Collects every rule's aggregate expressions for one Spark job, and its per-row pass flag."""
 
-    def __init__(self, spark: SparkSession, df: DataFrame, references: dict[str, DataFrame]):
-        self.spark, self.df, self.references = spark, df, references
+    def __init__(self, spark: SparkSession, df: DataFrame, references: dict[str, DataFrame], columns: list[str]):
+        self.spark, self.df, self.references, self.columns = spark, df, references, columns
         self.aggs: list[SparkColumn] = []
         self.names: dict[str, str] = {}
         self.windows: dict[tuple[str, ...], str] = {}  # column set -> count column (values per group)
@@ -192,22 +192,22 @@ def _compile(rule: Rule, c: _Compiler) -> _Plan:
     cols = rule.params
     t = rule.type
     if t == "ColumnExists":
-        present = cols[0] in df.columns
+        present = cols[0] in c.columns
         plan.measure = lambda m: {}
         plan.decide = lambda metrics: (present, None if present else f"column {cols[0]} does not exist")
         return plan
-    missing = [p for p in cols if t not in ("CustomSql", "ReferentialIntegrity") and p not in df.columns]
+    missing = [p for p in cols if t not in ("CustomSql", "ReferentialIntegrity") and p not in c.columns]
     if t == "ReferentialIntegrity":
-        missing = [p.strip() for p in cols[0].split(",") if p.strip() not in df.columns]
+        missing = [p.strip() for p in cols[0].split(",") if p.strip() not in c.columns]
     if missing:
-        plan.error = f"column {missing[0]} does not exist (columns: {', '.join(df.columns)})"
+        plan.error = f"column {missing[0]} does not exist (columns: {', '.join(c.columns)})"
         return plan
     rows = c.agg(F.sum(F.when(scope, 1).otherwise(0)).cast("double"))
     name = f"Column.{cols[0]}" if len(cols) == 1 else f"Multicolumn.{','.join(cols)}"
     if t == "RowCount":
         plan.measure = lambda m: {"Dataset.*.RowCount": m[rows]}
     elif t == "ColumnCount":
-        count = float(len(df.columns))
+        count = float(len(c.columns))
         plan.measure = lambda m: {"Dataset.*.ColumnCount": count}
     elif t in ("Completeness", "IsComplete"):
         complete = c.agg(F.sum(F.when(scope & quoted(cols[0]).isNotNull(), 1).otherwise(0)).cast("double"))
@@ -298,7 +298,7 @@ def _compliance(rule: Rule, share: float) -> tuple[bool, str | None]:
 
 
 def _custom_sql(rule: Rule, c: _Compiler, plan: _Plan) -> None:
-    c.df.createOrReplaceTempView("primary")
+    c.df.select(*[quoted(x) for x in c.columns]).createOrReplaceTempView("primary")
     try:
         result = c.spark.sql(rule.params[0])
     except Exception as e:  # the user's SQL: its error is the rule's outcome
@@ -333,11 +333,12 @@ def _referential(rule: Rule, c: _Compiler, plan: _Plan, rows: str) -> None:
     plan.measure = lambda m: {f"Column.{alias}.ReferentialIntegrity": _ratio(found, rows)(m)}
 
 
-def evaluate(spark: SparkSession, df: DataFrame, ruleset: Ruleset,
-             references: dict[str, DataFrame] | None = None) -> tuple[Evaluation, DataFrame]:
+def evaluate(spark: SparkSession, df: DataFrame, ruleset: Ruleset, references: dict[str, DataFrame] | None = None,
+             columns: list[str] | None = None) -> tuple[Evaluation, DataFrame]:
     """Every rule's outcome over ``df`` (one aggregation job, plus one per CustomSql), and ``df`` with the
-    columns the row flags read (counts per key for uniqueness rules)."""
-    compiler = _Compiler(spark, df, references or {})
+    columns the row flags read (counts per key for uniqueness rules). ``columns``: the dataset's columns
+    (default: all of ``df``'s), what ColumnCount and ColumnExists see."""
+    compiler = _Compiler(spark, df, references or {}, columns or list(df.columns))
     plans = {id(leaf): _compile(leaf, compiler) for leaf in ruleset.leaves()}
     framed = compiler.framed()
     values = framed.agg(*compiler.aggs).collect()[0].asDict() if compiler.aggs else {}

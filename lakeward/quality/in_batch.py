@@ -1,0 +1,48 @@
+"""A table's DQDL rules inside a batch: between shaping the rows and writing them.
+
+One aggregation evaluates every rule over the batch's good rows (those no other check quarantines). Rows failing a row-level rule whose
+action is ``quarantine`` get the reason ``data quality: <rule>`` (they are then quarantined whole with
+their record, and counted); a failed rule whose action is ``fail`` stops the batch before anything is
+written; every outcome goes to the run report.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakeward.engines.bookkeeping import RAW_COL, REASON_COL
+from lakeward.engines.spark_columns import quoted
+from lakeward.errors import LakewardError
+from lakeward.quality.evaluate import evaluate
+from lakeward.quality.policy import QualityRules
+
+
+class QualityFailure(LakewardError):
+    """A rule whose action is fail failed: the batch was not committed."""
+
+
+def check_batch(spark: SparkSession, rows: DataFrame, rules: QualityRules, columns: list[str],
+                table: str) -> tuple[DataFrame, list[dict[str, Any]]]:
+    """The rows with quality reasons added, and every rule's outcome (with its action) for the report."""
+    good = rows.where(F.col(REASON_COL).isNull())
+    evaluation, framed = evaluate(spark, good, rules.ruleset, columns=columns)
+    outcomes = [{**asdict(result), "action": rules.action(node)}
+                for node, result in zip(rules.ruleset.rules, evaluation.results)]
+    failed = [o for o in outcomes if o["outcome"] != "Passed" and o["action"] == "fail"]
+    if failed:
+        raise QualityFailure(f"table {table}: the batch was not committed: rule {failed[0]['rule']} "
+                             f"{failed[0]['outcome'].lower()} ({failed[0]['reason']})"
+                             + (f", and {len(failed) - 1} more" if len(failed) > 1 else ""))
+    actions = {node.text: rules.action(node) for node in rules.ruleset.rules}
+    quarantining = [(text, flag) for text, flag in evaluation.flags if actions.get(text) == "quarantine"]
+    if not quarantining:
+        return rows, outcomes
+    failing = F.filter(F.array(*[F.when(~F.coalesce(flag, F.lit(False)), F.lit(text)) for text, flag in quarantining]),
+                       lambda x: x.isNotNull())
+    reason = F.when(F.size(failing) > 0, F.concat(F.lit("data quality: "), F.array_join(failing, "; ")))
+    raw = F.to_json(F.struct(*[quoted(c) for c in columns]))
+    checked = framed.withColumns({REASON_COL: reason, RAW_COL: F.when(reason.isNotNull(), raw)})
+    return checked.select(*rows.columns).unionByName(rows.where(F.col(REASON_COL).isNotNull())), outcomes

@@ -1,0 +1,55 @@
+"""What a table's rules do when they fail. No engine here.
+
+Every top-level rule has an action, from its DQDL label ``action`` (``labels=["action"="fail"]``, so the
+rule set stays valid DQDL and moves to Glue unchanged) or the table's default:
+
+- ``quarantine``: a row-level rule's failing rows go to quarantine with the rule they failed; the rest
+  are written. (A rule that is not row-level cannot quarantine rows: it is refused.)
+- ``fail``: when the rule fails, the batch is not committed; nothing changes in the table or catalog.
+- ``warn`` (default): reported and recorded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from lakeward.quality.dqdl import Composite, Node, Ruleset, parse_ruleset, DQDLError
+
+Action = Literal["quarantine", "fail", "warn"]
+ACTIONS: tuple[str, ...] = get_args(Action)
+ROW_LEVEL = {"IsComplete", "Completeness", "IsUnique", "IsPrimaryKey", "ColumnValues", "ColumnLength",
+             "ColumnDataType", "DataFreshness", "CustomSql"}
+
+
+def row_level(node: Node) -> bool:
+    if isinstance(node, Composite):
+        return row_level(node.left) and row_level(node.right)
+    return node.type in ROW_LEVEL and not (node.type == "CustomSql" and node.condition is not None)
+
+
+@dataclass(frozen=True)
+class QualityRules:
+    ruleset: Ruleset
+    text: str
+    default_action: Action = "warn"
+
+    def action(self, node: Node) -> Action:
+        return node.labels.get("action", self.default_action)  # type: ignore[return-value]
+
+    @classmethod
+    def parse(cls, text: str, default_action: str = "warn", where: str = "quality") -> "QualityRules":
+        try:
+            ruleset = parse_ruleset(text)
+        except DQDLError as e:
+            raise DQDLError(f"{where}: {e}") from None
+        if default_action not in ACTIONS:
+            raise DQDLError(f"{where}: default action {default_action!r}: expected one of {', '.join(ACTIONS)}")
+        rules = cls(ruleset, text, default_action)  # type: ignore[arg-type]
+        for node in ruleset.rules:
+            action = rules.action(node)
+            if action not in ACTIONS:
+                raise DQDLError(f"{where}: {node.text}: action {action!r}: expected one of {', '.join(ACTIONS)}")
+            if action == "quarantine" and not row_level(node):
+                raise DQDLError(f"{where}: {node.text}: {node.text.split(' ')[0]} is about the whole batch, not each "
+                                "row, so it cannot quarantine rows; use fail or warn")
+        return rules

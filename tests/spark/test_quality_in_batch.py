@@ -1,0 +1,72 @@
+"""DQDL rules of a table checked inside every batch: quarantine, fail and warn, from the spec or --dq-rules."""
+import json
+
+import pytest
+
+from tests.helpers import cli, quarantined, query
+
+pytestmark = [pytest.mark.spark, pytest.mark.aws]
+
+RULES = '''Rules = [
+    IsComplete "order_id" labels=["action"="quarantine"],
+    ColumnValues "status" in ["NEW", "PAID"] labels=["action"="quarantine"],
+    Sum "amount" < 1000 labels=["action"="fail"],
+    Mean "amount" < 10
+]'''
+
+
+def write(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_rules_quarantine_rows_fail_batches_and_warn(workdir, glue):
+    lake = workdir / "lake"
+    (workdir / "orders.dqdl").write_text(RULES)
+    spec = workdir / "lakeward.yaml"
+    spec.write_text(f"lake: {lake}\ntables:\n  db.orders:\n    source: {workdir / 'raw'}\n"
+                    "    quality: {rules_file: orders.dqdl, default_action: warn}\n")
+    write(workdir / "raw/a.json", [{"order_id": "o1", "status": "NEW", "amount": 5}, {"order_id": None, "status": "NEW", "amount": 6},
+                                   {"order_id": "o3", "status": "LOST", "amount": 7}, {"order_id": "o4", "status": "PAID", "amount": 30}])
+    result = cli("ingest", "--spec", str(spec), "--report", str(workdir / "r.json"))
+    assert result.exit_code == 0, result.output
+    report = json.loads((workdir / "r.json").read_text())
+    assert (report["rows_read"], report["rows_written"], report["rows_quarantined"]) == (4, 2, 2)
+    outcomes = {q["rule"].split(" labels")[0]: (q["outcome"], q["action"]) for q in report["quality"]}
+    assert outcomes == {'IsComplete "order_id"': ("Failed", "quarantine"),
+                        'ColumnValues "status" in ["NEW", "PAID"]': ("Failed", "quarantine"),
+                        'Sum "amount" < 1000': ("Passed", "fail"), 'Mean "amount" < 10': ("Failed", "warn")}
+    reasons = sorted(r["reason"] for r in quarantined(lake, "db", "orders"))
+    assert reasons == ['data quality: ColumnValues "status" in ["NEW", "PAID"]', 'data quality: IsComplete "order_id"']
+    assert query("SELECT order_id FROM db.orders ORDER BY order_id") == [{"order_id": "o1"}, {"order_id": "o4"}]
+    versions = len(glue.get_table_versions(DatabaseName="db", TableName="orders")["TableVersions"])
+
+    write(workdir / "raw/b.json", [{"order_id": "o5", "status": "NEW", "amount": 999, "extra": "x"},
+                                   {"order_id": "o6", "status": "NEW", "amount": 2}])
+    failed = cli("ingest", "--spec", str(spec))
+    assert failed.exit_code == 2 and 'rule Sum "amount" < 1000' in failed.output and "not committed" in failed.output
+    assert query("SELECT count(*) AS n FROM db.orders") == [{"n": 2}]  # nothing of the batch, not even its column
+    assert len(glue.get_table_versions(DatabaseName="db", TableName="orders")["TableVersions"]) == versions
+
+
+def test_rules_that_cannot_be_evaluated_are_refused_before_anything_runs(workdir, glue):
+    spec = workdir / "lakeward.yaml"
+    spec.write_text(f"tables:\n  db.t:\n    source: {workdir}\n    quality:\n"
+                    "      rules: 'Rules = [ RowCount > avg(last(10)) ]'\n")
+    result = cli("ingest", "--spec", str(spec))
+    assert result.exit_code == 2 and "dynamic thresholds" in result.output and "quality" in result.output
+    (workdir / "bad.dqdl").write_text('Rules = [ RowCount > 0 labels=["action"="quarantine"] ]')
+    result = cli("ingest", str(workdir), "--table", "db.t", "--dq-rules", str(workdir / "bad.dqdl"))
+    assert result.exit_code == 2 and "cannot quarantine rows; use fail or warn" in result.output
+
+
+def test_the_glue_job_takes_a_ruleset_inline(workdir, glue):
+    from glue_jobs.ingest import main
+
+    write(workdir / "raw/a.json", [{"id": 1}, {"id": None}])
+    status = main(["ingest.py", "--JOB_NAME", "local", "--source", str(workdir / "raw"), "--table", "db.job",
+                   "--lake", str(workdir / "lake"), "--dq_ruleset", 'Rules = [ IsComplete "id" ]',
+                   "--dq_default_action", "quarantine", "--report", str(workdir / "r.json")])
+    assert status == 0
+    report = json.loads((workdir / "r.json").read_text())
+    assert (report["rows_written"], report["rows_quarantined"]) == (1, 1)
