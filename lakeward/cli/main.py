@@ -227,10 +227,12 @@ def _register_subcommands() -> None:
     from lakeward.cli.govern import access, govern
     from lakeward.cli.maintenance import optimize, vacuum
     from lakeward.cli.schema import schema
+    from lakeward.cli.quality import quality
     from lakeward.cli.stream import stream
 
     main.add_command(schema)
     main.add_command(stream)
+    main.add_command(quality)
     main.add_command(govern)
     main.add_command(access)
     main.add_command(optimize)

@@ -50,7 +50,12 @@ def run_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, set
         batch = select_and_read(spark, writer.storage, source, writer.ledger_state, report,
                                 writer.request.changed_files or "hold")
         report.duration_s = time.monotonic() - started
-        return writer.ingest(batch, report=report)
+        report = writer.ingest(batch, report=report)
+    if report.quality:  # after the table's lock is let go
+        from lakeward.quality.results import record_quality
+
+        record_quality(spark, aws, settings, request, report)
+    return report
 
 
 def preview_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, settings: Settings) -> Preview:

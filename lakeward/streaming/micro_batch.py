@@ -92,13 +92,23 @@ class StreamSink:
             if raw.empty:
                 return report
             files = taken + len(raw.unreadable) + sum(len(p.files) for p in raw.parts)
-            return writer.ingest(raw, self.batch_id(batch),
-                                 StreamPositions(self.stream.consumer, batch, {"files": files}), report)
+            report = writer.ingest(raw, self.batch_id(batch),
+                                   StreamPositions(self.stream.consumer, batch, {"files": files}), report)
+        self._record(report)
+        return report
+
+    def _record(self, report: RunReport) -> None:
+        if report.quality:  # after the table's lock is let go
+            from lakeward.quality.results import record_quality
+
+            record_quality(self.spark, self.aws, self.settings, self.request, report)
 
     def _ingest(self, raw: RawBatch, batch: int, offsets: dict[str, str]) -> RunReport:
         with TableWriter(self.spark, self.aws, self.request, self.settings, purpose="stream") as writer:
             self._check_sequence(writer.ledger_state.positions.get(self.stream.consumer), batch, offsets)
-            return writer.ingest(raw, self.batch_id(batch), StreamPositions(self.stream.consumer, batch, offsets))
+            report = writer.ingest(raw, self.batch_id(batch), StreamPositions(self.stream.consumer, batch, offsets))
+        self._record(report)
+        return report
 
     def _check_sequence(self, last: StreamPositions | None, batch: int, offsets: dict[str, str]) -> None:
         """A micro-batch number behind the consumer's last commit, or that number again with other

@@ -70,3 +70,28 @@ def test_the_glue_job_takes_a_ruleset_inline(workdir, glue):
     assert status == 0
     report = json.loads((workdir / "r.json").read_text())
     assert (report["rows_written"], report["rows_quarantined"]) == (1, 1)
+
+
+def test_quality_history_is_a_table_and_check_evaluates_a_table_as_it_is(workdir, glue):
+    lake = workdir / "lake"
+    (workdir / "rules.dqdl").write_text('Rules = [ IsComplete "id" labels=["action"="quarantine"], RowCount > 0 ]')
+    write(workdir / "raw/a.json", [{"id": 1, "v": "a"}, {"id": None, "v": "b"}, {"id": 3, "v": "c"}])
+    first = cli("ingest", str(workdir / "raw"), "--table", "db.t", "--lake", str(lake), "--dq-rules",
+                str(workdir / "rules.dqdl"), "--no-govern")
+    assert first.exit_code == 0, first.output
+    history = query("SELECT rule, outcome, metric, value FROM db.quality_results WHERE table_name = 't' ORDER BY rule")
+    assert history == [
+        {"rule": 'IsComplete "id" labels=["action"="quarantine"]'.split(" labels")[0], "outcome": "Failed",
+         "metric": "Column.id.Completeness", "value": 2 / 3},
+        {"rule": "RowCount > 0", "outcome": "Passed", "metric": "Dataset.*.RowCount", "value": 3.0}]  # the batch as read
+    shown = cli("quality", "show", "db.t", "--output", "json")
+    assert shown.exit_code == 0, shown.output
+    assert {r["rule"]: r["outcome"] for r in json.loads(shown.stdout)} == {'IsComplete "id"': "Failed",
+                                                                            "RowCount > 0": "Passed"}
+    (workdir / "strict.dqdl").write_text('Rules = [ IsComplete "id", ColumnValues "v" in ["a", "b"] ]')
+    checked = cli("quality", "check", "db.t", "--rules", str(workdir / "strict.dqdl"), "--lake", str(lake),
+                  "--output", "json")
+    assert checked.exit_code == 1  # the table holds id 1 and 3 (the NULL was quarantined), v "a" and "c"
+    outcomes = {r["rule"]: r["outcome"] for r in json.loads(checked.stdout)}
+    assert outcomes == {'IsComplete "id"': "Passed", 'ColumnValues "v" in ["a", "b"]': "Failed"}
+    assert query("SELECT count(DISTINCT batch_id) AS n FROM db.quality_results") == [{"n": 2}]

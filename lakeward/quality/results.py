@@ -1,0 +1,56 @@
+"""Quality history: every rule evaluation recorded in a table in the lake, registered in Glue, so analysts
+query it with Athena (``SELECT * FROM sales.quality_results WHERE table_name = 'orders'``).
+
+One table per database, ``<database>.quality_results``, Parquet, partitioned by ``table_name``; a row per
+rule and metric: the batch, the rule's text, outcome (Passed / Failed / Error), action, metric name and
+value, reason, labels (JSON) and the evaluation time. It is written through the DataFrame front door
+like any table, with the batch id as idempotency key (a rerun records nothing twice).
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+from lakeward.ingest.frames import ingest_frame
+from lakeward.ingest.request import IngestRequest, parse_table_name
+from lakeward.runtime.aws import AwsContext
+from lakeward.runtime.settings import Settings
+
+RESULTS_TABLE = "quality_results"
+SCHEMA = ("table_name string, batch_id string, rule string, outcome string, action string, metric string, "
+          "value double, reason string, labels string, evaluated_at timestamp")
+
+
+def result_rows(table: str, batch_id: str, outcomes: list[dict[str, Any]], at: datetime) -> list[tuple]:
+    rows = []
+    for o in outcomes:
+        metrics = o.get("metrics") or {None: None}
+        for metric, value in metrics.items():
+            rows.append((table, batch_id, o["rule"], o["outcome"], o.get("action", "warn"), metric,
+                         None if value is None else float(value), o.get("reason"),
+                         json.dumps(o.get("labels") or {}, sort_keys=True), at))
+    return rows
+
+
+def record_quality(spark: SparkSession, aws: AwsContext, settings: Settings, request: IngestRequest,
+                   report: Any) -> None:
+    """A committed batch's rule outcomes into its database's quality_results table."""
+    if report.quality and report.batch_id and not report.already_committed:
+        record_results(spark, aws, settings, request.table, request.lake, report.batch_id, report.quality)
+
+
+def record_results(spark: SparkSession, aws: AwsContext, settings: Settings, table: str, lake: str,
+                   batch_id: str, outcomes: list[dict[str, Any]]) -> None:
+    """Append a batch's rule outcomes to ``<database>.quality_results`` (nothing when there are none)."""
+    if not outcomes:
+        return
+    database, name = parse_table_name(table)
+    at = datetime.now(timezone.utc).replace(tzinfo=None)
+    frame = spark.createDataFrame(result_rows(name, batch_id, outcomes, at), SCHEMA)
+    request = IngestRequest(f"{database}.{RESULTS_TABLE}", format="parquet", partition_by="table_name", lake=lake,
+                            govern=False)
+    ingest_frame(spark, aws, request, frame, batch_id=f"dq-{name}-{batch_id}"[:100], settings=settings,
+                 source=f"quality:{database}.{name}")
