@@ -13,6 +13,7 @@ from lakeward.errors import SpecError
 from lakeward.ingest.request import parse_table_name
 from lakeward.quality.evaluate import evaluate
 from lakeward.quality.policy import QualityRules
+from lakeward.quality.history import history_from_results
 from lakeward.quality.results import record_results
 from lakeward.runtime.aws import AwsContext
 from lakeward.runtime.settings import Settings
@@ -36,7 +37,8 @@ def check_table(spark: SparkSession, aws: AwsContext, settings: Settings, table:
     else:
         frame = read_table_files(spark, definition, uris, footers(storage, uris) if definition.format == "parquet"
                                  else None).drop(TABLE_FILE_COL)
-    evaluation, _ = evaluate(spark, frame, rules.ruleset, columns=columns)
+    evaluation, _ = evaluate(spark, frame, rules.ruleset, columns=columns,
+                             history=history_from_results(aws, f"{database}.{name}"))
     outcomes = [{**asdict(r), "action": rules.action(node)} for node, r in zip(rules.ruleset.rules, evaluation.results)]
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
     record_results(spark, aws, settings, f"{database}.{name}", lake, f"check-{stamp}", outcomes)

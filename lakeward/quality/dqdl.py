@@ -12,9 +12,9 @@ strings, ``NULL``/``EMPTY``/``WHITESPACES_ONLY``, dates (``"2024-01-01"``, ``(no
 durations (``24 hours``). Comments start with ``#``. ``Metadata``, ``DataSources``, variables
 (``allowed = ["A", "B"]`` then ``in $allowed``) and ``DefaultLabels`` are read.
 
-A rule lakeward cannot evaluate is refused here, with its text: an unknown rule type or parameter
-count, a condition the rule type does not take, and dynamic thresholds (``avg(last(10))``), which need
-the results history.
+Dynamic thresholds (``RowCount > avg(last(10)) * 0.8``) are kept as expressions and computed from the
+rule's history when it runs. A rule lakeward cannot evaluate is refused here, with its text: an
+unknown rule type, function or parameter count, or a condition the rule type does not take.
 """
 from __future__ import annotations
 
@@ -55,7 +55,35 @@ class RelativeTime:
     offset: Duration | None = None
 
 
-Operand = Union[float, str, Keyword, Duration, RelativeTime]
+@dataclass(frozen=True)
+class Dynamic:
+    """A threshold computed from the rule's own history when it runs: ``avg(last(10)) * 0.8``.
+
+    ``last(k)`` is the rule's metric in its k latest evaluations (newest first); ``avg``, ``min``, ``max``,
+    ``std`` (population) and ``index(list, i)`` (0-based) reduce it; numbers and + - * / combine them."""
+
+    op: str  # call name, or + - * / for arithmetic, or "num"
+    args: tuple["Dynamic | float", ...]
+
+    def text(self) -> str:
+        if self.op == "num":
+            return f"{self.args[0]:g}"  # type: ignore[str-format]
+        if self.op in "+-*/":
+            return f"{_shown(self.args[0])} {self.op} {_shown(self.args[1])}"
+        return f"{self.op}({', '.join(_shown(a) for a in self.args)})"
+
+    def last_needed(self) -> int:
+        if self.op == "last":
+            return int(self.args[0])  # type: ignore[arg-type]
+        return max([a.last_needed() for a in self.args if isinstance(a, Dynamic)] or [0])
+
+
+def _shown(value: "Dynamic | float") -> str:
+    return value.text() if isinstance(value, Dynamic) else f"{value:g}"
+
+
+FUNCTIONS = {"last", "avg", "min", "max", "std", "index"}
+Operand = Union[float, str, Keyword, Duration, RelativeTime, Dynamic]
 
 
 @dataclass(frozen=True)
@@ -73,6 +101,8 @@ class Condition:
                 return f"{o.amount:g} {o.unit}"
             if isinstance(o, RelativeTime):
                 return "now()" if not o.sign else f"(now() {'+' if o.sign > 0 else '-'} {show(o.offset)})"  # type: ignore[arg-type]
+            if isinstance(o, Dynamic):
+                return o.text()
             return f"{o:g}"
         if self.op in ("between", "not between"):
             return f"{self.op} {show(self.operands[0])} and {show(self.operands[1])}"
@@ -380,6 +410,8 @@ class _Parser:
                 if rule_type not in THRESHOLD:
                     raise DQDLError(f"{rule.text}: with threshold is not supported for {rule_type}")
                 rule.threshold = self.condition("number")
+                if any(isinstance(o, Dynamic) for o in rule.threshold.operands):
+                    raise DQDLError(f"{rule.text}: a with threshold takes numbers, not dynamic thresholds")
             else:
                 self.take("=")
                 rule.tags[tag] = self.string()
@@ -444,8 +476,11 @@ class _Parser:
         if self.at("now()") or self.at("(") and self.peek(1) is not None and self.peek(1).value == "now()":  # type: ignore[union-attr]
             return self.relative_time()
         value = self.number()
+        if isinstance(value, Dynamic) and kind != "number":
+            raise self.fail("dynamic thresholds apply to rules that compute one metric (RowCount, Completeness, "
+                            "Mean, ...), not to each value")
         if kind in ("duration", "values") and self.at("days", "hours", "minutes"):
-            return Duration(value, self.take().value)
+            return Duration(value, self.take().value)  # type: ignore[arg-type]
         return value
 
     def relative_time(self) -> RelativeTime:
@@ -460,28 +495,27 @@ class _Parser:
         self.take(")")
         return RelativeTime(sign, Duration(amount, unit))
 
-    def number(self) -> float:
+    def number(self) -> "float | Dynamic":
         value = self.term()
         while self.at("+", "-"):
             op = self.take().value
-            right = self.term()
-            value = value + right if op == "+" else value - right
+            value = _combine(op, value, self.term())
         return value
 
-    def term(self) -> float:
+    def term(self) -> "float | Dynamic":
         value = self.factor()
         while self.at("*", "/"):
             op = self.take().value
             right = self.factor()
             if op == "/" and right == 0:
                 raise self.fail("division by zero")
-            value = value * right if op == "*" else value / right
+            value = _combine(op, value, right)
         return value
 
-    def factor(self) -> float:
+    def factor(self) -> "float | Dynamic":
         if self.at("-"):
             self.take("-")
-            return -self.factor()
+            return _combine("*", -1.0, self.factor())
         if self.at("("):
             self.take("(")
             value = self.number()
@@ -489,18 +523,38 @@ class _Parser:
             return value
         t = self.take()
         if t.kind == "word" and self.at("("):
-            raise DQDLError(f"{t.value}(...) at {_where(self.text, t.pos)}: dynamic thresholds (last(n), avg, min, max, "
-                            "std, index) need the results history, which lakeward does not keep yet; use a number")
+            if t.value not in FUNCTIONS:
+                raise DQDLError(f"{t.value}(...) at {_where(self.text, t.pos)}: lakeward evaluates the dynamic "
+                                f"functions {', '.join(sorted(FUNCTIONS))}")
+            args = [self.number() for _ in self.call_args()]
+            if t.value == "last" and (len(args) != 1 or not isinstance(args[0], float) or args[0] < 1):
+                raise DQDLError(f"last(...) at {_where(self.text, t.pos)}: takes one count of evaluations, e.g. last(10)")
+            return Dynamic(t.value, tuple(args))
         if t.kind == "word" and t.value.endswith("()") and t.value != "now()":
-            raise DQDLError(f"{t.value} at {_where(self.text, t.pos)}: dynamic thresholds are not evaluated yet")
+            raise DQDLError(f"{t.value} at {_where(self.text, t.pos)}: a function needs arguments, e.g. last(10)")
         if not _NUMBER.match(t.value):
             raise DQDLError(f"expected a number at {_where(self.text, t.pos)}, found {t.value!r}")
         return float(t.value)
+
+    def call_args(self):  # type: ignore[no-untyped-def]
+        self.take("(")
+        while True:
+            yield None
+            if self.at(")"):
+                self.take(")")
+                return
+            self.take(",")
 
 
 _NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 _CONDITION_START = ("between", "not", "in", "matches", ">", ">=", "<", "<=", "=", "!", "!=")
 _RESERVED = {*_CONDITION_START, "where", "labels", "with", "and", "AND", "or", "OR", "of", "OF", "now()"}
+
+
+def _combine(op: str, left: "float | Dynamic", right: "float | Dynamic") -> "float | Dynamic":
+    if isinstance(left, float) and isinstance(right, float):
+        return {"+": left + right, "-": left - right, "*": left * right, "/": left / right}[op]
+    return Dynamic(op, (left, right))
 
 
 def _kind(rule_type: str, count: int, at: _Tok) -> str:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 import operator
+import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -25,7 +27,17 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakeward.engines.spark_columns import quoted
-from lakeward.quality.dqdl import Composite, Condition, Duration, Keyword, Node, RelativeTime, Rule, Ruleset
+from lakeward.quality.dqdl import (
+    Composite,
+    Condition,
+    Duration,
+    Dynamic,
+    Keyword,
+    Node,
+    RelativeTime,
+    Rule,
+    Ruleset,
+)
 
 RULE_PASSED, RULE_FAILED, RULE_ERROR = "Passed", "Failed", "Error"
 _SPARK_TYPES = {"BOOLEAN": "boolean", "DATE": "date", "TIMESTAMP": "timestamp", "INTEGER": "int", "DOUBLE": "double",
@@ -56,10 +68,43 @@ class Evaluation:
                         lambda x: x.isNotNull())
 
 
-def check_number(condition: Condition, value: float | None) -> bool:
-    """A metric against a numeric condition (between is exclusive, = is exact), as DQDL defines them."""
+History = Callable[[str, str, int], list[float]]  # (rule text, metric, k) -> the k latest values, newest first
+
+
+def resolve(operand: Any, series: list[float]) -> Any:
+    """A dynamic threshold computed from a metric's history (``series``, newest first)."""
+    if not isinstance(operand, Dynamic):
+        return operand
+    if operand.op == "num":
+        return operand.args[0]
+    if operand.op == "last":
+        return series[:int(operand.args[0])]  # type: ignore[call-overload]
+    args = [resolve(a, series) for a in operand.args]
+    if operand.op in "+-*/":
+        a, b = args
+        if a is None or b is None or operand.op == "/" and b == 0:
+            return None
+        return {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else None}[operand.op]
+    values = args[0] if isinstance(args[0], list) else None
+    if not values:
+        return None
+    if operand.op == "index":
+        i = int(args[1])
+        return values[i] if 0 <= i < len(values) else None
+    return {"avg": statistics.fmean, "min": min, "max": max, "std": statistics.pstdev}[operand.op](values)
+
+
+def dynamic_depth(condition: Condition | None) -> int:
+    return max([o.last_needed() for o in (condition.operands if condition else ()) if isinstance(o, Dynamic)] or [0])
+
+
+def check_number(condition: Condition, value: float | None, series: list[float] | None = None) -> bool:
+    """A metric against a numeric condition (between is exclusive, = is exact), as DQDL defines them;
+    dynamic operands are computed from ``series`` (the metric's history, newest first)."""
     if value is None or isinstance(value, float) and math.isnan(value):
         return False
+    if any(isinstance(o, Dynamic) for o in condition.operands):
+        condition = Condition(condition.op, tuple(resolve(o, series or []) for o in condition.operands))
     ops = [o for o in condition.operands if isinstance(o, (int, float))]
     if condition.op == "between":
         return ops[0] < value < ops[1]
@@ -147,8 +192,10 @@ def _number_pass(expr: SparkColumn, condition: Condition) -> SparkColumn:
 class _Compiler:
     """Collects every rule's aggregate expressions for one Spark job, and its per-row pass flag."""
 
-    def __init__(self, spark: SparkSession, df: DataFrame, references: dict[str, DataFrame], columns: list[str]):
+    def __init__(self, spark: SparkSession, df: DataFrame, references: dict[str, DataFrame], columns: list[str],
+                 history: History | None = None):
         self.spark, self.df, self.references, self.columns = spark, df, references, columns
+        self.history = history
         self.aggs: list[SparkColumn] = []
         self.names: dict[str, str] = {}
         self.windows: dict[tuple[str, ...], str] = {}  # column set -> count column (values per group)
@@ -273,7 +320,7 @@ def _compile(rule: Rule, c: _Compiler) -> _Plan:
         if rule.condition is None:  # IsComplete, IsUnique, IsPrimaryKey: every ratio must be 1
             plan.decide = lambda metrics: _all_one(metrics)
         else:
-            plan.decide = lambda metrics: _numeric(rule, *next(iter(metrics.items()))[::-1])
+            plan.decide = lambda metrics: _numeric(rule, *next(iter(metrics.items()))[::-1], c.history)
     return plan
 
 
@@ -282,11 +329,17 @@ def _all_one(metrics: dict[str, float | None]) -> tuple[bool, str | None]:
     return not off, None if not off else "; ".join(f"{k} is {v:g}, not 1" for k, v in off.items())
 
 
-def _numeric(rule: Rule, value: float | None, metric: str) -> tuple[bool, str | None]:
-    """A metric against the rule's condition."""
-    ok = check_number(rule.condition, value)  # type: ignore[arg-type]
+def _numeric(rule: Rule, value: float | None, metric: str, history: History | None = None) -> tuple[bool, str | None]:
+    """A metric against the rule's condition (a dynamic one against the metric's history)."""
+    depth = dynamic_depth(rule.condition)
+    series = history(rule.text, metric, depth) if depth and history else []
+    if depth and not series:
+        shown = "undefined" if value is None else f"{value:g}"
+        return True, f"{metric} is {shown}; no history yet for {rule.condition.text()}: passed"  # type: ignore[union-attr]
+    ok = check_number(rule.condition, value, series)  # type: ignore[arg-type]
     shown = "undefined (no rows)" if value is None else f"{value:g}"
-    return ok, None if ok else f"{metric} is {shown}, which is not {rule.condition.text()}"  # type: ignore[union-attr]
+    against = rule.condition.text() + (f" (history: {', '.join(f'{v:g}' for v in series)})" if depth else "")  # type: ignore[union-attr]
+    return ok, None if ok else f"{metric} is {shown}, which is not {against}"
 
 
 def _compliance(rule: Rule, share: float) -> tuple[bool, str | None]:
@@ -334,11 +387,11 @@ def _referential(rule: Rule, c: _Compiler, plan: _Plan, rows: str) -> None:
 
 
 def evaluate(spark: SparkSession, df: DataFrame, ruleset: Ruleset, references: dict[str, DataFrame] | None = None,
-             columns: list[str] | None = None) -> tuple[Evaluation, DataFrame]:
+             columns: list[str] | None = None, history: History | None = None) -> tuple[Evaluation, DataFrame]:
     """Every rule's outcome over ``df`` (one aggregation job, plus one per CustomSql), and ``df`` with the
     columns the row flags read (counts per key for uniqueness rules). ``columns``: the dataset's columns
     (default: all of ``df``'s), what ColumnCount and ColumnExists see."""
-    compiler = _Compiler(spark, df, references or {}, columns or list(df.columns))
+    compiler = _Compiler(spark, df, references or {}, columns or list(df.columns), history)
     plans = {id(leaf): _compile(leaf, compiler) for leaf in ruleset.leaves()}
     framed = compiler.framed()
     values = framed.agg(*compiler.aggs).collect()[0].asDict() if compiler.aggs else {}

@@ -17,6 +17,7 @@ from lakeward.engines.bookkeeping import RAW_COL, REASON_COL
 from lakeward.engines.spark_columns import quoted
 from lakeward.errors import LakewardError
 from lakeward.quality.evaluate import evaluate
+from lakeward.quality.history import history_from_results
 from lakeward.quality.policy import QualityRules
 
 
@@ -25,10 +26,12 @@ class QualityFailure(LakewardError):
 
 
 def check_batch(spark: SparkSession, rows: DataFrame, rules: QualityRules, columns: list[str],
-                table: str) -> tuple[DataFrame, list[dict[str, Any]]]:
-    """The rows with quality reasons added, and every rule's outcome (with its action) for the report."""
+                table: str, aws: Any = None) -> tuple[DataFrame, list[dict[str, Any]]]:
+    """The rows with quality reasons added, and every rule's outcome (with its action) for the report.
+    Dynamic thresholds read the table's quality history through ``aws``."""
+    history = history_from_results(aws, table) if aws is not None and rules.dynamic else None
     good = rows.where(F.col(REASON_COL).isNull())
-    evaluation, framed = evaluate(spark, good, rules.ruleset, columns=columns)
+    evaluation, framed = evaluate(spark, good, rules.ruleset, columns=columns, history=history)
     outcomes = [{**asdict(result), "action": rules.action(node)}
                 for node, result in zip(rules.ruleset.rules, evaluation.results)]
     failed = [o for o in outcomes if o["outcome"] != "Passed" and o["action"] == "fail"]

@@ -33,6 +33,12 @@ class QualityRules:
     text: str
     default_action: Action = "warn"
 
+    @property
+    def dynamic(self) -> bool:
+        """Whether a rule's threshold is computed from its history."""
+        return any(o.__class__.__name__ == "Dynamic" for leaf in self.ruleset.leaves()
+                   for o in (leaf.condition.operands if leaf.condition else ()))
+
     def action(self, node: Node) -> Action:
         return node.labels.get("action", self.default_action)  # type: ignore[return-value]
 

@@ -19,7 +19,7 @@ from lakeward.ingest.request import IngestRequest, parse_table_name
 from lakeward.runtime.aws import AwsContext
 from lakeward.runtime.settings import Settings
 
-RESULTS_TABLE = "quality_results"
+from lakeward.quality.history import RESULTS_TABLE
 SCHEMA = ("table_name string, batch_id string, rule string, outcome string, action string, metric string, "
           "value double, reason string, labels string, evaluated_at timestamp")
 

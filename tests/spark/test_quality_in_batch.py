@@ -95,3 +95,21 @@ def test_quality_history_is_a_table_and_check_evaluates_a_table_as_it_is(workdir
     outcomes = {r["rule"]: r["outcome"] for r in json.loads(checked.stdout)}
     assert outcomes == {'IsComplete "id"': "Passed", 'ColumnValues "v" in ["a", "b"]': "Failed"}
     assert query("SELECT count(DISTINCT batch_id) AS n FROM db.quality_results") == [{"n": 2}]
+
+
+def test_a_dynamic_threshold_compares_a_batch_with_the_tables_own_history(workdir, glue):
+    lake = workdir / "lake"
+    (workdir / "rules.dqdl").write_text('Rules = [ RowCount > avg(last(3)) * 0.5 labels=["action"="fail"] ]')
+
+    def batch(name, n):
+        write(workdir / f"raw/{name}.json", [{"id": i} for i in range(n)])
+        return cli("ingest", str(workdir / "raw"), "--table", "db.dyn", "--lake", str(lake), "--dq-rules",
+                   str(workdir / "rules.dqdl"), "--no-govern", "--report", str(workdir / f"{name}.json.report"))
+
+    for name, n in (("a", 10), ("b", 12), ("c", 8)):  # 10: no history yet; 12 > 5; 8 > 5.5
+        assert batch(name, n).exit_code == 0
+    first = json.loads((workdir / "a.json.report").read_text())["quality"][0]
+    assert first["outcome"] == "Passed" and "no history yet" in first["reason"]
+    dropped = batch("d", 4)  # 4 is not > avg(8, 12, 10) * 0.5 = 5: the batch is not committed
+    assert dropped.exit_code == 2 and "history: 8, 12, 10" in dropped.output
+    assert query("SELECT count(*) AS n FROM db.dyn") == [{"n": 30}]

@@ -62,7 +62,9 @@ def test_and_binds_tighter_than_or_and_variables_are_read():
     ('Rules = [ Entropy "a" > 1 ]', "lakeward does not evaluate this rule type"),
     ('Rules = [ IsComplete "a" > 0.5 ]', "IsComplete takes no condition"),
     ('Rules = [ Completeness "a" ]', "Completeness needs a condition"),
-    ('Rules = [ RowCount > avg(last(10)) * 0.8 ]', "dynamic thresholds"),
+    ('Rules = [ RowCount > median(last(10)) ]', "lakeward evaluates the dynamic functions"),
+    ('Rules = [ ColumnValues "a" > avg(last(3)) ]', "not to each value"),
+    ('Rules = [ ColumnValues "a" > 1 with threshold > avg(last(3)) ]', "takes numbers, not dynamic thresholds"),
     ('Rules = [ ColumnCount > 3 where "a > 1" ]', "a where clause is not supported for ColumnCount"),
     ('Rules = [ Mean "a" > 1 with threshold > 0.5 ]', "with threshold is not supported for Mean"),
     ('Rules = [ ColumnDataType "a" = "TEXT" ]', "ColumnDataType takes = one of"),
@@ -76,3 +78,19 @@ def test_a_rule_lakeward_cannot_evaluate_is_refused_with_its_text(text, message)
     with pytest.raises(DQDLError) as e:
         parse_ruleset(text)
     assert message in str(e.value)
+
+
+def test_dynamic_thresholds_are_kept_and_computed_from_history():
+    from lakeward.quality.dqdl import Dynamic
+    from lakeward.quality.evaluate import check_number, resolve
+
+    rule = parse_ruleset("Rules = [ RowCount > avg(last(3)) * 0.8, Mean \"x\" between min(last(5)) - 1 "
+                         "and max(last(5)) + 1, Sum \"x\" <= index(last(4), 1) + std(last(4)) ]").rules
+    assert rule[0].text == "RowCount > avg(last(3)) * 0.8"
+    threshold = rule[0].condition.operands[0]
+    assert isinstance(threshold, Dynamic) and threshold.last_needed() == 3
+    assert resolve(threshold, [100.0, 80.0, 60.0, 1.0]) == pytest.approx(64.0)  # the 3 latest only
+    assert check_number(rule[0].condition, 70.0, [100.0, 80.0, 60.0]) and not check_number(rule[0].condition, 60.0,
+                                                                                           [100.0, 80.0, 60.0])
+    assert check_number(rule[1].condition, 5.0, [4.0, 6.0]) and not check_number(rule[1].condition, 8.0, [4.0, 6.0])
+    assert resolve(rule[2].condition.operands[0], [10.0, 20.0]) == pytest.approx(20.0 + 5.0)

@@ -1,0 +1,31 @@
+"""Where dynamic thresholds (``avg(last(10))``) find a rule's past metrics: the database's quality_results
+table, queried like any table (Glue + the files, DuckDB)."""
+from __future__ import annotations
+
+from typing import Any
+
+from lakeward.ingest.request import parse_table_name
+from lakeward.runtime.aws import AwsContext
+
+RESULTS_TABLE = "quality_results"
+
+
+def history_from_results(aws: AwsContext, table: str) -> Any:
+    """The History the evaluator asks for dynamic thresholds: a rule's metric in its latest evaluations
+    of this table, newest first, read from the database's quality_results table (none before it exists)."""
+    from lakeward.errors import LakewardError
+    from lakeward.query import run_query
+
+    database, name = parse_table_name(table)
+
+    def quoted(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    def lookup(rule: str, metric: str, k: int) -> list[float]:
+        sql = (f"SELECT value FROM {database}.{RESULTS_TABLE} WHERE table_name = {quoted(name)} AND rule = {quoted(rule)} "
+               f"AND metric = {quoted(metric)} AND value IS NOT NULL ORDER BY evaluated_at DESC LIMIT {int(k)}")
+        try:
+            return [float(r[0]) for r in run_query(aws, sql).rows]
+        except LakewardError:  # no history table yet
+            return []
+    return lookup
