@@ -100,7 +100,8 @@ class BatchSteps:
             self._tick("plan_s")
             if w.request.quality is not None:  # between shaping and writing; a fail stops the batch here
                 names = [c.name for c in (*target.definition.columns, *target.definition.partition_keys)]
-                rows, report.quality = check_batch(w.spark, rows, w.request.quality, names, w.qualified_name, w.aws)
+                rows, report.quality = check_batch(w.spark, rows, w.request.quality, names, w.qualified_name, w.aws,
+                                                   self.record.batch_id)
                 self._tick("quality_s")
             columns = to_classify(target, not w.state.exists)
             if w.request.govern and target.mode != "freeze" and columns:

@@ -41,6 +41,14 @@ class Preview:
 
 def run_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, settings: Settings) -> RunReport:
     source = _source(aws, request)
+    from lakeward.quality.results import failures_recorded
+
+    with failures_recorded(spark, aws, settings, request):
+        return _run_ingest(spark, aws, request, settings, source)
+
+
+def _run_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, settings: Settings,
+                source: str) -> RunReport:
     with TableWriter(spark, aws, request, settings) as writer:
         started = time.monotonic()
         report = RunReport(writer.qualified_name, str(writer.request.format), None, writer.table_uri)

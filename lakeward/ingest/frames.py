@@ -44,8 +44,10 @@ def frame_batch(frame: DataFrame, source: str | SparkColumn = "frame", input_byt
 def ingest_frame(spark: SparkSession, aws: AwsContext, request: IngestRequest, frame: DataFrame,
                  batch_id: str | None = None, positions: StreamPositions | None = None,
                  settings: Settings | None = None, source: str | SparkColumn = "frame") -> RunReport:
+    from lakeward.quality.results import failures_recorded  # it writes through this front door
+
     settings = settings or Settings.load()
-    with TableWriter(spark, aws, request, settings) as writer:
+    with failures_recorded(spark, aws, settings, request), TableWriter(spark, aws, request, settings) as writer:
         report = writer.ingest(frame_batch(frame, source), batch_id, positions)
     if report.quality:  # after the table's lock is let go
         from lakeward.quality.results import record_quality

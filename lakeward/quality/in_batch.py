@@ -22,11 +22,16 @@ from lakeward.quality.policy import QualityRules
 
 
 class QualityFailure(LakewardError):
-    """A rule whose action is fail failed: the batch was not committed."""
+    """A rule whose action is fail failed: the batch was not committed. Carries the batch's outcomes, so
+    they are recorded in the quality history all the same."""
+
+    def __init__(self, message: str, batch_id: str | None = None, outcomes: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.batch_id, self.outcomes = batch_id, outcomes or []
 
 
 def check_batch(spark: SparkSession, rows: DataFrame, rules: QualityRules, columns: list[str],
-                table: str, aws: Any = None) -> tuple[DataFrame, list[dict[str, Any]]]:
+                table: str, aws: Any = None, batch_id: str | None = None) -> tuple[DataFrame, list[dict[str, Any]]]:
     """The rows with quality reasons added, and every rule's outcome (with its action) for the report.
     Dynamic thresholds read the table's quality history through ``aws``."""
     history = history_from_results(aws, table) if aws is not None and rules.dynamic else None
@@ -38,7 +43,7 @@ def check_batch(spark: SparkSession, rows: DataFrame, rules: QualityRules, colum
     if failed:
         raise QualityFailure(f"table {table}: the batch was not committed: rule {failed[0]['rule']} "
                              f"{failed[0]['outcome'].lower()} ({failed[0]['reason']})"
-                             + (f", and {len(failed) - 1} more" if len(failed) > 1 else ""))
+                             + (f", and {len(failed) - 1} more" if len(failed) > 1 else ""), batch_id, outcomes)
     actions = {node.text: rules.action(node) for node in rules.ruleset.rules}
     quarantining = [(text, flag) for text, flag in evaluation.flags if actions.get(text) == "quarantine"]
     if not quarantining:

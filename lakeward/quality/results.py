@@ -9,6 +9,8 @@ like any table, with the batch id as idempotency key (a rerun records nothing tw
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -33,6 +35,21 @@ def result_rows(table: str, batch_id: str, outcomes: list[dict[str, Any]], at: d
                          None if value is None else float(value), o.get("reason"),
                          json.dumps(o.get("labels") or {}, sort_keys=True), at))
     return rows
+
+
+@contextmanager
+def failures_recorded(spark: SparkSession, aws: AwsContext, settings: Settings, request: IngestRequest) -> Iterator[None]:
+    """A batch a fail-rule stopped still has its outcomes recorded (then the failure goes on)."""
+    from lakeward.quality.in_batch import QualityFailure
+
+    try:
+        yield
+    except QualityFailure as e:
+        if request.quality is None:
+            raise
+        if e.batch_id and e.outcomes:
+            record_results(spark, aws, settings, request.table, request.lake, e.batch_id, e.outcomes)
+        raise
 
 
 def record_quality(spark: SparkSession, aws: AwsContext, settings: Settings, request: IngestRequest,

@@ -18,6 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from lakeward.errors import SpecError
 from lakeward.ingest.batch import RawBatch
 from lakeward.ingest.files import select_and_read
+from lakeward.quality.results import failures_recorded, record_quality
 from lakeward.ingest.report import RunReport
 from lakeward.ingest.request import IngestRequest
 from lakeward.ingest.table_writer import TableWriter
@@ -85,7 +86,8 @@ class StreamSink:
     def write_files(self, source_uri: str, batch: int, taken: int) -> RunReport:
         """The files that landed under ``source_uri`` since the table last took files from it (the
         ledger is the file stream's position: a file a backfill took is not taken twice)."""
-        with TableWriter(self.spark, self.aws, self.request, self.settings, purpose="stream") as writer:
+        with failures_recorded(self.spark, self.aws, self.settings, self.request), \
+                TableWriter(self.spark, self.aws, self.request, self.settings, purpose="stream") as writer:
             report = RunReport(writer.qualified_name, str(writer.request.format), None, writer.table_uri)
             raw = select_and_read(self.spark, writer.storage, source_uri, writer.ledger_state, report,
                                   writer.request.changed_files or "hold")
@@ -99,12 +101,11 @@ class StreamSink:
 
     def _record(self, report: RunReport) -> None:
         if report.quality:  # after the table's lock is let go
-            from lakeward.quality.results import record_quality
-
             record_quality(self.spark, self.aws, self.settings, self.request, report)
 
     def _ingest(self, raw: RawBatch, batch: int, offsets: dict[str, str]) -> RunReport:
-        with TableWriter(self.spark, self.aws, self.request, self.settings, purpose="stream") as writer:
+        with failures_recorded(self.spark, self.aws, self.settings, self.request), \
+                TableWriter(self.spark, self.aws, self.request, self.settings, purpose="stream") as writer:
             self._check_sequence(writer.ledger_state.positions.get(self.stream.consumer), batch, offsets)
             report = writer.ingest(raw, self.batch_id(batch), StreamPositions(self.stream.consumer, batch, offsets))
         self._record(report)

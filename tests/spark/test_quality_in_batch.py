@@ -52,9 +52,10 @@ def test_rules_quarantine_rows_fail_batches_and_warn(workdir, glue):
 def test_rules_that_cannot_be_evaluated_are_refused_before_anything_runs(workdir, glue):
     spec = workdir / "lakeward.yaml"
     spec.write_text(f"tables:\n  db.t:\n    source: {workdir}\n    quality:\n"
-                    "      rules: 'Rules = [ RowCount > avg(last(10)) ]'\n")
+                    "      rules: 'Rules = [ RowCount > median(last(10)) ]'\n")
     result = cli("ingest", "--spec", str(spec))
-    assert result.exit_code == 2 and "dynamic thresholds" in result.output and "quality" in result.output
+    assert result.exit_code == 2 and "lakeward evaluates the dynamic functions" in result.output
+    assert "tables['db.t'].quality" in result.output
     (workdir / "bad.dqdl").write_text('Rules = [ RowCount > 0 labels=["action"="quarantine"] ]')
     result = cli("ingest", str(workdir), "--table", "db.t", "--dq-rules", str(workdir / "bad.dqdl"))
     assert result.exit_code == 2 and "cannot quarantine rows; use fail or warn" in result.output
@@ -113,3 +114,5 @@ def test_a_dynamic_threshold_compares_a_batch_with_the_tables_own_history(workdi
     dropped = batch("d", 4)  # 4 is not > avg(8, 12, 10) * 0.5 = 5: the batch is not committed
     assert dropped.exit_code == 2 and "history: 8, 12, 10" in dropped.output
     assert query("SELECT count(*) AS n FROM db.dyn") == [{"n": 30}]
+    # the stopped batch's evaluation is in the history too (every evaluation is recorded)
+    assert query("SELECT value FROM db.quality_results WHERE outcome = 'Failed'") == [{"value": 4.0}]
