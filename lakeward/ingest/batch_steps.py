@@ -12,7 +12,6 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from catalog import types as C
-from catalog.partition_projection import is_projected
 from lakeward.engines.spark_columns import quoted
 from lakeward.governance.batch import classify_batch, protection, to_classify
 from lakeward.governance.policy import protect_database, tag_columns
@@ -37,6 +36,7 @@ from lakeward.tables.delta_commit import DeltaChange, commit_delta
 from lakeward.tables.ledger import BatchRecord, SourceEntry, StreamPositions
 from lakeward.tables.merge import plan_merge
 from lakeward.tables.parquet import commit_parquet
+from lakeward.tables.state import catalog_view
 from lakeward.tables.writer import (
     ACTION_COL,
     PART_PREFIX,
@@ -140,11 +140,12 @@ class BatchSteps:
         w, batch = self.w, self.batch
         target = w.plan(batch)
         rows = shape(batch.parts, target)
-        if not target.plan.rewrites or not w.state.exists or w.current is None:
+        if not target.plan.rewrites or not w.state.exists:
             return target, rows, None
-        old = w.current.definition
+        # a Delta table whose Glue entry is missing (a run died between commit and catalog) is read from its log
+        old = w.current.definition if w.current is not None else catalog_view(w.state, w.database, w.name, w.table_uri)
         carry = plan_carry(w.aws, w.storage, old, target.definition, target.write.mode, target.plan.rewrites,
-                           bool(target.projection) or is_projected(old.parameters), rows)
+                           bool(target.projection), rows)
         limit = w.settings.widen_rewrite_bytes
         if carry is not None and (w.request.widen or "auto") == "auto" and carry.bytes > limit:
             changes = ", ".join(f"{r.column} {r.old_type} -> {r.new_type}" for r in target.plan.rewrites)

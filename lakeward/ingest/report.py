@@ -74,11 +74,20 @@ class RunReport:
     def rows_quarantined(self) -> int:
         return sum(f.rows_quarantined for f in self.files)
 
+    @property
+    def quality_metrics(self) -> dict[str, int]:
+        """The batch's rule counts under the CloudWatch names Glue Data Quality publishes (namespace
+        "Glue Data Quality"), ready for PutMetricData."""
+        if not self.quality:
+            return {}
+        passed = sum(1 for q in self.quality if q["outcome"] == "Passed")
+        return {"glue.data.quality.rules.passed": passed, "glue.data.quality.rules.failed": len(self.quality) - passed}
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         totals = {"rows_read": self.rows_read, "rows_written": self.rows_written,
                   "rows_quarantined": self.rows_quarantined}
-        return {**totals, **data}
+        return {**totals, **data, **({"quality_metrics": self.quality_metrics} if self.quality else {})}
 
     def save(self, path: str | Path) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -98,6 +98,7 @@ def plan_carry(aws: AwsContext, storage: Storage, old: TableDefinition, new: Tab
     a partitioned Parquet table whose partitions are rewritten as the batch reaches them)."""
     if not rewrites or mode == "overwrite":
         return None
+    projected = projected or is_projected(old.parameters)
     if per_partition(new, rewrites, projected):
         if mode == "overwrite-partitions":
             return None

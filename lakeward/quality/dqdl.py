@@ -337,14 +337,14 @@ class _Parser:
         left = self.conjunction()
         while self.at("or", "OR"):
             self.take()
-            left = Composite("or", left, self.conjunction())
+            left = Composite("or", left, self.conjunction(), dict(self.default_labels))
         return left
 
     def conjunction(self) -> Node:
         left = self.primary()
         while self.at("and", "AND"):
             self.take()
-            left = Composite("and", left, self.primary())
+            left = Composite("and", left, self.primary(), dict(self.default_labels))
         return left
 
     def primary(self) -> Node:
@@ -357,7 +357,7 @@ class _Parser:
                 self.take("=")
                 node_labels = self.label_list()
                 if isinstance(node, Composite):
-                    node.labels = node_labels
+                    node.labels = {**node.labels, **node_labels}
                 else:
                     node.labels = {**node.labels, **node_labels}
             return node
@@ -529,6 +529,12 @@ class _Parser:
             args = [self.number() for _ in self.call_args()]
             if t.value == "last" and (len(args) != 1 or not isinstance(args[0], float) or args[0] < 1):
                 raise DQDLError(f"last(...) at {_where(self.text, t.pos)}: takes one count of evaluations, e.g. last(10)")
+            listed = bool(args) and isinstance(args[0], Dynamic) and args[0].op == "last"
+            if t.value in ("avg", "min", "max", "std") and (len(args) != 1 or not listed):
+                raise DQDLError(f"{t.value}(...) at {_where(self.text, t.pos)}: takes last(n), e.g. {t.value}(last(10))")
+            if t.value == "index" and (len(args) != 2 or not listed or not isinstance(args[1], float)):
+                raise DQDLError(f"index(...) at {_where(self.text, t.pos)}: takes last(n) and a position, "
+                                "e.g. index(last(10), 2)")
             return Dynamic(t.value, tuple(args))
         if t.kind == "word" and t.value.endswith("()") and t.value != "now()":
             raise DQDLError(f"{t.value} at {_where(self.text, t.pos)}: a function needs arguments, e.g. last(10)")

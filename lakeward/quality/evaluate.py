@@ -365,9 +365,10 @@ def _custom_sql(rule: Rule, c: _Compiler, plan: _Plan) -> None:
         if rule.condition is None:
             plan.decide = lambda metrics: (False, "the SQL returns no column of the dataset, so no row can pass")
         return
-    matched = result.select(*[quoted(x) for x in selected]).distinct().withColumn("__lw_dq_sql", F.lit(True))
+    marker = f"__lw_dq_sql_{len(c.aggs)}"  # one per CustomSql rule
+    matched = result.select(*[quoted(x) for x in selected]).distinct().withColumn(marker, F.lit(True))
     c.df = c.df.join(matched, selected, "left")
-    plan.flag = F.coalesce(F.col("__lw_dq_sql"), F.lit(False))
+    plan.flag = F.coalesce(F.col(marker), F.lit(False))
 
 
 def _referential(rule: Rule, c: _Compiler, plan: _Plan, rows: str) -> None:

@@ -60,6 +60,9 @@ class KinesisReader:
         self.limit = limit_per_shard
         self.iterators: dict[str, str | None] = {}
         self.finished: set[str] = set()  # closed shards read to their end
+        # the starting position applies to a new consumer's first shards only: a shard found later (a
+        # reshard's child) or one a resumed consumer never read is read from its start
+        self.initial: set[str] | None = None if not self.positions else set()
 
     def _call(self, action: str, **kwargs: Any) -> Any:
         try:
@@ -89,8 +92,10 @@ class KinesisReader:
             return self.iterators[shard]
         if shard in self.positions:
             spec = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": self.positions[shard]}
+        elif self.start in ("TRIM_HORIZON", "EARLIEST") or shard not in (self.initial or set()):
+            spec = {"ShardIteratorType": "TRIM_HORIZON"}
         else:
-            spec = {"ShardIteratorType": "TRIM_HORIZON" if self.start in ("TRIM_HORIZON", "EARLIEST") else "LATEST"}
+            spec = {"ShardIteratorType": "LATEST"}
         return self._call("get_shard_iterator", **self.by, ShardId=shard, **spec)["ShardIterator"]
 
     def poll(self) -> Poll:
@@ -100,6 +105,8 @@ class KinesisReader:
         lag: dict[str, int] = {}
         shards = self.shards()
         ids = {s["ShardId"] for s in shards}
+        if self.initial is None:
+            self.initial = set(ids)
         caught_up = True
         for shard in shards:
             sid = shard["ShardId"]

@@ -53,6 +53,8 @@ def key_order(payloads: list[bytes], limit: int = 200) -> list[str]:
     """Field names in the order the first JSON objects show them (Spark's inference sorts them by name)."""
     order: dict[str, None] = {}
     for payload in payloads[:limit]:
+        if payload is None:  # a tombstone
+            continue
         try:
             value = json.loads(payload)
         except (ValueError, UnicodeDecodeError):
@@ -71,14 +73,16 @@ def message_part(spark: SparkSession, messages: DataFrame, payload: PayloadForma
     value = F.col("value")
     text = F.decode(value, "UTF-8")
     where = F.concat(F.col("source"), F.lit(" at "), F.col("position"))
-    problem = (F.when(F.length(value) > max_bytes, F.concat(
+    problem = (F.when(value.isNull(), F.concat(F.lit("message has no value (a tombstone) ("), where, F.lit(")")))
+               .when(F.length(value) > max_bytes, F.concat(
                    F.lit("message of "), F.length(value).cast("string"),
                    F.lit(f" bytes is over the {max_bytes}-byte limit ("), where, F.lit(")")))
                .when(F.encode(text, "UTF-8") != value, F.concat(
                    F.lit("message is not UTF-8 text; kept as base64 ("), where, F.lit(")"))))
     meta = [F.col(column).alias(name) for name, column in METADATA.items()] if with_metadata else []
     base = messages.select(F.when(problem.isNull(), text).alias("value"), problem.alias(PROBLEM_COL),
-                           F.when(problem.isNotNull(), F.when(F.length(value) > max_bytes, text)
+                           F.when(problem.isNotNull(), F.when(value.isNull(), F.lit(""))
+                                  .when(F.length(value) > max_bytes, text)
                                   .otherwise(F.base64(value))).alias("__lw_poison"),
                            F.col("source").alias(_SOURCE), where.alias(_WHERE), *meta)
     names = list(METADATA) if with_metadata else []
@@ -117,9 +121,12 @@ def _change_rows(parsed: DataFrame, keep: list[str]) -> DataFrame:
     after, before = fields("after"), fields("before")
     names = list(dict.fromkeys([*after, *before]))
     values = []
-    for name in names:
-        sides = [F.col(f"{side}.`{name}`") for side, known in (("after", after), ("before", before)) if name in known]
-        values.append((sides[0] if len(sides) == 1 else F.coalesce(*sides)).alias(name))
+    for name in names:  # the record after the change; before it only for a delete (after is NULL then)
+        if name in after and name in before:
+            value = F.when(F.col("after").isNotNull(), F.col(f"after.`{name}`")).otherwise(F.col(f"before.`{name}`"))
+        else:
+            value = F.col(f"{'after' if name in after else 'before'}.`{name}`")
+        values.append(value.alias(name))
     op = F.col("op") if "op" in parsed.columns else F.lit(None).cast("string")
     mapped = F.coalesce(*[F.when(op == k, F.lit(v)) for k, v in DEBEZIUM_OPS.items()], op)
     ts = F.col("ts_ms") if "ts_ms" in parsed.columns else F.lit(None).cast("long")

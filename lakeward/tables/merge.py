@@ -34,7 +34,7 @@ from lakeward.runtime.storage import Storage, join
 from lakeward.tables import delta
 from lakeward.tables.table_files import TABLE_FILE_COL, footers, read_table_files
 from lakeward.tables.write_modes import WriteSettings
-from lakeward.tables.writer import ACTION_COL, no_source
+from lakeward.tables.writer import ACTION_COL, no_source, partition_string
 
 OP_COL = "__lw_op"
 _SEQ = "__lw_seq"
@@ -122,8 +122,9 @@ def _candidates(files: list[dict], batch_keys: DataFrame, keys: list[str], table
     key = keys[0]
     partitioned = [k.name for k in table.partition_keys if k.name in keys]
     if partitioned and len(partitioned) == len(table.partition_keys):
-        reached = {tuple(None if r[n] is None else str(r[n]) for n in partitioned)
-                   for r in batch_keys.select(*[quoted(n) for n in partitioned]).distinct().collect()}
+        # as the folders (and the log) have them: Spark's string cast ("true", not Python's "True")
+        reached = {tuple(r[n] for n in partitioned) for r in batch_keys.select(
+            *[partition_string(quoted(n)).alias(n) for n in partitioned]).distinct().collect()}
         files = [f for f in files if tuple(f["partition_values"].get(n) for n in partitioned) in reached]
     if not any(f.get("min") is not None for f in files):
         return files

@@ -56,8 +56,12 @@ def consume(spark, workdir, broker, topic, table="db.kafka", table_format="delta
 
 def test_kafka_lands_once_evolves_and_quarantines_poison_with_its_offset(spark, workdir, glue, broker, topic):
     produce(broker, topic, [{"id": i, "amount": i, "sku": f"s{i}"} for i in range(30)] + [b"not json", b"\xff\xfe"])
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    producer.send(topic, value=None, key=b"deleted")  # a tombstone: quarantined with its offset, never a stop
+    producer.flush()
+    producer.close()
     first = consume(spark, workdir, broker, topic, with_metadata=True)
-    assert (first.rows_read, first.rows_written, first.rows_quarantined) == (32, 30, 2)
+    assert (first.rows_read, first.rows_written, first.rows_quarantined) == (33, 30, 3)
     reasons = sorted(r["reason"] for r in quarantined(workdir / "lake", "db", "kafka"))
     assert all(f"(kafka://{topic}/" in r and " at " in r for r in reasons), reasons
     produce(broker, topic, [{"id": 100 + i, "amount": i + 0.5, "coupon": "X"} for i in range(10)])
@@ -71,7 +75,7 @@ def test_kafka_lands_once_evolves_and_quarantines_poison_with_its_offset(spark, 
         {"n": 40, "ids": 40, "offsets": 40}]
     log = DeltaTable(str(workdir / "lake/db/kafka"))
     positions = json.loads(log.history(1)[0]["lakeward.positions"])
-    assert positions["consumer"] == "c1" and sum(int(v) for v in positions["offsets"].values()) == 42
+    assert positions["consumer"] == "c1" and sum(int(v) for v in positions["offsets"].values()) == 43
     check_delta_table(workdir / "lake/db/kafka")
 
 

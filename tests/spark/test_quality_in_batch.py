@@ -36,6 +36,7 @@ def test_rules_quarantine_rows_fail_batches_and_warn(workdir, glue):
     assert outcomes == {'IsComplete "order_id"': ("Failed", "quarantine"),
                         'ColumnValues "status" in ["NEW", "PAID"]': ("Failed", "quarantine"),
                         'Sum "amount" < 1000': ("Passed", "fail"), 'Mean "amount" < 10': ("Failed", "warn")}
+    assert report["quality_metrics"] == {"glue.data.quality.rules.passed": 1, "glue.data.quality.rules.failed": 3}
     reasons = sorted(r["reason"] for r in quarantined(lake, "db", "orders"))
     assert reasons == ['data quality: ColumnValues "status" in ["NEW", "PAID"]', 'data quality: IsComplete "order_id"']
     assert query("SELECT order_id FROM db.orders ORDER BY order_id") == [{"order_id": "o1"}, {"order_id": "o4"}]

@@ -81,6 +81,7 @@ def test_custom_sql_freshness_types_and_references(spark, frame):
     evaluation, _ = evaluate(spark, stamped, parse_ruleset("""Rules = [
         CustomSql "select count(*) from primary where amount < 0" = 0,
         CustomSql "select id from primary where age >= 21" with threshold > 0.5,
+        CustomSql "select id from primary where amount > 5" with threshold > 0.5,
         DataFreshness "order_ts" <= 4 hours,
         ColumnDataType "sku" = "INTEGER" with threshold < 0.1,
         ColumnExists "nope",
@@ -89,8 +90,9 @@ def test_custom_sql_freshness_types_and_references(spark, frame):
     outcome = [(r.outcome, r.metrics) for r in evaluation.results]
     assert outcome[0] == ("Passed", {"Dataset.*.CustomSQL": 0.0})
     assert outcome[1][0] == "Passed"  # ids 1, 3, 5 (3 of 5 rows) are returned by the query
-    assert outcome[2][0] == "Failed"  # id 5 is 5 hours old
-    assert outcome[3][0] == "Passed"
-    assert outcome[4][0] == "Failed"
-    assert outcome[5] == ("Passed", {"Column.reference.ReferentialIntegrity": 0.4})
-    assert outcome[6][0] == "Error" and "reference dataset 'other' is not given" in evaluation.results[6].reason
+    assert outcome[2][0] == "Passed"  # a second row-level query beside the first (ids 1, 2, 3 have amount > 5)
+    assert outcome[3][0] == "Failed"  # id 5 is 5 hours old
+    assert outcome[4][0] == "Passed"
+    assert outcome[5][0] == "Failed"
+    assert outcome[6] == ("Passed", {"Column.reference.ReferentialIntegrity": 0.4})
+    assert outcome[7][0] == "Error" and "reference dataset 'other' is not given" in evaluation.results[7].reason

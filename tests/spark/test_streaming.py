@@ -226,7 +226,8 @@ def test_debezium_change_events_merge_into_a_table_equal_to_the_source(spark, wo
     change("d", None, source[0])
     change("u", {"id": 11, "name": "last", "tier": 1}, source[11])
     change("c", {"id": 5, "name": "back", "tier": 2})  # a deleted key comes back
-    put(kinesis, events[-3:], key=lambda i: "one")
+    change("u", {"id": 7, "name": None, "tier": 9}, source[7])  # set to NULL: not the value before
+    put(kinesis, events[-4:], key=lambda i: "one")
     drain(spark, settings, request, StreamSettings("cdc", payload="debezium"))
     rows = {r["id"]: (r["name"], r["tier"]) for r in DeltaTable(str(workdir / "lake/db/customers")).to_pyarrow_table().to_pylist()}
     assert rows == {k: (v["name"], v["tier"]) for k, v in source.items()}

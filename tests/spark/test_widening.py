@@ -115,3 +115,16 @@ def test_declared_types_are_never_narrowed_and_old_partitions_compact(workdir, g
     assert "compacted 1 partition(s), 4 rows rewritten" in result.output
     assert query("SELECT id, score FROM db.n ORDER BY id") == [
         {"id": 1, "score": 1.0}, {"id": 2, "score": 2.0}, {"id": 3, "score": 3.0}, {"id": 2**40, "score": 4.5}]
+
+
+def test_a_delta_table_whose_glue_entry_went_missing_keeps_its_rows_when_it_widens(workdir, glue):
+    lake = workdir / "lake"
+    write_jsonl(workdir / "a/a.jsonl", [{"id": i, "amount": i} for i in range(5)])
+    ingest(workdir / "a", "db.lost", lake, "--format", "delta")
+    glue.delete_table(DatabaseName="db", Name="lost")  # as a run that died between commit and catalog leaves it
+    write_jsonl(workdir / "b/b.jsonl", [{"id": 5, "amount": 5.5}])
+    report = ingest(workdir / "b", "db.lost", lake, "--format", "delta")
+    assert report["widening"] and "the whole table" in report["widening"][0]
+    rows = sorted((r["id"], r["amount"]) for r in DeltaTable(str(lake / "db/lost")).to_pyarrow_table().to_pylist())
+    assert rows == [(i, float(i)) for i in range(5)] + [(5, 5.5)]
+    assert glue_type(glue, "lost", "amount") == "double"

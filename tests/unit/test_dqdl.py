@@ -63,6 +63,8 @@ def test_and_binds_tighter_than_or_and_variables_are_read():
     ('Rules = [ IsComplete "a" > 0.5 ]', "IsComplete takes no condition"),
     ('Rules = [ Completeness "a" ]', "Completeness needs a condition"),
     ('Rules = [ RowCount > median(last(10)) ]', "lakeward evaluates the dynamic functions"),
+    ('Rules = [ RowCount > avg(10) ]', "takes last(n), e.g. avg(last(10))"),
+    ('Rules = [ RowCount > index(last(3)) ]', "takes last(n) and a position"),
     ('Rules = [ ColumnValues "a" > avg(last(3)) ]', "not to each value"),
     ('Rules = [ ColumnValues "a" > 1 with threshold > avg(last(3)) ]', "takes numbers, not dynamic thresholds"),
     ('Rules = [ ColumnCount > 3 where "a > 1" ]', "a where clause is not supported for ColumnCount"),
@@ -94,3 +96,10 @@ def test_dynamic_thresholds_are_kept_and_computed_from_history():
                                                                                            [100.0, 80.0, 60.0])
     assert check_number(rule[1].condition, 5.0, [4.0, 6.0]) and not check_number(rule[1].condition, 8.0, [4.0, 6.0])
     assert resolve(rule[2].condition.operands[0], [10.0, 20.0]) == pytest.approx(20.0 + 5.0)
+
+
+def test_default_labels_reach_composites_and_a_group_takes_its_own():
+    ruleset = parse_ruleset('DefaultLabels = ["action"="fail"]\nRules = [ (IsComplete "a") and (IsComplete "b"), '
+                            '((IsComplete "c") or (IsComplete "d")) labels=["action"="warn"] ]')
+    assert ruleset.rules[0].labels == {"action": "fail"}
+    assert ruleset.rules[1].labels == {"action": "warn"}
