@@ -16,8 +16,9 @@ def parse_trigger(text: str) -> float | None:
         return None
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(ms|s|m)?", text.strip())
     if not m:
-        raise click.BadParameter(f"{text!r}: expected a duration such as 5s, 500ms, 1m, or available-now",
-                                 param_hint="--trigger")
+        from lakeward.errors import SpecError
+
+        raise SpecError(f"--trigger {text!r}: expected a duration such as 5s, 500ms, 1m, or available-now")
     value = float(m.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[m.group(2)]
     return value
 

@@ -67,7 +67,7 @@ class Dynamic:
 
     def text(self) -> str:
         if self.op == "num":
-            return f"{self.args[0]:g}"  # type: ignore[str-format]
+            return number_text(self.args[0])  # type: ignore[arg-type]
         if self.op in "+-*/":
             return f"{_shown(self.args[0])} {self.op} {_shown(self.args[1])}"
         return f"{self.op}({', '.join(_shown(a) for a in self.args)})"
@@ -78,8 +78,13 @@ class Dynamic:
         return max([a.last_needed() for a in self.args if isinstance(a, Dynamic)] or [0])
 
 
+def number_text(value: float) -> str:
+    """A number as a rule's text keeps it: exactly (1234567, not 1.23457e+06)."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e18 else repr(float(value))
+
+
 def _shown(value: "Dynamic | float") -> str:
-    return value.text() if isinstance(value, Dynamic) else f"{value:g}"
+    return value.text() if isinstance(value, Dynamic) else number_text(value)
 
 
 FUNCTIONS = {"last", "avg", "min", "max", "std", "index"}
@@ -103,7 +108,7 @@ class Condition:
                 return "now()" if not o.sign else f"(now() {'+' if o.sign > 0 else '-'} {show(o.offset)})"  # type: ignore[arg-type]
             if isinstance(o, Dynamic):
                 return o.text()
-            return f"{o:g}"
+            return number_text(o)
         if self.op in ("between", "not between"):
             return f"{self.op} {show(self.operands[0])} and {show(self.operands[1])}"
         if self.op in ("in", "not in"):

@@ -205,17 +205,19 @@ class _Compiler:
         self.aggs.append(expr.alias(name))
         return name
 
-    def count_column(self, columns: tuple[str, ...]) -> str:
-        if columns not in self.windows:
-            name = f"__lw_dq_count_{len(self.windows)}"
-            self.windows[columns] = name
-        return self.windows[columns]
+    def count_column(self, columns: tuple[str, ...], where: str | None = None) -> str:
+        """A column counting, per row, the rows with its key (among the rows the where clause keeps)."""
+        if (columns, where) not in self.windows:
+            self.windows[(columns, where)] = f"__lw_dq_count_{len(self.windows)}"  # type: ignore[index]
+        return self.windows[(columns, where)]  # type: ignore[index]
 
     def framed(self) -> DataFrame:
         df = self.df
-        for columns, name in self.windows.items():
+        for (columns, where), name in self.windows.items():  # type: ignore[misc]
             present = F.greatest(*[quoted(c).isNotNull() for c in columns]) if len(columns) > 1 else quoted(columns[0]).isNotNull()
-            df = df.withColumn(name, F.when(present, F.count(F.lit(1)).over(Window.partitionBy(*[quoted(c) for c in columns]))))
+            scope = F.expr(where) if where else F.lit(True)
+            window = Window.partitionBy(scope, *[quoted(c) for c in columns])
+            df = df.withColumn(name, F.when(present & scope, F.count(F.lit(1)).over(window)))
         return df
 
 
@@ -262,7 +264,7 @@ def _compile(rule: Rule, c: _Compiler) -> _Plan:
         share = _ratio(complete, rows)
         plan.measure = lambda m: {f"{name}.Completeness": share(m) if m[rows] else 1.0}
     elif t in ("Uniqueness", "IsUnique", "IsPrimaryKey", "UniqueValueRatio"):
-        count = c.count_column(cols)
+        count = c.count_column(cols, rule.where)
         present = F.greatest(*[quoted(x).isNotNull() for x in cols]) if len(cols) > 1 else quoted(cols[0]).isNotNull()
         once = c.agg(F.sum(F.when(scope & present & (F.col(count) == 1), 1).otherwise(0)).cast("double"))
         if t == "UniqueValueRatio":
@@ -305,14 +307,14 @@ def _compile(rule: Rule, c: _Compiler) -> _Plan:
     elif t == "ReferentialIntegrity":
         _referential(rule, c, plan, rows)
     if plan.flag is not None and plan.measure is None:  # a rule about each row: its compliance decides
-        passing = c.agg(F.sum(F.when(plan.flag, 1).otherwise(0)).cast("double"))
-        total = c.agg(F.count(F.lit(1)).cast("double"))
+        passing = c.agg(F.sum(F.when(scope & plan.flag, 1).otherwise(0)).cast("double"))  # among the rows in scope
+        total = rows
         label = f"{name}.{'LengthCompliance' if t == 'ColumnLength' else t + '.Compliance'}"
         plan.measure = lambda m: {label: m[passing] / m[total] if m[total] else 1.0}
         plan.decide = lambda metrics: _compliance(rule, metrics[label])
     elif plan.flag is not None and t == "ColumnLength":
-        passing = c.agg(F.sum(F.when(plan.flag, 1).otherwise(0)).cast("double"))
-        total = c.agg(F.count(F.lit(1)).cast("double"))
+        passing = c.agg(F.sum(F.when(scope & plan.flag, 1).otherwise(0)).cast("double"))
+        total = rows
         lengths = plan.measure
         plan.measure = lambda m: {**lengths(m), f"{name}.LengthCompliance": m[passing] / m[total] if m[total] else 1.0}
         plan.decide = lambda metrics: _compliance(rule, metrics[f"{name}.LengthCompliance"])
@@ -333,9 +335,10 @@ def _numeric(rule: Rule, value: float | None, metric: str, history: History | No
     """A metric against the rule's condition (a dynamic one against the metric's history)."""
     depth = dynamic_depth(rule.condition)
     series = history(rule.text, metric, depth) if depth and history else []
-    if depth and not series:
+    resolved = [resolve(o, series) for o in rule.condition.operands] if depth else []  # type: ignore[union-attr]
+    if depth and (not series or any(o is None for o in resolved)):
         shown = "undefined" if value is None else f"{value:g}"
-        return True, f"{metric} is {shown}; no history yet for {rule.condition.text()}: passed"  # type: ignore[union-attr]
+        return True, f"{metric} is {shown}; not enough history yet for {rule.condition.text()}: passed"  # type: ignore[union-attr]
     ok = check_number(rule.condition, value, series)  # type: ignore[arg-type]
     shown = "undefined (no rows)" if value is None else f"{value:g}"
     against = rule.condition.text() + (f" (history: {', '.join(f'{v:g}' for v in series)})" if depth else "")  # type: ignore[union-attr]

@@ -22,8 +22,12 @@ def history_from_results(aws: AwsContext, table: str) -> Any:
         return "'" + text.replace("'", "''") + "'"
 
     def lookup(rule: str, metric: str, k: int) -> list[float]:
-        sql = (f"SELECT value FROM {database}.{RESULTS_TABLE} WHERE table_name = {quoted(name)} AND rule = {quoted(rule)} "
-               f"AND metric = {quoted(metric)} AND value IS NOT NULL ORDER BY evaluated_at DESC LIMIT {int(k)}")
+        # the rule alone, or inside a composite (recorded under the composite's text); batches only, not the
+        # whole-table metrics of quality check runs
+        inside = quoted("%(" + rule + ")%")  # LIKE's _ and % in the text only widen the match a little
+        sql = (f"SELECT value FROM {database}.{RESULTS_TABLE} WHERE table_name = {quoted(name)} "
+               f"AND (rule = {quoted(rule)} OR rule LIKE {inside}) AND metric = {quoted(metric)} "
+               f"AND value IS NOT NULL AND batch_id NOT LIKE 'check-%' ORDER BY evaluated_at DESC LIMIT {int(k)}")
         try:
             return [float(r[0]) for r in run_query(aws, sql).rows]
         except LakewardError:  # no history table yet

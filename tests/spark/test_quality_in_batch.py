@@ -111,7 +111,7 @@ def test_a_dynamic_threshold_compares_a_batch_with_the_tables_own_history(workdi
     for name, n in (("a", 10), ("b", 12), ("c", 8)):  # 10: no history yet; 12 > 5; 8 > 5.5
         assert batch(name, n).exit_code == 0
     first = json.loads((workdir / "a.json.report").read_text())["quality"][0]
-    assert first["outcome"] == "Passed" and "no history yet" in first["reason"]
+    assert first["outcome"] == "Passed" and "not enough history yet" in first["reason"]
     dropped = batch("d", 4)  # 4 is not > avg(8, 12, 10) * 0.5 = 5: the batch is not committed
     assert dropped.exit_code == 2 and "history: 8, 12, 10" in dropped.output
     assert query("SELECT count(*) AS n FROM db.dyn") == [{"n": 30}]

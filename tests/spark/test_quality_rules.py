@@ -96,3 +96,13 @@ def test_custom_sql_freshness_types_and_references(spark, frame):
     assert outcome[5][0] == "Failed"
     assert outcome[6] == ("Passed", {"Column.reference.ReferentialIntegrity": 0.4})
     assert outcome[7][0] == "Error" and "reference dataset 'other' is not given" in evaluation.results[7].reason
+
+
+def test_where_scopes_uniqueness_and_compliance_as_glue_filters_first(spark):
+    frame = spark.createDataFrame([(1, "EU"), (1, "US"), (2, "EU"), (3, "EU"), (4, "EU"), (4, "EU")],
+                                  "id long, region string")
+    evaluation, _ = evaluate(spark, frame, parse_ruleset(
+        'Rules = [ IsUnique "id" where "region = \'US\'", '
+        'ColumnValues "id" < 4 where "region = \'EU\'" with threshold > 0.5 ]'))
+    assert evaluation.results[0].outcome == "Passed"  # id 1 occurs once among the US rows
+    assert evaluation.results[1].metrics == {"Column.id.ColumnValues.Compliance": 3 / 5}  # 3 of the 5 EU rows
