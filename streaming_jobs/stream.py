@@ -43,7 +43,9 @@ def window_seconds(text: str) -> float | None:
         return None
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(seconds?|s|minutes?|m)?\s*", text)
     if not m:
-        raise ValueError(f"--window_size {text!r}: expected e.g. '5 seconds' or '1 minute'")
+        from lakeward.errors import SpecError
+
+        raise SpecError(f"--window_size {text!r}: expected e.g. '5 seconds', '1 minute' or available-now")
     return float(m.group(1)) * (60.0 if (m.group(2) or "s").startswith("m") else 1.0)
 
 
@@ -83,6 +85,13 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.load(on_glue=(True if args.get("JOB_RUN_ID") else None, "--JOB_RUN_ID"))
         if args["source_type"] not in ("kinesis", "kafka", "files"):
             raise SpecError(f"--source_type {args['source_type']!r}: expected kinesis, kafka or files")
+        for option, allowed in (("payload", ("json", "text", "debezium")),
+                                ("starting_position", ("trim_horizon", "latest", "earliest"))):
+            if args[option] not in allowed:
+                raise SpecError(f"--{option} {args[option]!r}: expected one of {', '.join(allowed)}")
+        for option in ("compact_every", "max_message_bytes"):
+            if args[option] and not args[option].isdigit():
+                raise SpecError(f"--{option} {args[option]!r}: expected a whole number")
         request = IngestRequest(args["table"], args["source"], args["format"] or None, args["partition_by"] or None,
                                 args["lake"] or settings.lake, govern=args["govern"].lower() != "false",
                                 origin=Origin("glue"))

@@ -197,6 +197,9 @@ def test_the_glue_streaming_script_runs_locally_with_lakewards_consumer(workdir,
     columns = glue.get_table(DatabaseName="db", Name="glue_stream")["Table"]["StorageDescriptor"]["Columns"]
     assert {c["Name"]: c.get("Parameters", {}).get("pii") for c in columns}["email"] == "EMAIL"  # governed
     assert main(["stream.py", "--JOB_NAME", "local", "--source_type", "mq", "--source", "x", "--table", "db.t"]) == 2
+    for bad in (["--window_size", "soon"], ["--payload", "Text"], ["--compact_every", "ten"]):
+        assert main(["stream.py", "--JOB_NAME", "local", "--source_type", "kinesis", "--source", "orders",
+                     "--table", "db.t", *bad]) == 2
 
 
 def test_debezium_change_events_merge_into_a_table_equal_to_the_source(spark, workdir, glue, kinesis):
