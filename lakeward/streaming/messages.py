@@ -74,7 +74,7 @@ def message_part(spark: SparkSession, messages: DataFrame, payload: PayloadForma
     text = F.decode(value, "UTF-8")
     where = F.concat(F.col("source"), F.lit(" at "), F.col("position"))
     problem = (F.when(value.isNull(), F.concat(F.lit("message has no value (a tombstone) ("), where, F.lit(")")))
-               .when(F.length(F.trim(F.decode(value, "UTF-8"))) == 0, F.concat(F.lit("message is empty ("), where, F.lit(")")))
+               .when(F.length(F.trim(text)) == 0, F.concat(F.lit("message is empty ("), where, F.lit(")")))
                .when(F.length(value) > max_bytes, F.concat(
                    F.lit("message of "), F.length(value).cast("string"),
                    F.lit(f" bytes is over the {max_bytes}-byte limit ("), where, F.lit(")")))

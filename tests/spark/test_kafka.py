@@ -15,7 +15,7 @@ from lakeward.runtime.settings import Settings
 from lakeward.streaming.kafka import run_kafka
 from lakeward.streaming.micro_batch import StreamSettings, StreamSink
 from tests.delta_protocol import check_delta_table
-from tests.helpers import cli, quarantined, query
+from tests.helpers import cli, kill_after_commits, quarantined, query
 from tests.kafka_broker import KafkaBroker
 
 pytestmark = [pytest.mark.spark, pytest.mark.aws]
@@ -93,11 +93,8 @@ def test_a_lost_checkpoint_resumes_from_the_offsets_the_table_holds(spark, workd
 
 def test_the_cli_consumes_a_topic_and_a_killed_consumer_loses_nothing(workdir, glue, broker, topic):
     import os
-    import random
-    import signal
     import subprocess
     import sys
-    import time
 
     def consumer(*extra):
         return subprocess.Popen([sys.executable, "-m", "lakeward.cli", "stream", "kafka", topic, "--bootstrap-servers",
@@ -105,25 +102,13 @@ def test_the_cli_consumes_a_topic_and_a_killed_consumer_loses_nothing(workdir, g
                                  "delta", "--no-govern", *extra], cwd=workdir, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=dict(os.environ))
 
-    def commits():
-        return len(list((workdir / "lake/db/kcli/_delta_log").glob("*.json")))
+    def send(first):
+        produce(broker, topic, [{"id": first + i} for i in range(25)])
+        return 25
 
-    rng = random.Random(3)
-    sent = 0
-    for trial in range(10):  # killed once it has committed, at a random moment of what follows (10 + 10 with Kafka)
-        before = commits()
-        victim = consumer("--trigger", "200ms")
-        deadline = time.monotonic() + 90
-        produce(broker, topic, [{"id": sent + i} for i in range(25)])
-        sent += 25
-        while commits() == before and time.monotonic() < deadline:
-            time.sleep(0.1)
-        produce(broker, topic, [{"id": sent + i} for i in range(25)])  # more, arriving while it runs
-        sent += 25
-        time.sleep(rng.uniform(0.0, 1.5))
-        victim.send_signal(signal.SIGKILL)
-        victim.communicate(timeout=60)
-        assert commits() > before
+    # 10 consumers (and 10 with Kinesis) killed once each has committed, at a random moment of what follows
+    sent = kill_after_commits(lambda: consumer("--trigger", "200ms"), send, workdir / "lake/db/kcli/_delta_log",
+                              trials=10, seed=3)
     finish = cli("stream", "kafka", topic, "--bootstrap-servers", broker.bootstrap, "--table", "db.kcli",
                  "--lake", str(workdir / "lake"), "--trigger", "available-now", "--no-govern", "--format", "delta",
                  "--report", str(workdir / "k.json"))

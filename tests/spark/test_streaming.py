@@ -17,7 +17,7 @@ from lakeward.streaming.micro_batch import StreamSettings, StreamSink
 from lakeward.streaming.runner import run_files, run_kinesis
 from lakeward.tables.write_modes import WriteSettings
 from tests.delta_protocol import check_delta_table
-from tests.helpers import cli, ingest, quarantined, query
+from tests.helpers import cli, ingest, kill_after_commits, quarantined, query
 
 pytestmark = [pytest.mark.spark, pytest.mark.aws]
 
@@ -142,7 +142,6 @@ def _consumer(workdir, *extra):
 
 
 def test_sigterm_stops_after_the_batch_in_flight_and_sigkill_loses_and_doubles_nothing(workdir, glue, kinesis):
-    import random
     import signal
     import time
 
@@ -157,25 +156,13 @@ def test_sigterm_stops_after_the_batch_in_flight_and_sigkill_loses_and_doubles_n
     assert running.returncode == 0, err
     report = json.loads((workdir / "live.json").read_text())
     assert report["stopped_by"] == "stop" and report["rows_written"] == 20, err
-    def commits():
-        return len(list((workdir / "lake/db/live/_delta_log").glob("*.json")))
+    def send(first):
+        put(kinesis, [{"id": 20 + first + i} for i in range(15)])
+        return 15
 
-    rng = random.Random(7)
-    sent = 20
-    for trial in range(10):  # killed once it has committed, at a random moment of what follows (10 + 10 with Kafka)
-        before = commits()
-        victim = _consumer(workdir, "--trigger", "200ms")
-        put(kinesis, [{"id": sent + i} for i in range(15)])
-        sent += 15
-        deadline = time.monotonic() + 90
-        while commits() == before and time.monotonic() < deadline:
-            time.sleep(0.1)
-        put(kinesis, [{"id": sent + i} for i in range(15)])  # more, arriving while it runs
-        sent += 15
-        time.sleep(rng.uniform(0.0, 1.5))
-        victim.send_signal(signal.SIGKILL)
-        victim.communicate(timeout=60)
-        assert commits() > before
+    # 10 consumers (and 10 with Kafka) killed once each has committed, at a random moment of what follows
+    sent = 20 + kill_after_commits(lambda: _consumer(workdir, "--trigger", "200ms"), send,
+                                   workdir / "lake/db/live/_delta_log", trials=10, seed=7)
     finish = cli("stream", "kinesis", "orders", "--table", "db.live", "--lake", str(workdir / "lake"),
                  "--trigger", "available-now", "--no-govern")
     assert finish.exit_code == 0, finish.output
