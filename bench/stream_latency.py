@@ -85,7 +85,8 @@ def run(rate: int, seconds: float, trigger: str, table_format: str) -> dict:
         time.sleep(10)
         consumer.terminate()
         consumer.wait(timeout=180)
-        batches = json.loads(report.read_text())["batches"]
+        stream_report = json.loads(report.read_text())
+        batches = stream_report["batches"]
         points = visible_latencies(work / "lake/bench/events")
     latencies = [latency for _, latency in points]
     third = max(1, len(points) // 3)
@@ -97,7 +98,7 @@ def run(rate: int, seconds: float, trigger: str, table_format: str) -> dict:
             "p50_s": round(percentile(latencies, 50), 2), "p95_s": round(percentile(latencies, 95), 2),
             "p95_first_third_s": round(percentile([x for _, x in points[:third]], 95), 2),
             "p95_last_third_s": round(percentile([x for _, x in points[-third:]], 95), 2),
-            "batch_s_median": round(statistics.median(b["duration_s"] for b in batches), 2),
+            "warm_up_s": stream_report.get("warm_up_s"), "batch_s_median": round(statistics.median(b["duration_s"] for b in batches), 2),
             "first_batches": [(b["rows_read"], b["duration_s"], b["timings"]) for b in batches[:3]],
             "steps_median_s": {k: round(statistics.median(v), 3) for k, v in steps.items()}}
 

@@ -10,15 +10,16 @@ import click
 from lakeward.cli.common import _clear_errors, console, err_console
 
 
-def parse_trigger(text: str) -> float | None:
+def parse_trigger(text: str, option: str = "--trigger") -> float | None:
     """``5s``, ``500ms``, ``2m`` -> seconds; ``available-now`` -> None (drain and stop)."""
-    if text == "available-now":
+    if text == "available-now" and option == "--trigger":
         return None
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(ms|s|m)?", text.strip())
     if not m:
         from lakeward.errors import SpecError
 
-        raise SpecError(f"--trigger {text!r}: expected a duration such as 5s, 500ms, 1m, or available-now")
+        raise SpecError(f"{option} {text!r}: expected a duration such as 5s, 500ms, 1m"
+                        + (", or available-now" if option == "--trigger" else ""))
     value = float(m.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[m.group(2)]
     return value
 
@@ -77,12 +78,14 @@ def _run(kind: str, source: str, options: dict[str, Any], extra: dict[str, Any])
         from lakeward.runtime.spark import spark_session, start_spark
         from lakeward.streaming.micro_batch import StreamSettings, StreamSink
         from lakeward.streaming.kafka import run_kafka
-        from lakeward.streaming.runner import run_files, run_kinesis, stop_on_signals
+        from lakeward.streaming.runner import Accumulation, run_files, run_kinesis, stop_on_signals
         from lakeward.tables.write_modes import WriteOptions, WriteSettings
 
         settings = Settings.load()
         start_spark(settings)
         trigger = parse_trigger(options["trigger"])
+        delay = parse_trigger(extra.get("max_batch_delay", "60s"), "--max-batch-delay")
+        accumulation = Accumulation(extra.get("min_batch_records", 0), 60.0 if delay is None else delay)
         change = options["change_column"] or ("op" if extra.get("payload") == "debezium" else None)
         write = WriteOptions(options["mode"], tuple(options["merge_keys"]), change if options["mode"] == "merge" else
                              options["change_column"], options["order_by"]).over(WriteSettings())
@@ -100,10 +103,10 @@ def _run(kind: str, source: str, options: dict[str, Any], extra: dict[str, Any])
             if kind == "kinesis":
                 report = run_kinesis(spark_session(settings), sink, source, trigger, stop,
                                      extra["starting_position"], _status,
-                                     limit_per_shard=extra["max_records_per_shard"])
+                                     limit_per_shard=extra["max_records_per_shard"], accumulation=accumulation)
             elif kind == "kafka":
                 report = run_kafka(spark_session(settings), sink, source, extra["bootstrap_servers"], trigger, stop,
-                                   extra["checkpoint"], extra["starting_offsets"], _status)
+                                   extra["checkpoint"], extra["starting_offsets"], _status, accumulation=accumulation)
             else:
                 report = run_files(sink, source, trigger, stop, _status)
         console.print(f"{report.table} from {report.source} (consumer {report.consumer}): {len(report.batches)} "
@@ -125,6 +128,11 @@ def _messages(f: Any) -> Any:
                           "stream_arrival_time columns."),
         click.option("--max-message-bytes", type=click.IntRange(min=1),
                      help="Larger messages are quarantined whole [default: 1 MiB]."),
+        click.option("--min-batch-records", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="Hold records back until a micro-batch has this many (fewer, larger files and commits "
+                          "at high rates), or --max-batch-delay passed; 0: write what each trigger brings."),
+        click.option("--max-batch-delay", default="60s", show_default=True,
+                     help="With --min-batch-records: the longest a record is held back (5s, 2m)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -143,7 +151,7 @@ def _messages(f: Any) -> Any:
 def kafka(topic: str, **options: Any) -> None:
     """Consume the Kafka (MSK) TOPIC with Spark's Kafka source."""
     extra = {k: options.pop(k) for k in ("payload", "with_metadata", "max_message_bytes", "bootstrap_servers",
-                                         "checkpoint", "starting_offsets")}
+                                         "checkpoint", "starting_offsets", "min_batch_records", "max_batch_delay")}
     _run("kafka", topic, options, extra)
 
 
@@ -158,7 +166,7 @@ def kafka(topic: str, **options: Any) -> None:
 def kinesis(stream_name: str, **options: Any) -> None:
     """Consume the Kinesis stream STREAM (a name or ARN): every shard, new shards found while running."""
     extra = {k: options.pop(k) for k in ("payload", "with_metadata", "max_message_bytes", "starting_position",
-                                         "max_records_per_shard")}
+                                         "max_records_per_shard", "min_batch_records", "max_batch_delay")}
     _run("kinesis", stream_name, options, extra)
 
 

@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 from lakeward.errors import SourceError
 from lakeward.runtime.storage import Storage, join
 from lakeward.streaming.micro_batch import StreamSink
-from lakeward.streaming.runner import Status, StreamReport, after_commit
+from lakeward.streaming.runner import Accumulation, Status, StreamReport, after_commit, warm
 
 BASE_FILE = "lakeward.json"
 
@@ -38,16 +38,44 @@ def _next_offsets(frame: DataFrame) -> dict[str, str]:
     return {f"{r['topic']}/{r['partition']}": str(r["last"] + 1) for r in rows}
 
 
-def _starting_offsets(topic: str, offsets: dict[str, str], start: str) -> str:
+def _starting_offsets(spark: SparkSession, topic: str, offsets: dict[str, str], start: str,
+                      kafka: dict[str, str]) -> str:
+    """Where a new Spark checkpoint starts: the offsets the table holds, per partition. Spark wants every
+    partition of the topic named, so a partition the table holds nothing from (added since, or never
+    written to) starts at its earliest offset (-2): its records were never taken."""
     mine = {k.split("/", 1)[1]: int(v) for k, v in offsets.items() if k.split("/", 1)[0] == topic}
     if not mine:
         return "earliest" if start in ("earliest", "trim_horizon") else "latest"
+    for partition in topic_partitions(spark, topic, kafka):
+        mine.setdefault(str(partition), -2)
     return json.dumps({topic: mine})
+
+
+def topic_partitions(spark: SparkSession, topic: str, kafka: dict[str, str]) -> list[int]:
+    """The topic's partitions, asked of the brokers with the Kafka client Spark's connector brings (the
+    same ``kafka.*`` settings, so MSK's IAM or TLS options apply)."""
+    jvm = spark.sparkContext._jvm
+    props = jvm.java.util.Properties()
+    for key, value in kafka.items():
+        if key.startswith("kafka."):
+            props.put(key.removeprefix("kafka."), value)
+    for key in ("key.deserializer", "value.deserializer"):
+        props.put(key, "org.apache.kafka.common.serialization.ByteArrayDeserializer")
+    consumer = jvm.org.apache.kafka.clients.consumer.KafkaConsumer(props)
+    try:
+        infos = consumer.partitionsFor(topic, jvm.java.time.Duration.ofSeconds(30))
+        return sorted(int(info.partition()) for info in infos) if infos is not None else []
+    except Exception as e:  # py4j carries the client's error
+        raise SourceError(f"Kafka topic {topic} at {kafka.get('kafka.bootstrap.servers')}: cannot list its "
+                          f"partitions: {str(e).splitlines()[0]}") from None
+    finally:
+        consumer.close()
 
 
 def run_kafka(spark: SparkSession, sink: StreamSink, topic: str, bootstrap: str, trigger_s: float | None,
               stop: threading.Event, checkpoint: str | None = None, start: str = "earliest",
-              status: Status | None = None, options: dict[str, str] | None = None) -> StreamReport:
+              status: Status | None = None, options: dict[str, str] | None = None,
+              accumulation: Accumulation = Accumulation()) -> StreamReport:
     """Consume ``topic`` into the sink's table until ``stop`` is set, or (``trigger_s`` None) until what
     the topic holds now is taken."""
     storage = Storage.for_aws(sink.aws)
@@ -61,9 +89,14 @@ def run_kafka(spark: SparkSession, sink: StreamSink, topic: str, bootstrap: str,
         storage.write_json(marker, {"base": base, "consumer": sink.stream.consumer})
     offsets = dict(resumed.offsets) if resumed else {}
     report = StreamReport(sink.request.table, f"kafka://{topic}", sink.stream.consumer)
-    reader = (spark.readStream.format("kafka").option("kafka.bootstrap.servers", bootstrap)
-              .option("subscribe", topic).option("startingOffsets", _starting_offsets(topic, offsets, start))
-              .option("failOnDataLoss", "false").options(**(options or {})).load())
+    kafka = {"kafka.bootstrap.servers": bootstrap, **(options or {})}
+    if accumulation.min_records:  # Spark's own: a micro-batch waits for that many offsets, or the delay
+        kafka |= {"minOffsetsPerTrigger": str(accumulation.min_records),
+                  "maxTriggerDelay": f"{int(accumulation.max_delay_s * 1000)}ms"}
+    starting = _starting_offsets(spark, topic, offsets, start, kafka)
+    warm(spark, report, trigger_s)
+    reader = (spark.readStream.format("kafka").options(**kafka).option("subscribe", topic)
+              .option("startingOffsets", starting).option("failOnDataLoss", "false").load())
 
     def batch(frame: DataFrame, batch_id: int) -> None:
         started = time.monotonic()

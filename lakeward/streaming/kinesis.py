@@ -4,21 +4,25 @@ Glue reads Kinesis with its own connector, which does not run outside Glue; loca
 boto3 reaches Kinesis) this reader polls the stream: ListShards on every poll (new shards after a
 reshard are found while running; a child shard is read once its parents are drained), one iterator per
 shard (AFTER_SEQUENCE_NUMBER from the committed position, else the starting position), GetRecords up
-to a limit per shard. Positions advance only in what ``poll`` returns: the caller commits them with
-the batch, so a consumer that dies re-reads from the last commit.
+to a limit per shard. Every poll returns the positions taken so far; the caller commits them with the
+batch that holds the records, so a consumer that dies re-reads from the last commit. A throttled call
+(ProvisionedThroughputExceeded, LimitExceeded) is retried with backoff, and an expired iterator (a
+micro-batch that took over five minutes) is renewed after the last record taken.
 """
 from __future__ import annotations
 
 import gzip
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NoReturn
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lakeward.errors import SourceError
 
 StartingPosition = str  # trim_horizon | latest
+THROTTLED = ("ProvisionedThroughputExceededException", "LimitExceededException", "ThrottlingException")
 
 
 @dataclass(frozen=True)
@@ -33,9 +37,13 @@ class Message:
 @dataclass
 class Poll:
     messages: list[Message]
-    positions: dict[str, str]  # shard -> last sequence number taken (committed with the batch)
+    positions: dict[str, str]  # shard -> last sequence number taken so far (committed with the batch)
     lag_ms: dict[str, int] = field(default_factory=dict)  # shard -> MillisBehindLatest
     caught_up: bool = False  # every open shard returned nothing and is at the tip
+
+
+class _Expired(Exception):
+    """GetRecords with an iterator older than five minutes."""
 
 
 def _payload(data: bytes) -> bytes:
@@ -50,7 +58,7 @@ def _payload(data: bytes) -> bytes:
 
 class KinesisReader:
     def __init__(self, client: Any, stream: str, positions: dict[str, str] | None = None,
-                 start: StartingPosition = "trim_horizon", limit_per_shard: int = 10_000):
+                 start: StartingPosition = "trim_horizon", limit_per_shard: int = 10_000, throttle_retries: int = 8):
         self.client = client
         self.stream = stream
         self.by = {"StreamARN": stream} if stream.startswith("arn:") else {"StreamName": stream}
@@ -58,6 +66,7 @@ class KinesisReader:
         self.positions = dict(positions or {})
         self.start = start.upper()
         self.limit = limit_per_shard
+        self.throttle_retries = throttle_retries
         self.iterators: dict[str, str | None] = {}
         self.finished: set[str] = set()  # closed shards read to their end
         # the starting position applies to a new consumer's first shards only: a shard found later (a
@@ -65,18 +74,28 @@ class KinesisReader:
         self.initial: set[str] | None = None if not self.positions else set()
 
     def _call(self, action: str, **kwargs: Any) -> Any:
-        try:
-            return getattr(self.client, action)(**kwargs)
-        except ClientError as e:
-            code = e.response.get("Error", {}).get("Code", "")
-            if code == "ResourceNotFoundException":
-                raise SourceError(f"Kinesis stream {self.stream} does not exist (or is not readable here)") from e
-            if code in ("AccessDeniedException", "UnrecognizedClientException"):
-                raise SourceError(f"Kinesis stream {self.stream}: access denied for {action} "
-                                  f"({e.response['Error'].get('Message', code)})") from e
-            raise SourceError(f"Kinesis stream {self.stream}: {action} failed: {e}") from e
-        except BotoCoreError as e:
-            raise SourceError(f"Kinesis stream {self.stream}: {action} failed: {e}") from e
+        for attempt in range(self.throttle_retries + 1):
+            try:
+                return getattr(self.client, action)(**kwargs)
+            except ClientError as e:
+                code = e.response.get("Error", {}).get("Code", "")
+                if code == "ExpiredIteratorException":
+                    raise _Expired from e
+                if code not in THROTTLED or attempt == self.throttle_retries:
+                    self._fail(action, e)
+                time.sleep(min(0.1 * 2 ** attempt, 5.0))  # Kinesis allows 5 GetRecords per shard per second
+            except BotoCoreError as e:
+                raise SourceError(f"Kinesis stream {self.stream}: {action} failed: {e}") from e
+        raise AssertionError("unreachable")
+
+    def _fail(self, action: str, e: ClientError) -> NoReturn:
+        code = e.response.get("Error", {}).get("Code", "")
+        if code == "ResourceNotFoundException":
+            raise SourceError(f"Kinesis stream {self.stream} does not exist (or is not readable here)") from e
+        if code in ("AccessDeniedException", "UnrecognizedClientException"):
+            raise SourceError(f"Kinesis stream {self.stream}: access denied for {action} "
+                              f"({e.response['Error'].get('Message', code)})") from e
+        raise SourceError(f"Kinesis stream {self.stream}: {action} failed: {e}") from e
 
     def shards(self) -> list[dict[str, Any]]:
         shards, token = [], None
@@ -117,7 +136,7 @@ class KinesisReader:
             if iterator is None:
                 self.finished.add(sid)
                 continue
-            response = self._call("get_records", ShardIterator=iterator, Limit=self.limit)
+            response = self._records(sid, iterator)
             self.iterators[sid] = response.get("NextShardIterator")
             records = response.get("Records", [])
             for r in records:
@@ -130,7 +149,14 @@ class KinesisReader:
                 caught_up = False
             if self.iterators[sid] is None:
                 self.finished.add(sid)
+        self.positions = positions
         return Poll(messages, positions, lag, caught_up)
 
-    def committed(self, positions: dict[str, str]) -> None:
-        self.positions = dict(positions)
+    def _records(self, shard: str, iterator: str) -> dict[str, Any]:
+        for _ in range(3):
+            try:
+                return self._call("get_records", ShardIterator=iterator, Limit=self.limit)
+            except _Expired:
+                self.iterators.pop(shard, None)  # a new one, after the last record taken
+                iterator = self._iterator(shard)
+        raise SourceError(f"Kinesis stream {self.stream}: shard {shard}'s iterators keep expiring")

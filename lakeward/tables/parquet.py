@@ -68,17 +68,18 @@ def commit_parquet(ctx: CommitContext, table: TableDefinition, current: CatalogT
     ctx.ledger.begin(record)
     ctx.storage.move_many(targets)
     outcome = Outcome([], catalog_changed=changed)
-    if replaced:
+    fresh = [f for f in folders if values[f] not in registered and f not in replaced] \
+        if not replacing and table.partition_keys and not is_projected(table.parameters) else []  # projected: Athena's
+    if replaced:  # the batch's new partitions go with the swap, so recovery registers them too
         swap = swap_plan(ctx, table, current, record.mode if replacing else "overwrite-partitions",
-                         {values[f]: location[f] for f in replaced}, location.get(""))
+                         {values[f]: location[f] for f in (*replaced, *fresh)}, location.get(""))
         record.swap = swap
         ctx.ledger.save(record)  # from here on, recovery completes the swap
         apply_swap(ctx, table, swap)
         record.replaced, record.replaced_at = swap["replaced"], time.time()
         outcome = Outcome(swap["described"], catalog_changed=True)
-    if not replacing and table.partition_keys and not is_projected(table.parameters):  # projected: Athena computes them
-        ctx.glue.add_partitions(table, [Partition(values[f], location[f]) for f in folders
-                                        if values[f] not in registered and f not in replaced])
+    elif fresh:
+        ctx.glue.add_partitions(table, [Partition(values[f], location[f]) for f in fresh])
     ctx.ledger.commit(record, ctx.state)
     ctx.storage.delete_dir(staging)
     return outcome

@@ -14,7 +14,7 @@ from lakeward.ingest.request import IngestRequest
 from lakeward.runtime.aws import aws_context
 from lakeward.runtime.settings import Settings
 from lakeward.streaming.micro_batch import StreamSettings, StreamSink
-from lakeward.streaming.runner import run_files, run_kinesis
+from lakeward.streaming.runner import Accumulation, run_files, run_kinesis
 from lakeward.tables.write_modes import WriteSettings
 from tests.delta_protocol import check_delta_table
 from tests.helpers import cli, ingest, kill_after_commits, quarantined, query
@@ -235,3 +235,69 @@ def test_small_files_of_micro_batches_are_compacted_while_the_stream_runs(spark,
     live = check_delta_table(workdir / "lake/db/small")["files"]
     assert len(live) == 2  # one file per partition after the last compaction (12 were written)
     assert query("SELECT count(*) AS n, count(DISTINCT id) AS ids FROM db.small") == [{"n": 48, "ids": 48}]
+
+
+def test_micro_batches_accumulate_to_a_size_and_a_held_back_record_waits_no_longer_than_the_delay(
+        spark, workdir, glue, kinesis):
+    put(kinesis, [{"id": i} for i in range(1000)])
+    settings, request, stream = sink(spark, workdir)
+    with aws_context(settings) as aws:
+        sized = run_kinesis(spark, StreamSink(spark, aws, request, settings, stream), "orders", None,
+                            threading.Event(), limit_per_shard=100, accumulation=Accumulation(min_records=300))
+    sizes = [b.rows_read for b in sized.batches]
+    assert sum(sizes) == 1000 and all(n >= 300 for n in sizes[:-1]) and len(sizes) <= 4, sizes  # a poll brings <= 200
+    put(kinesis, [{"id": 1000 + i} for i in range(7)])  # far below the size: written once the delay passed
+    stop, seen = threading.Event(), []
+
+    def status(report, summary):
+        seen.append((summary.rows_read, stop.is_set()))
+        stop.set()
+
+    timer = threading.Timer(60, stop.set)  # a stream that never wrote would end here, failing below
+    timer.start()
+    with aws_context(settings) as aws:
+        delayed = run_kinesis(spark, StreamSink(spark, aws, request, settings, stream), "orders", 0.1, stop,
+                              status=status, accumulation=Accumulation(min_records=10_000, max_delay_s=1.0))
+    timer.cancel()
+    assert seen == [(7, False)] and delayed.warm_up_s is not None  # written by the delay, not by the stop
+    assert query("SELECT count(*) AS n, count(DISTINCT id) AS ids FROM db.events") == [{"n": 1007, "ids": 1007}]
+
+
+def test_optimize_runs_while_the_stream_writes_and_neither_loses_a_commit(spark, workdir, glue, kinesis):
+    import signal
+    import time
+
+    log = workdir / "lake/db/live/_delta_log"
+    running = _consumer(workdir, "--trigger", "200ms", "--compact-every", "0", "--report", str(workdir / "o.json"))
+    sent, compactions = 0, 0
+
+    def commits():
+        return len(list(log.glob("*.json"))) if log.exists() else 0
+
+    for _ in range(2):
+        for _ in range(3):  # three micro-batches, three small files
+            before = commits()
+            put(kinesis, [{"id": sent + i} for i in range(10)])
+            sent += 10
+            deadline = time.monotonic() + 120
+            while commits() == before and time.monotonic() < deadline:
+                time.sleep(0.1)
+        put(kinesis, [{"id": sent + i} for i in range(10)])  # in flight while optimize runs
+        sent += 10
+        result = cli("optimize", "db.live")
+        assert result.exit_code == 0, result.output
+        compactions += "compacted" in result.output and "rows rewritten" in result.output
+    put(kinesis, [{"id": sent + i} for i in range(10)])
+    sent += 10
+    time.sleep(2.0)
+    running.send_signal(signal.SIGTERM)
+    _, err = running.communicate(timeout=120)
+    assert running.returncode == 0, err
+    finish = cli("stream", "kinesis", "orders", "--table", "db.live", "--lake", str(workdir / "lake"),
+                 "--trigger", "available-now", "--no-govern")  # whatever the stop left behind
+    assert finish.exit_code == 0, finish.output
+    assert compactions >= 1
+    assert query("SELECT count(*) AS n, count(DISTINCT id) AS ids FROM db.live") == [{"n": sent, "ids": sent}]
+    operations = [json.loads(line) for p in sorted(log.glob("*.json")) for line in p.read_text().splitlines()]
+    removed = {a["remove"]["path"] for a in operations if "remove" in a}
+    assert removed and not removed & set(check_delta_table(workdir / "lake/db/live")["files"])
