@@ -45,15 +45,16 @@ def produce(bootstrap: str, topic: str, rate: int, seconds: float) -> int:
 
 
 def visible_latencies(table: Path) -> list[tuple[float, float]]:
-    """(send time, latency) per record: the commit time of the version that added its file - send time."""
+    """(send time, latency) per record: the commit time of the version that first added it - send time (files
+    a compaction removed are still on disk: nothing vacuums them during a bench)."""
     import pyarrow.parquet as pq
 
     added: dict[str, float] = {}
     for entry in sorted((table / "_delta_log").glob("*.json")):
         actions = [json.loads(line) for line in entry.read_text().splitlines() if line.strip()]
         committed = next(a["commitInfo"]["timestamp"] for a in actions if "commitInfo" in a) / 1000
-        for a in actions:
-            if "add" in a:
+        for a in actions:  # a compaction's files (dataChange false) hold rows visible since their first commit
+            if "add" in a and a["add"].get("dataChange", True):
                 added[a["add"]["path"]] = committed
     result = []
     for path, committed in added.items():

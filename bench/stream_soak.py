@@ -101,6 +101,7 @@ def run(rate: int, minutes: float) -> dict:
             "batch_s_first_minute": round(statistics.median(b["duration_s"] for b in batches[:minute]), 2),
             "batch_s_last_minute": round(statistics.median(b["duration_s"] for b in batches[-minute:]), 2),
             "rss_mb_first_last_max": (watched[0]["rss_mb"], watched[-1]["rss_mb"], max(s["rss_mb"] for s in watched)),
+            "rss_mb_per_minute": [s["rss_mb"] for s in watched[::6]],
             "live_files_max": max((s["files"] or 0) for s in watched), "live_files_end": watched[-1]["files"],
             "delta_versions": sum(1 for p in log if p.suffix == ".json"),
             "delta_checkpoints": sum(1 for p in log if p.name.endswith(".checkpoint.parquet"))}

@@ -12,6 +12,8 @@ evolution mode and schema hints. Validated with pydantic; every error names the 
         quality:                      # DQDL rules, checked in every batch (or rules_file: orders.dqdl)
           default_action: warn        # quarantine | fail | warn; a rule's own: labels=["action"="fail"]
           rules: 'Rules = [ IsComplete "order_id", ColumnValues "amount" >= 0 labels=["action"="quarantine"] ]'
+          references: {customers: crm.customers}  # ReferentialIntegrity "customer_id" "customers.id" = 1.0
+                                      # (an alias not mapped is the table of that name in the same database)
         null_values: ["NA", "-"]      # missing-value tokens: NULL in every column, text too (default:
                                       # NA, N/A, NULL, NaN, #N/A, ... and only in numeric/typed columns)
         hints:                        # column -> Athena type; overrides inference
@@ -87,6 +89,7 @@ class QualitySpec(BaseModel):
     rules: str | None = None
     rules_file: str | None = None
     default_action: Literal["quarantine", "fail", "warn"] = "warn"
+    references: dict[str, str] = Field(default_factory=dict)  # ReferentialIntegrity alias -> DB.TABLE
 
     @model_validator(mode="after")
     def _one_source(self) -> "QualitySpec":
@@ -94,7 +97,7 @@ class QualitySpec(BaseModel):
             raise ValueError("give the DQDL rules inline (rules) or in a file (rules_file), one of them")
         if self.rules is not None:
             try:
-                QualityRules.parse(self.rules, self.default_action, "rules")
+                QualityRules.parse(self.rules, self.default_action, "rules", self.references)
             except SpecError as e:
                 raise ValueError(str(e)) from None
         return self
@@ -241,7 +244,8 @@ def requests(spec: Spec, table: str | None = None, lake: str | None = None, defa
                                 projection=tuple(p.column(n) for n, p in t.projection.items()),
                                 changed_files=t.changed_files, widen=t.widen,
                                 quality=QualityRules.parse(t.quality.rules or "", t.quality.default_action,
-                                                           f"{spec.origin}: tables[{name!r}].quality")
+                                                           f"{spec.origin}: tables[{name!r}].quality",
+                                                           t.quality.references)
                                 if t.quality else None,
                                 null_values=tuple(t.null_values) if t.null_values is not None else None,
                                 origin=origin)
@@ -261,7 +265,7 @@ def read_spec(storage: Storage, path: str) -> Spec:
             table.quality.rules = read_rules(storage, table.quality.rules_file, to_uri(path),
                                              f"{path}: tables[{name!r}].quality.rules_file")
             QualityRules.parse(table.quality.rules, table.quality.default_action,
-                               f"{path}: tables[{name!r}].quality ({table.quality.rules_file})")
+                               f"{path}: tables[{name!r}].quality ({table.quality.rules_file})", table.quality.references)
     return spec
 
 

@@ -20,7 +20,9 @@ def quality() -> None:
 @click.option("--lake", help="Where the database's quality_results table lives [default: $LAKEWARD_LAKE, else ./lake].")
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def check(table: str, rules_path: str, lake: str | None, output: str) -> None:
-    """Evaluate the rules over DB.TABLE as it is now; exit status 1 when a rule fails or errs."""
+    """Evaluate the rules over DB.TABLE as it is now (nothing is written but the quality history). --output json
+    prints one object per rule: rule (as written), outcome (passed, failed or error), metric, failing_rows.
+    Exit status 0 whatever the outcomes; 2 for rules that do not parse (naming the rule)."""
     with _clear_errors():
         from lakeward.quality.check import check_table
         from lakeward.quality.policy import QualityRules
@@ -35,9 +37,18 @@ def check(table: str, rules_path: str, lake: str | None, output: str) -> None:
         with aws_context(settings) as aws:
             rules = QualityRules.parse(read_rules(Storage.for_aws(aws), rules_path), "warn", f"--rules {rules_path}")
             outcomes = check_table(spark_session(settings), aws, settings, table, rules, lake or settings.lake)
-    _show(outcomes, output)
-    if any(o["outcome"] != "Passed" for o in outcomes):
-        raise SystemExit(1)
+    if output == "json":
+        click.echo(json.dumps([checked(o) for o in outcomes], indent=1, default=str))
+    else:
+        _show(outcomes, output)
+
+
+def checked(outcome: dict) -> dict:
+    """A rule's outcome as `quality check --output json` prints it."""
+    metrics = outcome.get("metrics") or {}
+    return {"rule": outcome.get("source") or outcome["rule"], "outcome": outcome["outcome"].lower(),
+            "metric": next(iter(metrics.values()), None), "failing_rows": outcome.get("failing_rows"),
+            "metrics": metrics, "reason": outcome.get("reason"), "action": outcome.get("action")}
 
 
 @quality.command()

@@ -62,7 +62,8 @@ def stream() -> None:
 
 def _status(report: Any, summary: Any) -> None:
     rate = summary.rows_read / summary.duration_s if summary.duration_s else 0.0
-    lag = ", ".join(f"{k.rsplit('/', 1)[-1]} {v} ms" for k, v in summary.lag_ms.items())
+    lag = ", ".join([f"{k.rsplit('/', 1)[-1]} {v} ms" for k, v in summary.lag_ms.items()]
+                    + [f"partition {k.rsplit('/', 1)[-1]} {v} records" for k, v in summary.lag_records.items()])
     err_console.print(f"batch {summary.batch}: {summary.rows_read} read ({rate:,.0f}/s), {summary.rows_written} "
                       f"written, {summary.rows_quarantined} quarantined, committed in {summary.duration_s:.2f}s"
                       + (f"; lag {lag}" if lag else "")

@@ -181,12 +181,22 @@ class TableWriter:
             report.duration_s += time.monotonic() - started
             return report
         if batch.empty:
+            if self.request.quality is not None:  # RowCount > 0 is how a user says "no input is a failure"
+                self._check_empty(report, caller or new_batch_id())
             self.repair_catalog()
             report.duration_s += time.monotonic() - started
             return report
         BatchSteps(self, batch, report, caller or new_batch_id(), caller, positions).run()
         report.duration_s += time.monotonic() - started
         return report
+
+    def _check_empty(self, report: RunReport, batch_id: str) -> None:
+        from lakeward.quality.in_batch import check_empty
+
+        table = self.current.definition if self.current is not None else None
+        columns = [c.name for c in (*table.columns, *table.partition_keys)] if table else []
+        report.quality = check_empty(self.spark, self.request.quality, columns, self.qualified_name,  # type: ignore[arg-type]
+                                     self.aws, batch_id)
 
     def _refresh(self, outcome: Outcome, created: bool) -> None:
         """The table's state after a commit: Glue read again only when it changed."""

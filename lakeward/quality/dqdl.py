@@ -125,6 +125,7 @@ class Rule:
     labels: dict[str, str] = field(default_factory=dict)
     threshold: Condition | None = None  # with threshold <condition>
     tags: dict[str, str] = field(default_factory=dict)  # other with-tags (timeZone, ignoreCase, format)
+    source: str | None = field(default=None, compare=False, repr=False)  # a top-level rule as written
 
     @property
     def text(self) -> str:
@@ -146,6 +147,7 @@ class Composite:
     left: "Node"
     right: "Node"
     labels: dict[str, str] = field(default_factory=dict)
+    source: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def text(self) -> str:
@@ -184,8 +186,11 @@ RULE_TYPES: dict[str, tuple[tuple[int, ...] | str, str]] = {
     "ColumnValues": ((1,), "values"), "ColumnLength": ((1,), "number"),
     "ColumnExists": ((1,), "none"), "ColumnDataType": ((1,), "type"),
     "DataFreshness": ((1,), "duration"), "CustomSql": ((1,), "sql"),
-    "ReferentialIntegrity": ((2,), "number"),
+    "ReferentialIntegrity": ((2,), "number"), "DetectAnomalies": ((1, 2), "none"),
 }
+# DetectAnomalies "<metric>" ["<column>"]: the metrics it watches, and how many columns each takes
+ANOMALY_METRICS = {"RowCount": 0, "ColumnCount": 0, "Completeness": 1, "Uniqueness": 1, "UniqueValueRatio": 1,
+                   "DistinctValuesCount": 1, "Mean": 1, "Sum": 1, "StandardDeviation": 1}
 NO_WHERE = {"ColumnCount", "ColumnExists", "CustomSql", "ReferentialIntegrity"}
 THRESHOLD = {"ColumnValues", "ColumnDataType", "CustomSql"}
 DATA_TYPES = {"BOOLEAN", "DATE", "TIMESTAMP", "INTEGER", "DOUBLE", "FLOAT", "LONG"}
@@ -203,6 +208,7 @@ class _Tok:
     kind: str
     value: str
     pos: int
+    end: int
 
 
 def _tokens(text: str) -> list[_Tok]:
@@ -214,9 +220,9 @@ def _tokens(text: str) -> list[_Tok]:
         kind = m.lastgroup or ""
         if kind == "string":
             raw = m.group()[1:-1]
-            tokens.append(_Tok("string", re.sub(r"\\(.)", r"\1", raw), pos))
+            tokens.append(_Tok("string", re.sub(r"\\(.)", r"\1", raw), pos, m.end()))
         elif kind not in ("ws", "comment"):
-            tokens.append(_Tok(kind, m.group(), pos))
+            tokens.append(_Tok(kind, m.group(), pos, m.end()))
         pos = m.end()
     return tokens
 
@@ -336,7 +342,14 @@ class _Parser:
 
     # rules -------------------------------------------------------------------------------------
     def rule_list(self) -> list[Node]:
-        return [self.top() for _ in self.list_items()]
+        return [self.written(self.top) for _ in self.list_items()]
+
+    def written(self, parse) -> Node:  # type: ignore[no-untyped-def]
+        """A top-level rule, keeping its text as the document writes it."""
+        start = self.peek().pos if self.peek() else len(self.text)
+        node = parse()
+        node.source = self.text[start:self.toks[self.i - 1].end]
+        return node
 
     def top(self) -> Node:
         left = self.conjunction()
@@ -394,7 +407,10 @@ class _Parser:
         if self.at(*_CONDITION_START):
             if kind == "none":
                 raise DQDLError(f"{rule.text}: {rule_type} takes no condition (it is true or false)")
-            rule.condition = self.condition(kind)
+            try:
+                rule.condition = self.condition(kind)
+            except DQDLError as e:
+                raise DQDLError(str(e) if str(e).startswith(rule.text) else f"{rule.text}: {e}") from None
         elif kind in ("number", "values", "duration", "type"):
             raise self.fail(f"{rule.text}: {rule_type} needs a condition (for example > 0)")
         if self.at("where"):
@@ -420,6 +436,9 @@ class _Parser:
             else:
                 self.take("=")
                 rule.tags[tag] = self.string()
+        if rule_type == "DetectAnomalies" and ANOMALY_METRICS.get(params[0]) != len(params) - 1:
+            raise DQDLError(f"{rule.text}: DetectAnomalies watches one of "
+                            f"{', '.join(f'{m} (with a column)' if n else m for m, n in ANOMALY_METRICS.items())}")
         if rule_type == "ColumnDataType" and rule.condition is not None:
             names = [o for o in rule.condition.operands if isinstance(o, str)]
             if rule.condition.op != "=" or not names or names[0].upper() not in DATA_TYPES:

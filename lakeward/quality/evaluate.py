@@ -53,6 +53,7 @@ class RuleResult:
     reason: str | None = None
     row_level: bool = False
     labels: dict[str, str] = field(default_factory=dict)
+    failing_rows: int | None = None  # row-level rules: the rows that fail it
 
 
 @dataclass
@@ -143,7 +144,7 @@ def _value_pass(column: SparkColumn, dtype: T.DataType, condition: Condition) ->
 
     def keyword_match(name: str) -> SparkColumn:
         return {"NULL": column.isNull(), "EMPTY": text == F.lit(""),
-                "WHITESPACES_ONLY": (F.length(F.trim(text)) == 0) & (F.length(text) > 0)}[name]
+                "WHITESPACES_ONLY": text.rlike(r"^\s+$")}[name]  # spaces, tabs, line breaks
 
     def value(o: Any) -> SparkColumn:
         if dates and isinstance(o, str):
@@ -161,7 +162,7 @@ def _value_pass(column: SparkColumn, dtype: T.DataType, condition: Condition) ->
                                                                                               F.lit(False))
         if op == "=":
             return F.coalesce(equal, F.lit(False))
-        return column.isNull() | ~equal if not isinstance(operand, Keyword) else ~equal
+        return column.isNull() | ~equal if not isinstance(operand, Keyword) else ~F.coalesce(equal, F.lit(False))
     if op in ("matches", "not matches"):
         matched = F.coalesce(text.rlike(f"^(?:{operands[0]})$"), F.lit(False))
         return matched if op == "matches" else column.isNotNull() & ~matched
@@ -240,6 +241,12 @@ def _compile(rule: Rule, c: _Compiler) -> _Plan:
     scope = F.expr(rule.where) if rule.where else F.lit(True)
     cols = rule.params
     t = rule.type
+    if t == "DetectAnomalies":  # the metric as its own rule computes it, judged against its history
+        watched = _compile(Rule(cols[0], cols[1:], None, rule.where), c)
+        watched.rule, watched.flag = rule, None
+        if watched.error is None:
+            watched.decide = lambda metrics: _anomaly(rule, metrics, c.history)
+        return watched
     if t == "ColumnExists":
         present = cols[0] in c.columns
         plan.measure = lambda m: {}
@@ -251,7 +258,7 @@ def _compile(rule: Rule, c: _Compiler) -> _Plan:
     if missing:
         plan.error = f"column {missing[0]} does not exist (columns: {', '.join(c.columns)})"
         return plan
-    rows = c.agg(F.sum(F.when(scope, 1).otherwise(0)).cast("double"))
+    rows = c.agg(F.coalesce(F.sum(F.when(scope, 1).otherwise(0)), F.lit(0)).cast("double"))  # 0 for no rows
     name = f"Column.{cols[0]}" if len(cols) == 1 else f"Multicolumn.{','.join(cols)}"
     if t == "RowCount":
         plan.measure = lambda m: {"Dataset.*.RowCount": m[rows]}
@@ -345,6 +352,30 @@ def _numeric(rule: Rule, value: float | None, metric: str, history: History | No
     return ok, None if ok else f"{metric} is {shown}, which is not {against}"
 
 
+ANOMALY_DEPTH, ANOMALY_MIN = 10, 3  # past evaluations compared with; fewer than the minimum: still learning
+
+
+def _anomaly(rule: Rule, metrics: dict[str, float | None], history: History | None) -> tuple[bool, str | None]:
+    """A metric outside its own recent history: more than three standard deviations (at least 1 % of the
+    mean, so a history that never moved does not flag every wobble) from the mean of the last ten."""
+    metric, value = next(iter(metrics.items()))
+    if value is None and metric.endswith(("RowCount", "Sum", "DistinctValuesCount")):
+        value = 0.0  # no rows in scope
+    if value is None:
+        return True, f"{metric} is undefined (no rows in scope); not compared with its history"
+    series = history(rule.text, metric, ANOMALY_DEPTH) if history else []
+    if len(series) < ANOMALY_MIN:
+        return True, (f"{metric} is {value:g}; anomaly detection starts after {ANOMALY_MIN} past evaluations "
+                      f"({len(series)} so far): passed")
+    mean, deviation = statistics.fmean(series), statistics.pstdev(series)
+    band = max(3 * deviation, 0.01 * abs(mean), 1e-9)
+    if mean - band <= value <= mean + band:
+        return True, None
+    return False, (f"{metric} is {value:g}, outside the expected {mean - band:g} to {mean + band:g} (mean {mean:g}, "
+                   f"standard deviation {deviation:g} of the last {len(series)}: "
+                   f"{', '.join(f'{v:g}' for v in series)})")
+
+
 def _compliance(rule: Rule, share: float) -> tuple[bool, str | None]:
     if rule.threshold is not None:
         ok = check_number(rule.threshold, share)
@@ -382,11 +413,18 @@ def _referential(rule: Rule, c: _Compiler, plan: _Plan, rows: str) -> None:
     if reference is None:
         plan.error = f"reference dataset {alias!r} is not given (DataSources AdditionalDataSources)"
         return
-    keys = reference.select(*[quoted(t).alias(f"__lw_ref_{i}") for i, t in enumerate(theirs)]).distinct() \
-        .withColumn("__lw_dq_ref", F.lit(True))
-    c.df = c.df.join(keys, [quoted(m) == F.col(f"__lw_ref_{i}") for i, m in enumerate(mine)], "left") \
-        .drop(*[f"__lw_ref_{i}" for i in range(len(theirs))])
-    found = c.agg(F.sum(F.when(F.col("__lw_dq_ref"), 1).otherwise(0)).cast("double"))
+    missing = [t for t in theirs if t not in reference.columns]
+    if missing or len(theirs) != len(mine):
+        plan.error = (f"reference column {missing[0]} is not in {alias} (columns: {', '.join(reference.columns)})"
+                      if missing else f"{len(mine)} column(s) against {len(theirs)} reference column(s)")
+        return
+    marker = f"__lw_dq_ref_{len(c.aggs)}"  # one per rule: a row's key is among the reference's
+    keys = reference.select(*[quoted(t).alias(f"{marker}_{i}") for i, t in enumerate(theirs)]).distinct() \
+        .withColumn(marker, F.lit(True))
+    c.df = c.df.join(keys, [quoted(m) == F.col(f"{marker}_{i}") for i, m in enumerate(mine)], "left") \
+        .drop(*[f"{marker}_{i}" for i in range(len(theirs))])
+    plan.flag = F.coalesce(F.col(marker), F.lit(False))
+    found = c.agg(F.sum(F.when(F.col(marker), 1).otherwise(0)).cast("double"))
     plan.measure = lambda m: {f"Column.{alias}.ReferentialIntegrity": _ratio(found, rows)(m)}
 
 
@@ -397,15 +435,33 @@ def evaluate(spark: SparkSession, df: DataFrame, ruleset: Ruleset, references: d
     (default: all of ``df``'s), what ColumnCount and ColumnExists see."""
     compiler = _Compiler(spark, df, references or {}, columns or list(df.columns), history)
     plans = {id(leaf): _compile(leaf, compiler) for leaf in ruleset.leaves()}
+    failing = {}  # top-level row-level rule -> the aggregate counting the rows failing it
+    for node in ruleset.rules:
+        flag = _node_flag(node, plans)
+        if flag is not None:
+            failing[id(node)] = compiler.agg(F.sum(F.when(~F.coalesce(flag, F.lit(False)), 1).otherwise(0)))
     framed = compiler.framed()
     values = framed.agg(*compiler.aggs).collect()[0].asDict() if compiler.aggs else {}
     results, flags = [], []
     for node in ruleset.rules:
         result, flag = _outcome(node, plans, values)
+        if id(node) in failing:
+            result.failing_rows = int(values[failing[id(node)]] or 0)
         results.append(result)
         if flag is not None:
             flags.append((node.text, flag))
     return Evaluation(results, flags), framed
+
+
+def _node_flag(node: Node, plans: dict[int, _Plan]) -> SparkColumn | None:
+    """A rule's per-row pass expression (a composite's from its parts), or None when it is not row-level."""
+    if isinstance(node, Composite):
+        left, right = _node_flag(node.left, plans), _node_flag(node.right, plans)
+        if left is None or right is None:
+            return None
+        return (left & right) if node.op == "and" else (left | right)
+    plan = plans[id(node)]
+    return None if plan.error else plan.flag
 
 
 def _outcome(node: Node, plans: dict[int, _Plan], values: dict[str, Any]) -> tuple[RuleResult, SparkColumn | None]:

@@ -19,6 +19,7 @@ from lakeward.errors import LakewardError
 from lakeward.quality.evaluate import evaluate
 from lakeward.quality.history import history_from_results
 from lakeward.quality.policy import QualityRules
+from lakeward.quality.references import reference_frames
 
 
 class QualityFailure(LakewardError):
@@ -35,9 +36,10 @@ def check_batch(spark: SparkSession, rows: DataFrame, rules: QualityRules, colum
     """The rows with quality reasons added, and every rule's outcome (with its action) for the report.
     Dynamic thresholds read the table's quality history through ``aws``."""
     history = history_from_results(aws, table) if aws is not None and rules.dynamic else None
+    references = reference_frames(spark, aws, rules, table.split(".", 1)[0]) if aws is not None else {}
     good = rows.where(F.col(REASON_COL).isNull())
-    evaluation, framed = evaluate(spark, good, rules.ruleset, columns=columns, history=history)
-    outcomes = [{**asdict(result), "action": rules.action(node)}
+    evaluation, framed = evaluate(spark, good, rules.ruleset, references, columns, history)
+    outcomes = [{**asdict(result), "action": rules.action(node), "source": node.source}
                 for node, result in zip(rules.ruleset.rules, evaluation.results)]
     failed = [o for o in outcomes if o["outcome"] != "Passed" and o["action"] == "fail"]
     if failed:
@@ -54,3 +56,10 @@ def check_batch(spark: SparkSession, rows: DataFrame, rules: QualityRules, colum
     raw = F.to_json(F.struct(*[quoted(c) for c in columns]))
     checked = framed.withColumns({REASON_COL: reason, RAW_COL: F.when(reason.isNotNull(), raw)})
     return checked.select(*rows.columns).unionByName(rows.where(F.col(REASON_COL).isNotNull())), outcomes
+
+
+def check_empty(spark: SparkSession, rules: QualityRules, columns: list[str], table: str, aws: Any = None,
+                batch_id: str | None = None) -> list[dict[str, Any]]:
+    """The rules over a batch with no rows (``RowCount > 0`` fails it, as it should); the outcomes."""
+    schema = ", ".join(f"`{c}` string" for c in (*columns, REASON_COL, RAW_COL))
+    return check_batch(spark, spark.createDataFrame([], schema), rules, columns, table, aws, batch_id)[1]

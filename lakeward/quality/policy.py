@@ -18,7 +18,7 @@ from lakeward.quality.dqdl import Composite, Node, Ruleset, parse_ruleset, DQDLE
 Action = Literal["quarantine", "fail", "warn"]
 ACTIONS: tuple[str, ...] = get_args(Action)
 ROW_LEVEL = {"IsComplete", "Completeness", "IsUnique", "IsPrimaryKey", "ColumnValues", "ColumnLength",
-             "ColumnDataType", "DataFreshness", "CustomSql"}
+             "ColumnDataType", "DataFreshness", "CustomSql", "ReferentialIntegrity"}
 
 
 def row_level(node: Node) -> bool:
@@ -33,24 +33,38 @@ class QualityRules:
     text: str
     default_action: Action = "warn"
 
+    references: tuple[tuple[str, str], ...] = ()  # ReferentialIntegrity alias -> DB.TABLE (else <database>.<alias>)
+
     @property
     def dynamic(self) -> bool:
-        """Whether a rule's threshold is computed from its history."""
-        return any(o.__class__.__name__ == "Dynamic" for leaf in self.ruleset.leaves()
-                   for o in (leaf.condition.operands if leaf.condition else ()))
+        """Whether a rule is judged against its history (a dynamic threshold, DetectAnomalies)."""
+        return any(leaf.type == "DetectAnomalies" or any(o.__class__.__name__ == "Dynamic" for o in
+                                                         (leaf.condition.operands if leaf.condition else ()))
+                   for leaf in self.ruleset.leaves())
+
+    def reference_tables(self, database: str) -> dict[str, str]:
+        """The catalog table behind each ReferentialIntegrity alias: as mapped, else the alias's table in
+        ``database``."""
+        mapped = dict(self.references)
+        aliases = {leaf.params[1].partition(".")[0] for leaf in self.ruleset.leaves() if leaf.type == "ReferentialIntegrity"}
+        return {alias: mapped.get(alias) or f"{database}.{alias}" for alias in sorted(aliases)}
 
     def action(self, node: Node) -> Action:
         return node.labels.get("action", self.default_action)  # type: ignore[return-value]
 
     @classmethod
-    def parse(cls, text: str, default_action: str = "warn", where: str = "quality") -> "QualityRules":
+    def parse(cls, text: str, default_action: str = "warn", where: str = "quality",
+              references: dict[str, str] | None = None) -> "QualityRules":
         try:
             ruleset = parse_ruleset(text)
         except DQDLError as e:
             raise DQDLError(f"{where}: {e}") from None
         if default_action not in ACTIONS:
             raise DQDLError(f"{where}: default action {default_action!r}: expected one of {', '.join(ACTIONS)}")
-        rules = cls(ruleset, text, default_action)  # type: ignore[arg-type]
+        rules = cls(ruleset, text, default_action, tuple(sorted((references or {}).items())))  # type: ignore[arg-type]
+        for alias, table in rules.references:
+            if table.count(".") != 1:
+                raise DQDLError(f"{where}: references {alias}: {table!r} is not DB.TABLE")
         for node in ruleset.rules:
             action = rules.action(node)
             if action not in ACTIONS:

@@ -46,30 +46,52 @@ def _starting_offsets(spark: SparkSession, topic: str, offsets: dict[str, str], 
     mine = {k.split("/", 1)[1]: int(v) for k, v in offsets.items() if k.split("/", 1)[0] == topic}
     if not mine:
         return "earliest" if start in ("earliest", "trim_horizon") else "latest"
-    for partition in topic_partitions(spark, topic, kafka):
-        mine.setdefault(str(partition), -2)
+    client = KafkaClient(spark, topic, kafka)
+    try:
+        for partition in client.partitions():
+            mine.setdefault(str(partition), -2)
+    finally:
+        client.close()
     return json.dumps({topic: mine})
 
 
-def topic_partitions(spark: SparkSession, topic: str, kafka: dict[str, str]) -> list[int]:
-    """The topic's partitions, asked of the brokers with the Kafka client Spark's connector brings (the
-    same ``kafka.*`` settings, so MSK's IAM or TLS options apply)."""
-    jvm = spark.sparkContext._jvm
-    props = jvm.java.util.Properties()
-    for key, value in kafka.items():
-        if key.startswith("kafka."):
-            props.put(key.removeprefix("kafka."), value)
-    for key in ("key.deserializer", "value.deserializer"):
-        props.put(key, "org.apache.kafka.common.serialization.ByteArrayDeserializer")
-    consumer = jvm.org.apache.kafka.clients.consumer.KafkaConsumer(props)
-    try:
-        infos = consumer.partitionsFor(topic, jvm.java.time.Duration.ofSeconds(30))
+class KafkaClient:
+    """A Kafka consumer of the JVM, from the client Spark's connector brings, with the stream's ``kafka.*``
+    settings (so MSK's IAM or TLS options apply): the topic's partitions and their end offsets."""
+
+    def __init__(self, spark: SparkSession, topic: str, kafka: dict[str, str]):
+        jvm = spark.sparkContext._jvm
+        props = jvm.java.util.Properties()
+        for key, value in kafka.items():
+            if key.startswith("kafka."):
+                props.put(key.removeprefix("kafka."), value)
+        for key in ("key.deserializer", "value.deserializer"):
+            props.put(key, "org.apache.kafka.common.serialization.ByteArrayDeserializer")
+        self.jvm, self.topic, self.where = jvm, topic, f"Kafka topic {topic} at {kafka.get('kafka.bootstrap.servers')}"
+        self.consumer = jvm.org.apache.kafka.clients.consumer.KafkaConsumer(props)
+
+    def partitions(self) -> list[int]:
+        try:
+            infos = self.consumer.partitionsFor(self.topic, self.jvm.java.time.Duration.ofSeconds(30))
+        except Exception as e:  # py4j carries the client's error
+            raise SourceError(f"{self.where}: cannot list its partitions: {str(e).splitlines()[0]}") from None
         return sorted(int(info.partition()) for info in infos) if infos is not None else []
-    except Exception as e:  # py4j carries the client's error
-        raise SourceError(f"Kafka topic {topic} at {kafka.get('kafka.bootstrap.servers')}: cannot list its "
-                          f"partitions: {str(e).splitlines()[0]}") from None
-    finally:
-        consumer.close()
+
+    def lag(self, offsets: dict[str, str]) -> dict[str, int]:
+        """Records behind the end of each partition, after the offsets taken (empty when the brokers do not
+        answer within a few seconds: the status line is not worth stalling a stream for)."""
+        try:
+            parts = self.jvm.java.util.ArrayList()
+            for p in self.partitions():
+                parts.add(self.jvm.org.apache.kafka.common.TopicPartition(self.topic, p))
+            ends = self.consumer.endOffsets(parts, self.jvm.java.time.Duration.ofSeconds(5))
+            return {f"{self.topic}/{tp.partition()}": max(0, int(ends.get(tp)) - int(offsets.get(
+                f"{self.topic}/{tp.partition()}", 0))) for tp in ends.keySet()}
+        except Exception:  # noqa: BLE001 - see above
+            return {}
+
+    def close(self) -> None:
+        self.consumer.close()
 
 
 def run_kafka(spark: SparkSession, sink: StreamSink, topic: str, bootstrap: str, trigger_s: float | None,
@@ -95,6 +117,7 @@ def run_kafka(spark: SparkSession, sink: StreamSink, topic: str, bootstrap: str,
                   "maxTriggerDelay": f"{int(accumulation.max_delay_s * 1000)}ms"}
     starting = _starting_offsets(spark, topic, offsets, start, kafka)
     warm(spark, report, trigger_s)
+    client = KafkaClient(spark, topic, kafka) if trigger_s is not None else None  # the lag on the status line
     reader = (spark.readStream.format("kafka").options(**kafka).option("subscribe", topic)
               .option("startingOffsets", starting).option("failOnDataLoss", "false").load())
 
@@ -109,6 +132,7 @@ def run_kafka(spark: SparkSession, sink: StreamSink, topic: str, bootstrap: str,
             result = sink.write_messages(kafka_messages(frame), base + batch_id, positions, f"kafka://{topic}")
             offsets.update(positions)
             summary = report.add(base + batch_id, result, {})
+            summary.lag_records = client.lag(offsets) if client else {}
             summary.timings["micro_batch_s"] = round(time.monotonic() - started, 3)  # all of it, Spark's jobs too
             after_commit(sink, report, summary, status)
         finally:
@@ -126,6 +150,8 @@ def run_kafka(spark: SparkSession, sink: StreamSink, topic: str, bootstrap: str,
             time.sleep(0.2)  # the micro-batch in flight is committed first
         if query.isActive:
             query.stop()
+        if client:
+            client.close()
     failure = query.exception()
     if failure is not None:
         raise SourceError(f"Kafka topic {topic} at {bootstrap}: the stream failed: {failure.desc()}") from None

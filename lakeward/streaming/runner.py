@@ -37,7 +37,8 @@ class BatchSummary:
     duration_s: float
     committed_at: float
     schema_changes: list[str] = field(default_factory=list)
-    lag_ms: dict[str, int] = field(default_factory=dict)
+    lag_ms: dict[str, int] = field(default_factory=dict)  # Kinesis: MillisBehindLatest per shard
+    lag_records: dict[str, int] = field(default_factory=dict)  # Kafka: records behind the end per partition
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step of the core (plan, write, commit)
     compacted: list[str] = field(default_factory=list)  # partitions whose small files were compacted after it
 

@@ -193,12 +193,13 @@ def test_a_micro_batch_below_the_minimum_waits_for_the_delay(spark, workdir, glu
     timer.start()
     with aws_context(settings) as aws:
         sink = StreamSink(spark, aws, request, settings, StreamSettings("held"))
-        run_kafka(spark, sink, topic, broker.bootstrap, 0.2, stop, status=status,
-                  accumulation=Accumulation(min_records=1000, max_delay_s=10.0))
+        report = run_kafka(spark, sink, topic, broker.bootstrap, 0.2, stop, status=status,
+                           accumulation=Accumulation(min_records=1000, max_delay_s=10.0))
     timer.cancel()
     first, produced, second = seen
     assert (first[:2], second[:2]) == ((5, False), (5, False))  # both written while running, by the delay
     # held back: without the minimum the next trigger (0.2 s) takes them; the delay runs from the first
     # micro-batch's start, so at least 10 s minus that micro-batch's own time (~2 s)
     assert second[2] - produced >= 5.0
+    assert report.batches[-1].lag_records == {f"{topic}/0": 0, f"{topic}/1": 0}  # the status line's lag
     assert query("SELECT count(*) AS n, count(DISTINCT id) AS ids FROM db.held") == [{"n": 10, "ids": 10}]

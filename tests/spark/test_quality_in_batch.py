@@ -90,12 +90,17 @@ def test_quality_history_is_a_table_and_check_evaluates_a_table_as_it_is(workdir
     assert shown.exit_code == 0, shown.output
     assert {r["rule"]: r["outcome"] for r in json.loads(shown.stdout)} == {'IsComplete "id"': "Failed",
                                                                             "RowCount > 0": "Passed"}
-    (workdir / "strict.dqdl").write_text('Rules = [ IsComplete "id", ColumnValues "v" in ["a", "b"] ]')
+    (workdir / "strict.dqdl").write_text('Rules = [ IsComplete "id",\n  ColumnValues "v" in ["a","b"], RowCount = 2 ]')
     checked = cli("quality", "check", "db.t", "--rules", str(workdir / "strict.dqdl"), "--lake", str(lake),
                   "--output", "json")
-    assert checked.exit_code == 1  # the table holds id 1 and 3 (the NULL was quarantined), v "a" and "c"
-    outcomes = {r["rule"]: r["outcome"] for r in json.loads(checked.stdout)}
-    assert outcomes == {'IsComplete "id"': "Passed", 'ColumnValues "v" in ["a", "b"]': "Failed"}
+    assert checked.exit_code == 0, checked.output  # outcomes are the answer, not an error
+    # the table holds id 1 and 3 (the NULL was quarantined), v "a" and "c"; rules as the file writes them
+    assert [(r["rule"], r["outcome"], r["metric"], r["failing_rows"]) for r in json.loads(checked.stdout)] == [
+        ('IsComplete "id"', "passed", 1.0, 0), ('ColumnValues "v" in ["a","b"]', "failed", 0.5, 1),
+        ("RowCount = 2", "passed", 2.0, None)]
+    (workdir / "bad.dqdl").write_text('Rules = [ IsComplete "id", Completeness "v" > ]')
+    refused = cli("quality", "check", "db.t", "--rules", str(workdir / "bad.dqdl"), "--lake", str(lake))
+    assert refused.exit_code == 2 and "Completeness" in refused.output, refused.output
     assert query("SELECT count(DISTINCT batch_id) AS n FROM db.quality_results") == [{"n": 2}]
 
 
@@ -117,3 +122,52 @@ def test_a_dynamic_threshold_compares_a_batch_with_the_tables_own_history(workdi
     assert query("SELECT count(*) AS n FROM db.dyn") == [{"n": 30}]
     # the stopped batch's evaluation is in the history too (every evaluation is recorded)
     assert query("SELECT value FROM db.quality_results WHERE outcome = 'Failed'") == [{"value": 4.0}]
+
+
+def test_referential_integrity_reads_a_catalog_table_and_quarantines_orphans(workdir, glue):
+    lake = workdir / "lake"
+    write(workdir / "crm/customers.json", [{"id": "c1", "name": "Ada"}, {"id": "c2", "name": "Bo"}])
+    assert cli("ingest", str(workdir / "crm"), "--table", "shop.clients", "--lake", str(lake), "--no-govern").exit_code == 0
+    spec = workdir / "lakeward.yaml"
+    rules = ('Rules = [ ReferentialIntegrity "customer_id" "customers.id" = 1.0 labels=["action"="quarantine"], '
+             'ReferentialIntegrity "customer_id" "clients.id" >= 0.5 ]')
+    spec.write_text(f"lake: {lake}\ntables:\n  shop.orders:\n    source: {workdir / 'raw'}\n    quality:\n"
+                    f"      rules: '{rules}'\n      references: {{customers: shop.clients}}\n")
+    write(workdir / "raw/o.json", [{"order_id": 1, "customer_id": "c1"}, {"order_id": 2, "customer_id": "c9"},
+                                   {"order_id": 3, "customer_id": "c2"}, {"order_id": 4, "customer_id": None}])
+    result = cli("ingest", "--spec", str(spec), "--no-govern", "--report", str(workdir / "r.json"))
+    assert result.exit_code == 0, result.output
+    report = json.loads((workdir / "r.json").read_text())
+    assert (report["rows_written"], report["rows_quarantined"]) == (2, 2)
+    mapped, by_name = report["quality"]
+    assert mapped["outcome"] == "Failed" and mapped["metrics"] == {"Column.customers.ReferentialIntegrity": 0.5}
+    assert by_name["outcome"] == "Passed" and by_name["metrics"] == {"Column.clients.ReferentialIntegrity": 0.5}
+    assert sorted(json.loads(r["raw"])["order_id"] for r in quarantined(lake, "shop", "orders")) == [2, 4]
+    assert query("SELECT order_id FROM shop.orders ORDER BY order_id") == [{"order_id": 1}, {"order_id": 3}]
+    spec.write_text(spec.read_text().replace("shop.clients", "shop.nobody"))
+    write(workdir / "raw/p.json", [{"order_id": 5, "customer_id": "c1"}])
+    missing = cli("ingest", "--spec", str(spec), "--no-govern")
+    assert missing.exit_code == 2 and "alias 'customers'" in missing.output and "shop.nobody" in missing.output
+
+
+def test_detect_anomalies_learns_from_past_batches_and_fails_a_row_count_that_drops(workdir, glue):
+    lake = workdir / "lake"
+    (workdir / "rules.dqdl").write_text('Rules = [ DetectAnomalies "RowCount" labels=["action"="fail"], '
+                                        'DetectAnomalies "Completeness" "email" ]')
+    for n, size in enumerate([100, 104, 97, 101]):  # the first three are history being learnt
+        write(workdir / f"raw/{n}.json", [{"id": i, "email": f"u{i}@x.org" if i % 10 else None} for i in range(size)])
+        result = cli("ingest", str(workdir / f"raw/{n}.json"), "--table", "db.users", "--lake", str(lake),
+                     "--no-govern", "--dq-rules", str(workdir / "rules.dqdl"), "--report", str(workdir / f"r{n}.json"))
+        assert result.exit_code == 0, result.output
+        outcome = json.loads((workdir / f"r{n}.json").read_text())["quality"][0]
+        assert outcome["outcome"] == "Passed", outcome
+        assert ("anomaly detection starts after 3 past evaluations" in (outcome["reason"] or "")) == (n < 3)
+    write(workdir / "raw/4.json", [{"id": i, "email": None} for i in range(12)])
+    dropped = cli("ingest", str(workdir / "raw/4.json"), "--table", "db.users", "--lake", str(lake), "--no-govern",
+                  "--dq-rules", str(workdir / "rules.dqdl"))
+    assert dropped.exit_code == 2, dropped.output
+    assert "Dataset.*.RowCount is 12, outside the expected" in dropped.output and "of the last 4: 101, 97, 104, 100" in dropped.output
+    assert query("SELECT count(*) AS n FROM db.users") == [{"n": 402}]
+    history = query("SELECT rule, outcome, value FROM db.quality_results WHERE metric = 'Column.email.Completeness' "
+                    "ORDER BY evaluated_at DESC LIMIT 1")
+    assert history == [{"rule": 'DetectAnomalies "Completeness" "email"', "outcome": "Failed", "value": 0.0}]

@@ -106,3 +106,21 @@ def test_where_scopes_uniqueness_and_compliance_as_glue_filters_first(spark):
         'ColumnValues "id" < 4 where "region = \'EU\'" with threshold > 0.5 ]'))
     assert evaluation.results[0].outcome == "Passed"  # id 1 occurs once among the US rows
     assert evaluation.results[1].metrics == {"Column.id.ColumnValues.Compliance": 3 / 5}  # 3 of the 5 EU rows
+
+
+def test_keywords_failing_rows_and_anomalies_judged_against_a_history(spark):
+    frame = spark.createDataFrame([(1, None), (2, ""), (3, "\t \n"), (4, "x")], "id long, note string")
+    past = {'DetectAnomalies "RowCount"': [4.0, 4.0, 4.0], 'DetectAnomalies "Mean" "id"': [10.0, 11.0, 9.0],
+            'DetectAnomalies "Sum" "id"': [10.0]}
+    evaluation, _ = evaluate(spark, frame, parse_ruleset("""Rules = [
+        ColumnValues "note" != EMPTY,
+        ColumnValues "note" in [WHITESPACES_ONLY],
+        (IsComplete "note") and (ColumnValues "id" < 4),
+        DetectAnomalies "RowCount", DetectAnomalies "Mean" "id", DetectAnomalies "Sum" "id" ]"""),
+        history=lambda rule, metric, k: past.get(rule, [])[:k])
+    results = evaluation.results
+    assert [r.failing_rows for r in results[:3]] == [1, 3, 2]  # != passes NULL (Glue); tabs and breaks are blank
+    assert [r.outcome for r in results[3:]] == ["Passed", "Failed", "Passed"]
+    assert results[4].reason.startswith("Column.id.Mean is 2.5, outside the expected")
+    assert "(1 so far): passed" in results[5].reason  # still learning
+    assert all(r.failing_rows is None for r in results[3:])

@@ -1,4 +1,6 @@
 """DQDL parsing: the rules Glue's documentation writes, and rules lakeward must refuse with their text."""
+import re
+
 import pytest
 
 from lakeward.quality.dqdl import Composite, DQDLError, Duration, Keyword, RelativeTime, parse_ruleset
@@ -103,3 +105,30 @@ def test_default_labels_reach_composites_and_a_group_takes_its_own():
                             '((IsComplete "c") or (IsComplete "d")) labels=["action"="warn"] ]')
     assert ruleset.rules[0].labels == {"action": "fail"}
     assert ruleset.rules[1].labels == {"action": "warn"}
+
+
+def test_detect_anomalies_names_the_metric_it_watches():
+    from lakeward.quality.policy import QualityRules
+
+    rules = QualityRules.parse('Rules = [ DetectAnomalies "RowCount", DetectAnomalies "Completeness" "email" ]')
+    assert [r.text for r in rules.ruleset.rules] == ['DetectAnomalies "RowCount"', 'DetectAnomalies "Completeness" "email"']
+    assert rules.dynamic  # judged against the table's quality history
+    for bad, message in [('DetectAnomalies "Mean"', "DetectAnomalies watches one of RowCount, ColumnCount, "
+                                                    "Completeness (with a column)"),
+                         ('DetectAnomalies "Median" "x"', "DetectAnomalies watches one of"),
+                         ('DetectAnomalies "RowCount" > 5', "takes no condition")]:
+        with pytest.raises(DQDLError, match=re.escape(message)):
+            parse_ruleset(f"Rules = [ {bad} ]")
+
+
+def test_referential_integrity_aliases_map_to_catalog_tables():
+    from lakeward.quality.policy import QualityRules
+
+    text = 'Rules = [ ReferentialIntegrity "c" "customers.id" = 1.0, ReferentialIntegrity "s" "skus.{sku}" > 0.9 ]'
+    rules = QualityRules.parse(text, references={"customers": "crm.people"})
+    assert rules.reference_tables("shop") == {"customers": "crm.people", "skus": "shop.skus"}
+    with pytest.raises(DQDLError, match="references customers: 'people' is not DB.TABLE"):
+        QualityRules.parse(text, references={"customers": "people"})
+    quarantining = QualityRules.parse('Rules = [ ReferentialIntegrity "c" "customers.id" = 1.0 '
+                                      'labels=["action"="quarantine"] ]')  # row-level: a row's key is found or not
+    assert quarantining.action(quarantining.ruleset.rules[0]) == "quarantine"
