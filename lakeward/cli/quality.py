@@ -18,8 +18,10 @@ def quality() -> None:
 @click.argument("table")
 @click.option("--rules", "rules_path", required=True, metavar="FILE", help="DQDL rules (local or s3://).")
 @click.option("--lake", help="Where the database's quality_results table lives [default: $LAKEWARD_LAKE, else ./lake].")
+@click.option("--reference", "references", multiple=True, metavar="ALIAS=DB.TABLE",
+              help="The table behind a ReferentialIntegrity alias [default: the alias's table in DB].")
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def check(table: str, rules_path: str, lake: str | None, output: str) -> None:
+def check(table: str, rules_path: str, lake: str | None, references: tuple[str, ...], output: str) -> None:
     """Evaluate the rules over DB.TABLE as it is now (nothing is written but the quality history). --output json
     prints one object per rule: rule (as written), outcome (passed, failed or error), metric, failing_rows.
     Exit status 0 whatever the outcomes; 2 for rules that do not parse (naming the rule)."""
@@ -35,7 +37,9 @@ def check(table: str, rules_path: str, lake: str | None, output: str) -> None:
         settings = Settings.load()
         start_spark(settings)
         with aws_context(settings) as aws:
-            rules = QualityRules.parse(read_rules(Storage.for_aws(aws), rules_path), "warn", f"--rules {rules_path}")
+            mapped = dict(r.partition("=")[::2] for r in references)
+            rules = QualityRules.parse(read_rules(Storage.for_aws(aws), rules_path), "warn", f"--rules {rules_path}",
+                                       mapped)
             outcomes = check_table(spark_session(settings), aws, settings, table, rules, lake or settings.lake)
     if output == "json":
         click.echo(json.dumps([checked(o) for o in outcomes], indent=1, default=str))

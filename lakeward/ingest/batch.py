@@ -46,6 +46,7 @@ class RawBatch:
     sources: list[SourceEntry] = field(default_factory=list)  # what the ledger records as taken
     unreadable: list[SourceFile] = field(default_factory=list)  # files quarantined whole, unread
     changed: set[str] = field(default_factory=set)  # sources taken again because their content changed
+    taken: int = 0  # files selected from the source (an empty batch of taken files is empty input, not "nothing new")
     input_bytes: int | None = None  # the raw size, when known (sizes the write)
     origin: str = "frame"  # recorded with new columns (lakeward.source): the source folder or stream
 

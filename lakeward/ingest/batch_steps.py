@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -28,7 +29,7 @@ from lakeward.ingest.report import FileReport, RunReport
 from lakeward.ingest.shape import shape
 from lakeward.ingest.type_attribution import FileTypes, batch_type_conflicts
 from lakeward.ingest.widening import Carry, carried_rows, plan_carry, rewrite_stale
-from lakeward.quality.in_batch import check_batch
+from lakeward.quality.in_batch import BatchQuality, QualityFailure, check_batch
 from lakeward.runtime.storage import join, to_uri
 from lakeward.tables import delta
 from lakeward.tables.commit import staging_uri
@@ -72,6 +73,8 @@ class BatchSteps:
                                   sources=[SourceEntry(f.uri, f.entry.size, f.entry.mtime_ns, f.entry.etag)
                                            for f in batch.unreadable])
         self.rewritten: frozenset[tuple[str, ...]] = frozenset()  # partitions an append rewrites whole
+        self.cached: list[DataFrame] = []  # frames persisted for the batch, let go when it ends
+        self.quality: BatchQuality | None = None  # the table's rules over the batch
 
     def _tick(self, name: str) -> None:
         now = time.monotonic()
@@ -79,6 +82,13 @@ class BatchSteps:
         self.mark = now
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            for frame in self.cached:
+                frame.unpersist()
+
+    def _run(self) -> None:
         w, batch, report = self.w, self.batch, self.report
         for f in batch.unreadable:
             self.quarantine.add_file(f)
@@ -98,14 +108,23 @@ class BatchSteps:
                  for f in part.files],
                 {c.name: C.to_hive(c.type) for c in (*target.definition.columns, *target.definition.partition_keys)})
             self._tick("plan_s")
-            if w.request.quality is not None:  # between shaping and writing; a fail stops the batch here
+            shaped = rows
+            if w.request.quality is not None:  # between shaping and writing
+                # observed during the write; a merge or a carrying widening reads its rows again: evaluated first
+                observed = target.write.mode != "merge" and carry is None
+                if not observed:
+                    rows = rows.persist(StorageLevel.MEMORY_AND_DISK)  # read and shaped once, for both passes
+                    self.cached.append(rows)
                 names = [c.name for c in (*target.definition.columns, *target.definition.partition_keys)]
-                rows, report.quality = check_batch(w.spark, rows, w.request.quality, names, w.qualified_name, w.aws,
-                                                   self.record.batch_id)
+                self.quality = check_batch(w.spark, rows, w.request.quality, names, w.qualified_name, w.aws,
+                                           self.record.batch_id, deferred=observed)
+                rows = self.quality.rows  # type: ignore[assignment]
+                if not self.quality.deferred:
+                    report.quality = self.quality.outcomes()
                 self._tick("quality_s")
             columns = to_classify(target, not w.state.exists)
-            if w.request.govern and target.mode != "freeze" and columns:
-                report.pii, report.pii_doubts = classify_batch(rows, target, columns, w.request.governance,
+            if w.request.govern and target.mode != "freeze" and columns:  # a sample of the shaped rows
+                report.pii, report.pii_doubts = classify_batch(shaped, target, columns, w.request.governance,
                                                                w.settings)
                 self._tick("classify_s")
             output, touched = self._write(rows, target, carry)
@@ -191,6 +210,8 @@ class BatchSteps:
                 value = F.when(F.col(ACTION_COL) == "carried", quoted(name)).otherwise(value)
             return value.alias(name)
 
+        if self.quality is not None:
+            rows = self.quality.observe(rows)  # the rules' aggregates, computed by the write itself
         frame = rows.select(
             *[protected(c.name) if c.name in protect else quoted(c.name) for c in target.definition.columns],
             *[partition_string(F.col(p.name)).alias(f"{PART_PREFIX}{i}") for i, p in enumerate(target.partitions)],
@@ -198,6 +219,12 @@ class BatchSteps:
         if carrying and carry.uris:  # type: ignore[union-attr]
             frame = frame.unionByName(carried_rows(w.spark, w.storage, target.definition, carry.uris))  # type: ignore[union-attr]
         output = write_batch(frame, plan, None if carrying else self._tasks(plan, merging))
+        if self.quality is not None and self.quality.deferred:
+            try:
+                report.quality = self.quality.outcomes()
+            except QualityFailure:  # a fail rule: what the write staged goes, nothing is committed
+                w.storage.delete_dir(plan.staging_uri)
+                raise
         if carry is not None:
             self.record.mode = carry.mode
             report.widening.append(carry.describe(output.actions.get("carried", 0),

@@ -103,7 +103,7 @@ def select_and_read(spark: SparkSession, storage: Storage, source_uri: str, ledg
     clock["read_and_infer_s"] = time.monotonic() - mark
     return RawBatch(parts, unreadable=[f for f in files if f.problem], changed=changed,
                     input_bytes=sum(f.entry.size for f in readable), origin=source_uri,
-                    sources=[])
+                    sources=[], taken=len(files))
 
 
 def select_files(storage: Storage, source_uri: str, ledger: LedgerState, report: RunReport,

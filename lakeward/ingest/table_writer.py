@@ -181,7 +181,7 @@ class TableWriter:
             report.duration_s += time.monotonic() - started
             return report
         if batch.empty:
-            if self.request.quality is not None:  # RowCount > 0 is how a user says "no input is a failure"
+            if self.request.quality is not None and batch.taken:  # files that held no rows: RowCount > 0 fails
                 self._check_empty(report, caller or new_batch_id())
             self.repair_catalog()
             report.duration_s += time.monotonic() - started
@@ -195,8 +195,9 @@ class TableWriter:
 
         table = self.current.definition if self.current is not None else None
         columns = [c.name for c in (*table.columns, *table.partition_keys)] if table else []
-        report.quality = check_empty(self.spark, self.request.quality, columns, self.qualified_name,  # type: ignore[arg-type]
-                                     self.aws, batch_id)
+        rules = self.request.quality if table else self.request.quality.dataset_level()  # type: ignore[union-attr]
+        if rules is not None:  # a table that does not exist yet has no columns to judge
+            report.quality = check_empty(self.spark, rules, columns, self.qualified_name, self.aws, batch_id)
 
     def _refresh(self, outcome: Outcome, created: bool) -> None:
         """The table's state after a commit: Glue read again only when it changed."""

@@ -194,9 +194,12 @@ class _Compiler:
     """Collects every rule's aggregate expressions for one Spark job, and its per-row pass flag."""
 
     def __init__(self, spark: SparkSession, df: DataFrame, references: dict[str, DataFrame], columns: list[str],
-                 history: History | None = None):
+                 history: History | None = None, base: SparkColumn | None = None, grouped: bool = False):
         self.spark, self.df, self.references, self.columns = spark, df, references, columns
         self.history = history
+        self.grouped = grouped  # value counts per key set in jobs of their own (no per-row flags for them)
+        self.grouped_values: dict[tuple, dict[str, float]] = {}
+        self.base = base if base is not None else F.lit(True)  # the rows the aggregates count
         self.aggs: list[SparkColumn] = []
         self.names: dict[str, str] = {}
         self.windows: dict[tuple[str, ...], str] = {}  # column set -> count column (values per group)
@@ -216,7 +219,7 @@ class _Compiler:
         df = self.df
         for (columns, where), name in self.windows.items():  # type: ignore[misc]
             present = F.greatest(*[quoted(c).isNotNull() for c in columns]) if len(columns) > 1 else quoted(columns[0]).isNotNull()
-            scope = F.expr(where) if where else F.lit(True)
+            scope = self.base & F.expr(where) if where else self.base
             window = Window.partitionBy(scope, *[quoted(c) for c in columns])
             df = df.withColumn(name, F.when(present & scope, F.count(F.lit(1)).over(window)))
         return df
@@ -238,7 +241,7 @@ def _ratio(part: str, whole: str) -> Any:
 def _compile(rule: Rule, c: _Compiler) -> _Plan:
     plan = _Plan(rule)
     df = c.df
-    scope = F.expr(rule.where) if rule.where else F.lit(True)
+    scope = c.base & F.expr(rule.where) if rule.where else c.base
     cols = rule.params
     t = rule.type
     if t == "DetectAnomalies":  # the metric as its own rule computes it, judged against its history
@@ -270,12 +273,14 @@ def _compile(rule: Rule, c: _Compiler) -> _Plan:
         plan.flag = ~scope | quoted(cols[0]).isNotNull()
         share = _ratio(complete, rows)
         plan.measure = lambda m: {f"{name}.Completeness": share(m) if m[rows] else 1.0}
+    elif t in GROUPED and c.grouped:  # counted per value in a job of its own over the key columns: no flags
+        _grouped_rule(rule, c, plan, name, scope, rows)
     elif t in ("Uniqueness", "IsUnique", "IsPrimaryKey", "UniqueValueRatio"):
         count = c.count_column(cols, rule.where)
         present = F.greatest(*[quoted(x).isNotNull() for x in cols]) if len(cols) > 1 else quoted(cols[0]).isNotNull()
         once = c.agg(F.sum(F.when(scope & present & (F.col(count) == 1), 1).otherwise(0)).cast("double"))
         if t == "UniqueValueRatio":
-            distinct = c.agg(F.countDistinct(*[F.when(scope, quoted(x)) for x in cols]).cast("double"))
+            distinct = _distinct(c, count, scope)
             plan.measure = lambda m: {f"{name}.UniqueValueRatio": _ratio(once, distinct)(m)}
         else:
             nonnull = c.agg(F.sum(F.when(scope & present, 1).otherwise(0)).cast("double"))
@@ -288,7 +293,7 @@ def _compile(rule: Rule, c: _Compiler) -> _Plan:
                 plan.measure = lambda m: {f"{name}.Uniqueness": _ratio(once, nonnull)(m),
                                           f"{name}.Completeness": _ratio(complete, rows)(m)}
     elif t == "DistinctValuesCount":
-        distinct = c.agg(F.countDistinct(F.when(scope, quoted(cols[0]))).cast("double"))
+        distinct = _distinct(c, c.count_column(cols, rule.where), scope)
         plan.measure = lambda m: {f"{name}.DistinctValuesCount": m[distinct]}
     elif t in ("Mean", "Sum", "StandardDeviation"):
         values = F.when(scope, quoted(cols[0]).cast("double"))
@@ -331,6 +336,43 @@ def _compile(rule: Rule, c: _Compiler) -> _Plan:
         else:
             plan.decide = lambda metrics: _numeric(rule, *next(iter(metrics.items()))[::-1], c.history)
     return plan
+
+
+GROUPED = {"Uniqueness", "IsUnique", "IsPrimaryKey", "UniqueValueRatio", "DistinctValuesCount"}
+
+
+def _grouped_rule(rule: Rule, c: _Compiler, plan: _Plan, name: str, scope: SparkColumn, rows: str) -> None:
+    """A rule about how often values occur, from the rows per value (Deequ's grouping analyzers): one
+    aggregation over the key columns alone, run now, instead of per-row counts that would shuffle every
+    column of every row."""
+    cols, t = rule.params, rule.type
+    key = (cols, rule.where)
+    if key not in c.grouped_values:
+        present = F.greatest(*[quoted(x).isNotNull() for x in cols]) if len(cols) > 1 else quoted(cols[0]).isNotNull()
+        within = F.expr(rule.where) if rule.where else F.lit(True)
+        counts = c.df.where(c.base & within & present).groupBy(*[quoted(x) for x in cols]).count()
+        got = counts.agg(F.sum("count").alias("rows"), F.sum(F.when(F.col("count") == 1, 1).otherwise(0)).alias("once"),
+                         F.count(F.lit(1)).alias("distinct")).collect()[0]
+        c.grouped_values[key] = {k: float(got[k] or 0) for k in ("rows", "once", "distinct")}
+    g = c.grouped_values[key]
+    if t == "DistinctValuesCount":
+        plan.measure = lambda m: {f"{name}.DistinctValuesCount": g["distinct"]}
+    elif t == "UniqueValueRatio":
+        plan.measure = lambda m: {f"{name}.UniqueValueRatio": g["once"] / g["distinct"] if g["distinct"] else None}
+    else:
+        uniqueness = g["once"] / g["rows"] if g["rows"] else None
+        plan.measure = lambda m: {f"{name}.Uniqueness": uniqueness}
+        if t == "IsPrimaryKey":
+            every = F.least(*[quoted(x).isNotNull() for x in cols]) if len(cols) > 1 else quoted(cols[0]).isNotNull()
+            complete = c.agg(F.sum(F.when(scope & every, 1).otherwise(0)).cast("double"))
+            plan.measure = lambda m: {f"{name}.Uniqueness": uniqueness, f"{name}.Completeness": _ratio(complete, rows)(m)}
+
+
+def _distinct(c: _Compiler, count: str, scope: SparkColumn) -> str:
+    """Distinct non-null values, exactly, without a DISTINCT aggregate (which Spark cannot observe during
+    a write): each row adds 1 / (rows with its value)."""
+    share = F.when(scope & F.col(count).isNotNull(), F.lit(1.0) / F.col(count))
+    return c.agg(F.round(F.coalesce(F.sum(share), F.lit(0.0))))
 
 
 def _all_one(metrics: dict[str, float | None]) -> tuple[bool, str | None]:
@@ -385,7 +427,7 @@ def _compliance(rule: Rule, share: float) -> tuple[bool, str | None]:
 
 
 def _custom_sql(rule: Rule, c: _Compiler, plan: _Plan) -> None:
-    c.df.select(*[quoted(x) for x in c.columns]).createOrReplaceTempView("primary")
+    c.df.where(c.base).select(*[quoted(x) for x in c.columns]).createOrReplaceTempView("primary")
     try:
         result = c.spark.sql(rule.params[0])
     except Exception as e:  # the user's SQL: its error is the rule's outcome
@@ -402,7 +444,7 @@ def _custom_sql(rule: Rule, c: _Compiler, plan: _Plan) -> None:
     marker = f"__lw_dq_sql_{len(c.aggs)}"  # one per CustomSql rule
     matched = result.select(*[quoted(x) for x in selected]).distinct().withColumn(marker, F.lit(True))
     c.df = c.df.join(matched, selected, "left")
-    plan.flag = F.coalesce(F.col(marker), F.lit(False))
+    plan.flag = ~c.base | F.coalesce(F.col(marker), F.lit(False))
 
 
 def _referential(rule: Rule, c: _Compiler, plan: _Plan, rows: str) -> None:
@@ -423,9 +465,53 @@ def _referential(rule: Rule, c: _Compiler, plan: _Plan, rows: str) -> None:
         .withColumn(marker, F.lit(True))
     c.df = c.df.join(keys, [quoted(m) == F.col(f"{marker}_{i}") for i, m in enumerate(mine)], "left") \
         .drop(*[f"{marker}_{i}" for i in range(len(theirs))])
-    plan.flag = F.coalesce(F.col(marker), F.lit(False))
-    found = c.agg(F.sum(F.when(F.col(marker), 1).otherwise(0)).cast("double"))
+    plan.flag = ~c.base | F.coalesce(F.col(marker), F.lit(False))
+    found = c.agg(F.sum(F.when(c.base & F.col(marker), 1).otherwise(0)).cast("double"))
     plan.measure = lambda m: {f"Column.{alias}.ReferentialIntegrity": _ratio(found, rows)(m)}
+
+
+@dataclass
+class Compiled:
+    """A rule set compiled over a frame: the aggregates to compute (in one job), the frame with the columns
+    they and the row flags read, and how to decide every rule from the aggregates' values."""
+    ruleset: Ruleset
+    plans: dict[int, _Plan]
+    aggs: list[SparkColumn]
+    failing: dict[int, str]  # top-level row-level rule -> the aggregate counting the rows failing it
+    framed: DataFrame
+
+    def flags(self) -> list[tuple[str, SparkColumn]]:
+        """(rule text, per-row pass) of the top-level row-level rules."""
+        return [(node.text, flag) for node in self.ruleset.rules if (flag := _node_flag(node, self.plans)) is not None]
+
+    def decide(self, values: dict[str, Any]) -> Evaluation:
+        results, flags = [], []
+        for node in self.ruleset.rules:
+            result, flag = _outcome(node, self.plans, values)
+            if id(node) in self.failing:
+                result.failing_rows = int(values[self.failing[id(node)]] or 0)
+            results.append(result)
+            if flag is not None:
+                flags.append((node.text, flag))
+        return Evaluation(results, flags)
+
+
+def compile_rules(spark: SparkSession, df: DataFrame, ruleset: Ruleset, references: dict[str, DataFrame] | None = None,
+                  columns: list[str] | None = None, history: History | None = None, in_scope: str | None = None,
+                  grouped: bool = False) -> Compiled:
+    """The rule set over ``df``. ``in_scope``: a boolean column of ``df``; the rules see only the rows where
+    it is true (the others pass every flag and count in no aggregate), so one frame can carry both.
+    ``grouped``: rules about how often values occur are computed now from the rows per value (no per-row
+    flags for them)."""
+    compiler = _Compiler(spark, df, references or {}, columns or list(df.columns), history,
+                         F.coalesce(F.col(in_scope), F.lit(False)) if in_scope else None, grouped)
+    plans = {id(leaf): _compile(leaf, compiler) for leaf in ruleset.leaves()}
+    failing = {}
+    for node in ruleset.rules:
+        flag = _node_flag(node, plans)
+        if flag is not None:
+            failing[id(node)] = compiler.agg(F.sum(F.when(~F.coalesce(flag, F.lit(False)), 1).otherwise(0)))
+    return Compiled(ruleset, plans, compiler.aggs, failing, compiler.framed())
 
 
 def evaluate(spark: SparkSession, df: DataFrame, ruleset: Ruleset, references: dict[str, DataFrame] | None = None,
@@ -433,24 +519,9 @@ def evaluate(spark: SparkSession, df: DataFrame, ruleset: Ruleset, references: d
     """Every rule's outcome over ``df`` (one aggregation job, plus one per CustomSql), and ``df`` with the
     columns the row flags read (counts per key for uniqueness rules). ``columns``: the dataset's columns
     (default: all of ``df``'s), what ColumnCount and ColumnExists see."""
-    compiler = _Compiler(spark, df, references or {}, columns or list(df.columns), history)
-    plans = {id(leaf): _compile(leaf, compiler) for leaf in ruleset.leaves()}
-    failing = {}  # top-level row-level rule -> the aggregate counting the rows failing it
-    for node in ruleset.rules:
-        flag = _node_flag(node, plans)
-        if flag is not None:
-            failing[id(node)] = compiler.agg(F.sum(F.when(~F.coalesce(flag, F.lit(False)), 1).otherwise(0)))
-    framed = compiler.framed()
-    values = framed.agg(*compiler.aggs).collect()[0].asDict() if compiler.aggs else {}
-    results, flags = [], []
-    for node in ruleset.rules:
-        result, flag = _outcome(node, plans, values)
-        if id(node) in failing:
-            result.failing_rows = int(values[failing[id(node)]] or 0)
-        results.append(result)
-        if flag is not None:
-            flags.append((node.text, flag))
-    return Evaluation(results, flags), framed
+    compiled = compile_rules(spark, df, ruleset, references, columns, history)
+    values = compiled.framed.agg(*compiled.aggs).collect()[0].asDict() if compiled.aggs else {}
+    return compiled.decide(values), compiled.framed
 
 
 def _node_flag(node: Node, plans: dict[int, _Plan]) -> SparkColumn | None:

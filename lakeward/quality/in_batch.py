@@ -1,25 +1,35 @@
 """A table's DQDL rules inside a batch: between shaping the rows and writing them.
 
-One aggregation evaluates every rule over the batch's good rows (those no other check quarantines). Rows failing a row-level rule whose
-action is ``quarantine`` get the reason ``data quality: <rule>`` (they are then quarantined whole with
-their record, and counted); a failed rule whose action is ``fail`` stops the batch before anything is
-written; every outcome goes to the run report.
+The rules' aggregates are computed over the batch's good rows (those no other check quarantines) in the
+write itself: they are observed (Spark's ``observe``) on the frame the writer runs, so a batch's rules cost
+no pass of their own. Rules about how often values occur (IsUnique, Uniqueness, IsPrimaryKey,
+UniqueValueRatio, DistinctValuesCount) take one aggregation of their key columns first, unless a quarantine
+rule needs each row's count (then a window in the write counts them per row). Rows failing a row-level rule whose action is ``quarantine`` get the reason
+``data quality: <rule>`` (they are then quarantined whole with their record, and counted). Once the
+write has run, a failed rule whose action is ``fail`` stops the batch before its commit (its files were
+only staged), and every outcome goes to the run report. Where the write cannot carry the aggregates (a
+merge, or a batch whose widening carries rows over from the table's files), they run first, in one job.
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from lakeward.engines.bookkeeping import RAW_COL, REASON_COL
 from lakeward.engines.spark_columns import quoted
 from lakeward.errors import LakewardError
-from lakeward.quality.evaluate import evaluate
+from lakeward.quality.dqdl import Composite
+from lakeward.quality.evaluate import GROUPED, Compiled, compile_rules
 from lakeward.quality.history import history_from_results
 from lakeward.quality.policy import QualityRules
 from lakeward.quality.references import reference_frames
+
+
+IN_SCOPE = "__lw_dq_in"  # the rows the rules see: those no earlier check quarantined
 
 
 class QualityFailure(LakewardError):
@@ -31,35 +41,84 @@ class QualityFailure(LakewardError):
         self.batch_id, self.outcomes = batch_id, outcomes or []
 
 
-def check_batch(spark: SparkSession, rows: DataFrame, rules: QualityRules, columns: list[str],
-                table: str, aws: Any = None, batch_id: str | None = None) -> tuple[DataFrame, list[dict[str, Any]]]:
-    """The rows with quality reasons added, and every rule's outcome (with its action) for the report.
-    Dynamic thresholds read the table's quality history through ``aws``."""
+class BatchQuality:
+    """A batch's rules: its rows with their quality reasons (``rows``) and, once the aggregates are known,
+    every rule's outcome with its action."""
+
+    def __init__(self, rules: QualityRules, compiled: Compiled, table: str, batch_id: str | None, deferred: bool):
+        self.rules, self.compiled, self.table, self.batch_id = rules, compiled, table, batch_id
+        self.deferred = deferred and bool(compiled.aggs)
+        self.observation = Observation(f"lakeward-dq-{uuid.uuid4().hex}") if self.deferred else None
+        self.values: dict[str, Any] | None = None if self.deferred else (
+            compiled.framed.agg(*compiled.aggs).collect()[0].asDict() if compiled.aggs else {})
+        self.rows: DataFrame | None = None
+        self._outcomes: list[dict[str, Any]] | None = None
+
+    def observe(self, frame: DataFrame) -> DataFrame:
+        """``frame`` (the batch's rows as the writer gets them) computing the rules' aggregates as it runs."""
+        return frame.observe(self.observation, *self.compiled.aggs) if self.observation is not None else frame
+
+    def outcomes(self) -> list[dict[str, Any]]:
+        """Every rule's outcome (after the write, when observed); QualityFailure when a fail rule failed."""
+        if self._outcomes is None:
+            values = self.observation.get if self.observation is not None else self.values
+            evaluation = self.compiled.decide(values or {})
+            self._outcomes = [{**asdict(result), "action": self.rules.action(node), "source": node.source}
+                              for node, result in zip(self.rules.ruleset.rules, evaluation.results)]
+        failed = [o for o in self._outcomes if o["outcome"] != "Passed" and o["action"] == "fail"]
+        if failed:
+            raise QualityFailure(f"table {self.table}: the batch was not committed: rule {failed[0]['rule']} "
+                                 f"{failed[0]['outcome'].lower()} ({failed[0]['reason']})"
+                                 + (f", and {len(failed) - 1} more" if len(failed) > 1 else ""), self.batch_id,
+                                 self._outcomes)
+        return self._outcomes
+
+
+def check_batch(spark: SparkSession, rows: DataFrame, rules: QualityRules, columns: list[str], table: str,
+                aws: Any = None, batch_id: str | None = None, deferred: bool = False) -> BatchQuality:
+    """The batch's rules over ``rows``. Not ``deferred``: the aggregates run now, and a fail rule that
+    failed raises QualityFailure before anything is written. ``deferred``: the caller observes them on the
+    frame it writes (``BatchQuality.observe``) and asks for the outcomes after. Dynamic thresholds read the
+    table's quality history through ``aws``."""
     history = history_from_results(aws, table) if aws is not None and rules.dynamic else None
     references = reference_frames(spark, aws, rules, table.split(".", 1)[0]) if aws is not None else {}
-    good = rows.where(F.col(REASON_COL).isNull())
-    evaluation, framed = evaluate(spark, good, rules.ruleset, references, columns, history)
-    outcomes = [{**asdict(result), "action": rules.action(node), "source": node.source}
-                for node, result in zip(rules.ruleset.rules, evaluation.results)]
-    failed = [o for o in outcomes if o["outcome"] != "Passed" and o["action"] == "fail"]
-    if failed:
-        raise QualityFailure(f"table {table}: the batch was not committed: rule {failed[0]['rule']} "
-                             f"{failed[0]['outcome'].lower()} ({failed[0]['reason']})"
-                             + (f", and {len(failed) - 1} more" if len(failed) > 1 else ""), batch_id, outcomes)
+    marked = rows.withColumn(IN_SCOPE, F.col(REASON_COL).isNull())  # one frame: no split and union to read twice
+    compiled = compile_rules(spark, marked, rules.ruleset, references, columns, history, IN_SCOPE,
+                             grouped=deferred and not _quarantines_by_count(rules))
+    quality = BatchQuality(rules, compiled, table, batch_id, deferred)
+    if not quality.deferred:
+        quality.outcomes()  # a fail rule stops the batch here
+    quality.rows = _with_reasons(rows, compiled, rules, columns, quality.deferred)
+    return quality
+
+
+def _quarantines_by_count(rules: QualityRules) -> bool:
+    """Whether a quarantine rule needs each row's count of its value (IsUnique and its kin)."""
+    return any(rules.action(node) == "quarantine" and any(leaf.type in GROUPED for leaf in
+                                                          (node.leaves() if isinstance(node, Composite) else [node]))
+               for node in rules.ruleset.rules)
+
+
+def _with_reasons(rows: DataFrame, compiled: Compiled, rules: QualityRules, columns: list[str],
+                  deferred: bool) -> DataFrame:
     actions = {node.text: rules.action(node) for node in rules.ruleset.rules}
-    quarantining = [(text, flag) for text, flag in evaluation.flags if actions.get(text) == "quarantine"]
-    if not quarantining:
-        return rows, outcomes
-    failing = F.filter(F.array(*[F.when(~F.coalesce(flag, F.lit(False)), F.lit(text)) for text, flag in quarantining]),
-                       lambda x: x.isNotNull())
-    reason = F.when(F.size(failing) > 0, F.concat(F.lit("data quality: "), F.array_join(failing, "; ")))
-    raw = F.to_json(F.struct(*[quoted(c) for c in columns]))
-    checked = framed.withColumns({REASON_COL: reason, RAW_COL: F.when(reason.isNotNull(), raw)})
-    return checked.select(*rows.columns).unionByName(rows.where(F.col(REASON_COL).isNotNull())), outcomes
+    quarantining = [(text, flag) for text, flag in compiled.flags() if actions.get(text) == "quarantine"]
+    framed = compiled.framed
+    if quarantining:  # flags pass the rows another check quarantined: their reason stays
+        failing = F.filter(F.array(*[F.when(~F.coalesce(flag, F.lit(False)), F.lit(text))
+                                     for text, flag in quarantining]), lambda x: x.isNotNull())
+        reason = F.when(F.size(failing) > 0, F.concat(F.lit("data quality: "), F.array_join(failing, "; ")))
+        raw = F.to_json(F.struct(*[quoted(c) for c in columns]))
+        framed = framed.withColumns({REASON_COL: F.coalesce(F.col(REASON_COL), reason),
+                                     RAW_COL: F.when(F.col(REASON_COL).isNull() & reason.isNotNull(), raw)
+                                     .otherwise(F.col(RAW_COL))})
+    elif not deferred:
+        return rows
+    return framed if deferred else framed.select(*rows.columns)  # deferred: the aggregates' columns stay
 
 
 def check_empty(spark: SparkSession, rules: QualityRules, columns: list[str], table: str, aws: Any = None,
                 batch_id: str | None = None) -> list[dict[str, Any]]:
     """The rules over a batch with no rows (``RowCount > 0`` fails it, as it should); the outcomes."""
     schema = ", ".join(f"`{c}` string" for c in (*columns, REASON_COL, RAW_COL))
-    return check_batch(spark, spark.createDataFrame([], schema), rules, columns, table, aws, batch_id)[1]
+    return check_batch(spark, spark.createDataFrame([], schema), rules, columns, table, aws, batch_id).outcomes()

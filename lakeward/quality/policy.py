@@ -10,7 +10,7 @@ rule set stays valid DQDL and moves to Glue unchanged) or the table's default:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
 from lakeward.quality.dqdl import Composite, Node, Ruleset, parse_ruleset, DQDLError
@@ -42,6 +42,16 @@ class QualityRules:
                                                          (leaf.condition.operands if leaf.condition else ()))
                    for leaf in self.ruleset.leaves())
 
+    def dataset_level(self) -> "QualityRules | None":
+        """Only the rules about the dataset as a whole (RowCount, ColumnCount), or None when there are none."""
+        def whole(node: Node) -> bool:
+            if isinstance(node, Composite):
+                return whole(node.left) and whole(node.right)
+            return node.type in ("RowCount", "ColumnCount") or node.type == "DetectAnomalies" and node.params[0] in (
+                "RowCount", "ColumnCount")
+        kept = [node for node in self.ruleset.rules if whole(node)]
+        return replace(self, ruleset=replace(self.ruleset, rules=kept)) if kept else None
+
     def reference_tables(self, database: str) -> dict[str, str]:
         """The catalog table behind each ReferentialIntegrity alias: as mapped, else the alias's table in
         ``database``."""
@@ -63,8 +73,8 @@ class QualityRules:
             raise DQDLError(f"{where}: default action {default_action!r}: expected one of {', '.join(ACTIONS)}")
         rules = cls(ruleset, text, default_action, tuple(sorted((references or {}).items())))  # type: ignore[arg-type]
         for alias, table in rules.references:
-            if table.count(".") != 1:
-                raise DQDLError(f"{where}: references {alias}: {table!r} is not DB.TABLE")
+            if table.count(".") != 1 or not alias:
+                raise DQDLError(f"{where}: references {alias}: {table!r} is not DB.TABLE (give ALIAS=DB.TABLE)")
         for node in ruleset.rules:
             action = rules.action(node)
             if action not in ACTIONS:

@@ -44,15 +44,17 @@ def _starting_offsets(spark: SparkSession, topic: str, offsets: dict[str, str], 
     partition of the topic named, so a partition the table holds nothing from (added since, or never
     written to) starts at its earliest offset (-2): its records were never taken."""
     mine = {k.split("/", 1)[1]: int(v) for k, v in offsets.items() if k.split("/", 1)[0] == topic}
+    earliest = start in ("earliest", "trim_horizon")
     if not mine:
-        return "earliest" if start in ("earliest", "trim_horizon") else "latest"
+        return "earliest" if earliest else "latest"
     client = KafkaClient(spark, topic, kafka)
     try:
-        for partition in client.partitions():
-            mine.setdefault(str(partition), -2)
+        partitions = [str(p) for p in client.partitions()]
     finally:
         client.close()
-    return json.dumps({topic: mine})
+    # -2: earliest, -1: latest (a consumer started at latest skips what it never took, as it did at its start);
+    # a partition the table holds that the topic no longer has is left out (Spark refuses unknown ones)
+    return json.dumps({topic: {p: mine.get(p, -2 if earliest else -1) for p in partitions}})
 
 
 class KafkaClient:
@@ -70,9 +72,9 @@ class KafkaClient:
         self.jvm, self.topic, self.where = jvm, topic, f"Kafka topic {topic} at {kafka.get('kafka.bootstrap.servers')}"
         self.consumer = jvm.org.apache.kafka.clients.consumer.KafkaConsumer(props)
 
-    def partitions(self) -> list[int]:
+    def partitions(self, timeout_s: int = 30) -> list[int]:
         try:
-            infos = self.consumer.partitionsFor(self.topic, self.jvm.java.time.Duration.ofSeconds(30))
+            infos = self.consumer.partitionsFor(self.topic, self.jvm.java.time.Duration.ofSeconds(timeout_s))
         except Exception as e:  # py4j carries the client's error
             raise SourceError(f"{self.where}: cannot list its partitions: {str(e).splitlines()[0]}") from None
         return sorted(int(info.partition()) for info in infos) if infos is not None else []
@@ -82,9 +84,9 @@ class KafkaClient:
         answer within a few seconds: the status line is not worth stalling a stream for)."""
         try:
             parts = self.jvm.java.util.ArrayList()
-            for p in self.partitions():
+            for p in self.partitions(timeout_s=2):
                 parts.add(self.jvm.org.apache.kafka.common.TopicPartition(self.topic, p))
-            ends = self.consumer.endOffsets(parts, self.jvm.java.time.Duration.ofSeconds(5))
+            ends = self.consumer.endOffsets(parts, self.jvm.java.time.Duration.ofSeconds(2))
             return {f"{self.topic}/{tp.partition()}": max(0, int(ends.get(tp)) - int(offsets.get(
                 f"{self.topic}/{tp.partition()}", 0))) for tp in ends.keySet()}
         except Exception:  # noqa: BLE001 - see above
@@ -117,7 +119,6 @@ def run_kafka(spark: SparkSession, sink: StreamSink, topic: str, bootstrap: str,
                   "maxTriggerDelay": f"{int(accumulation.max_delay_s * 1000)}ms"}
     starting = _starting_offsets(spark, topic, offsets, start, kafka)
     warm(spark, report, trigger_s)
-    client = KafkaClient(spark, topic, kafka) if trigger_s is not None else None  # the lag on the status line
     reader = (spark.readStream.format("kafka").options(**kafka).option("subscribe", topic)
               .option("startingOffsets", starting).option("failOnDataLoss", "false").load())
 
@@ -140,16 +141,19 @@ def run_kafka(spark: SparkSession, sink: StreamSink, topic: str, bootstrap: str,
 
     writer = reader.writeStream.foreachBatch(batch).option("checkpointLocation", _spark_uri(location))
     writer = writer.trigger(availableNow=True) if trigger_s is None else writer.trigger(processingTime=f"{trigger_s} seconds")
-    query = writer.start()
+    client = KafkaClient(spark, topic, kafka) if trigger_s is not None else None  # the lag on the status line
     try:
-        while query.isActive and not stop.is_set():
-            query.awaitTermination(0.5)
+        query = writer.start()
+        try:
+            while query.isActive and not stop.is_set():
+                query.awaitTermination(0.5)
+        finally:
+            deadline = time.monotonic() + 120
+            while query.isActive and query.status.get("isTriggerActive") and time.monotonic() < deadline:
+                time.sleep(0.2)  # the micro-batch in flight is committed first
+            if query.isActive:
+                query.stop()
     finally:
-        deadline = time.monotonic() + 120
-        while query.isActive and query.status.get("isTriggerActive") and time.monotonic() < deadline:
-            time.sleep(0.2)  # the micro-batch in flight is committed first
-        if query.isActive:
-            query.stop()
         if client:
             client.close()
     failure = query.exception()

@@ -69,6 +69,7 @@ class KinesisReader:
         self.throttle_retries = throttle_retries
         self.iterators: dict[str, str | None] = {}
         self.finished: set[str] = set()  # closed shards read to their end
+        self.opened_at: dict[str, datetime] = {}  # shards read from LATEST: when their first iterator was opened
         # the starting position applies to a new consumer's first shards only: a shard found later (a
         # reshard's child) or one a resumed consumer never read is read from its start
         self.initial: set[str] | None = None if not self.positions else set()
@@ -111,14 +112,18 @@ class KinesisReader:
             return self.iterators[shard]
         if shard in self.positions:
             spec = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": self.positions[shard]}
+        elif shard in self.opened_at:  # renewing a LATEST iterator that took nothing: from when it was opened
+            spec = {"ShardIteratorType": "AT_TIMESTAMP", "Timestamp": self.opened_at[shard]}
         elif self.start in ("TRIM_HORIZON", "EARLIEST") or shard not in (self.initial or set()):
             spec = {"ShardIteratorType": "TRIM_HORIZON"}
         else:
             spec = {"ShardIteratorType": "LATEST"}
+            self.opened_at[shard] = datetime.now(timezone.utc)
         return self._call("get_shard_iterator", **self.by, ShardId=shard, **spec)["ShardIterator"]
 
     def poll(self) -> Poll:
-        """The messages past the positions, from every readable shard (positions not yet advanced)."""
+        """The messages past the positions, from every readable shard, and the positions after them (the
+        caller commits those with the records; a consumer that dies reads again from its last commit)."""
         messages: list[Message] = []
         positions = dict(self.positions)
         lag: dict[str, int] = {}

@@ -93,8 +93,9 @@ Status = Callable[[StreamReport, BatchSummary], None]
 @dataclass(frozen=True)
 class Accumulation:
     """When a micro-batch is written: once it holds ``min_records`` (0: whatever a trigger brings), or once
-    its oldest record has waited ``max_delay_s``, or when the stream stops or is drained. Records held back
-    are not committed, so a consumer that dies reads them again."""
+    its oldest record has waited ``max_delay_s`` (Kafka: since the last micro-batch, Spark's rule), or (the
+    Kinesis consumer) when the stream stops or is drained. Records held back are not committed, so a
+    consumer that dies reads them again."""
     min_records: int = 0
     max_delay_s: float = 60.0
 

@@ -182,7 +182,7 @@ def test_a_micro_batch_below_the_minimum_waits_for_the_delay(spark, workdir, glu
     stop, seen = threading.Event(), []
 
     def status(report, summary):
-        seen.append((summary.rows_read, stop.is_set(), time.monotonic()))
+        seen.append((summary.rows_read, stop.is_set(), time.monotonic(), summary.timings["micro_batch_s"]))
         if len(seen) == 1:
             produce(broker, topic, [{"id": 5 + i} for i in range(5)])
             seen.append(time.monotonic())
@@ -198,8 +198,9 @@ def test_a_micro_batch_below_the_minimum_waits_for_the_delay(spark, workdir, glu
     timer.cancel()
     first, produced, second = seen
     assert (first[:2], second[:2]) == ((5, False), (5, False))  # both written while running, by the delay
-    # held back: without the minimum the next trigger (0.2 s) takes them; the delay runs from the first
-    # micro-batch's start, so at least 10 s minus that micro-batch's own time (~2 s)
-    assert second[2] - produced >= 5.0
+    # held back: without the minimum the next trigger (0.2 s) takes them, about two micro-batches after the
+    # first began; with it, Spark's delay runs from when the first was planned: 10 s from its start
+    first_started = first[2] - first[3]
+    assert second[2] - first_started >= 9.5, (first, produced, second)
     assert report.batches[-1].lag_records == {f"{topic}/0": 0, f"{topic}/1": 0}  # the status line's lag
     assert query("SELECT count(*) AS n, count(DISTINCT id) AS ids FROM db.held") == [{"n": 10, "ids": 10}]

@@ -28,17 +28,22 @@ def test_rules_quarantine_rows_fail_batches_and_warn(workdir, glue):
                     "    quality: {rules_file: orders.dqdl, default_action: warn}\n")
     write(workdir / "raw/a.json", [{"order_id": "o1", "status": "NEW", "amount": 5}, {"order_id": None, "status": "NEW", "amount": 6},
                                    {"order_id": "o3", "status": "LOST", "amount": 7}, {"order_id": "o4", "status": "PAID", "amount": 30}])
+    with open(workdir / "raw/a.json", "a") as f:
+        f.write('{"order_id": "o9", "status": \n')  # malformed: quarantined before the rules, which never see it
     result = cli("ingest", "--spec", str(spec), "--report", str(workdir / "r.json"))
     assert result.exit_code == 0, result.output
     report = json.loads((workdir / "r.json").read_text())
-    assert (report["rows_read"], report["rows_written"], report["rows_quarantined"]) == (4, 2, 2)
+    assert (report["rows_read"], report["rows_written"], report["rows_quarantined"]) == (5, 2, 3)
     outcomes = {q["rule"].split(" labels")[0]: (q["outcome"], q["action"]) for q in report["quality"]}
     assert outcomes == {'IsComplete "order_id"': ("Failed", "quarantine"),
                         'ColumnValues "status" in ["NEW", "PAID"]': ("Failed", "quarantine"),
                         'Sum "amount" < 1000': ("Passed", "fail"), 'Mean "amount" < 10': ("Failed", "warn")}
     assert report["quality_metrics"] == {"glue.data.quality.rules.passed": 1, "glue.data.quality.rules.failed": 3}
     reasons = sorted(r["reason"] for r in quarantined(lake, "db", "orders"))
-    assert reasons == ['data quality: ColumnValues "status" in ["NEW", "PAID"]', 'data quality: IsComplete "order_id"']
+    assert reasons[:2] == ['data quality: ColumnValues "status" in ["NEW", "PAID"]', 'data quality: IsComplete "order_id"']
+    assert len(reasons) == 3 and reasons[2].startswith("malformed")
+    assert next(q for q in report["quality"] if q["rule"].startswith("IsComplete"))["metrics"] == {
+        "Column.order_id.Completeness": 0.75}  # over the 4 rows that parsed
     assert query("SELECT order_id FROM db.orders ORDER BY order_id") == [{"order_id": "o1"}, {"order_id": "o4"}]
     versions = len(glue.get_table_versions(DatabaseName="db", TableName="orders")["TableVersions"])
 
@@ -144,6 +149,11 @@ def test_referential_integrity_reads_a_catalog_table_and_quarantines_orphans(wor
     assert by_name["outcome"] == "Passed" and by_name["metrics"] == {"Column.clients.ReferentialIntegrity": 0.5}
     assert sorted(json.loads(r["raw"])["order_id"] for r in quarantined(lake, "shop", "orders")) == [2, 4]
     assert query("SELECT order_id FROM shop.orders ORDER BY order_id") == [{"order_id": 1}, {"order_id": 3}]
+    (workdir / "ri.dqdl").write_text('Rules = [ ReferentialIntegrity "customer_id" "customers.id" = 1.0 ]')
+    checked = cli("quality", "check", "shop.orders", "--rules", str(workdir / "ri.dqdl"), "--lake", str(lake),
+                  "--reference", "customers=shop.clients", "--output", "json")
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.stdout)[0]["outcome"] == "passed"  # the orphans were quarantined, not written
     spec.write_text(spec.read_text().replace("shop.clients", "shop.nobody"))
     write(workdir / "raw/p.json", [{"order_id": 5, "customer_id": "c1"}])
     missing = cli("ingest", "--spec", str(spec), "--no-govern")

@@ -124,3 +124,18 @@ def test_keywords_failing_rows_and_anomalies_judged_against_a_history(spark):
     assert results[4].reason.startswith("Column.id.Mean is 2.5, outside the expected")
     assert "(1 so far): passed" in results[5].reason  # still learning
     assert all(r.failing_rows is None for r in results[3:])
+
+
+def test_value_counts_from_a_grouping_equal_the_per_row_counts(spark, frame):
+    """In a batch, rules about how often values occur are counted per value in a job of their own (no
+    per-row counts to shuffle); the metrics and outcomes are the same."""
+    from lakeward.quality.evaluate import compile_rules
+
+    text = ('Rules = [ Uniqueness "id" = 0.6, IsUnique "id", IsPrimaryKey "id", UniqueValueRatio "id" = 0.75, '
+            'DistinctValuesCount "status" = 3, Uniqueness "id" = 1 where "status = \'NEW\'", '
+            'DetectAnomalies "DistinctValuesCount" "status" ]')
+    per_row, _ = evaluate(spark, frame, parse_ruleset(text))
+    compiled = compile_rules(spark, frame, parse_ruleset(text), grouped=True)
+    grouped = compiled.decide(compiled.framed.agg(*compiled.aggs).collect()[0].asDict())
+    assert [(r.outcome, r.metrics) for r in grouped.results] == [(r.outcome, r.metrics) for r in per_row.results]
+    assert [r.outcome for r in grouped.results][:6] == ["Passed", "Failed", "Failed", "Passed", "Passed", "Passed"]
