@@ -29,7 +29,7 @@ from lakeward.ingest.report import FileReport, RunReport
 from lakeward.ingest.shape import shape
 from lakeward.ingest.type_attribution import FileTypes, batch_type_conflicts
 from lakeward.ingest.widening import Carry, carried_rows, plan_carry, rewrite_stale
-from lakeward.quality.in_batch import BatchQuality, QualityFailure, check_batch
+from lakeward.quality.in_batch import BatchQuality, check_batch
 from lakeward.runtime.storage import join, to_uri
 from lakeward.tables import delta
 from lakeward.tables.commit import staging_uri
@@ -210,19 +210,25 @@ class BatchSteps:
                 value = F.when(F.col(ACTION_COL) == "carried", quoted(name)).otherwise(value)
             return value.alias(name)
 
-        if self.quality is not None:
-            rows = self.quality.observe(rows)  # the rules' aggregates, computed by the write itself
+        tasks = None if carrying else self._tasks(plan, merging)
+        if self.quality is not None and self.quality.deferred:  # the rules' aggregates, computed by the write itself
+            if tasks is None and plan.partition_names:
+                # shuffled by partition first, as the writer would, so the metrics are taken in the final stage:
+                # a stage Spark re-runs (a lost executor) would count them twice
+                rows = rows.repartition(*[partition_string(F.col(p.name)) for p in target.partitions])
+                tasks = 0
+            rows = self.quality.observe(rows)
         frame = rows.select(
             *[protected(c.name) if c.name in protect else quoted(c.name) for c in target.definition.columns],
             *[partition_string(F.col(p.name)).alias(f"{PART_PREFIX}{i}") for i, p in enumerate(target.partitions)],
             *[F.col(c) for c in plan.bookkeeping if not c.startswith(PART_PREFIX)])
         if carrying and carry.uris:  # type: ignore[union-attr]
             frame = frame.unionByName(carried_rows(w.spark, w.storage, target.definition, carry.uris))  # type: ignore[union-attr]
-        output = write_batch(frame, plan, None if carrying else self._tasks(plan, merging))
+        output = write_batch(frame, plan, tasks)
         if self.quality is not None and self.quality.deferred:
             try:
                 report.quality = self.quality.outcomes()
-            except QualityFailure:  # a fail rule: what the write staged goes, nothing is committed
+            except Exception:  # a fail rule (or metrics that never came): what the write staged goes, nothing is committed
                 w.storage.delete_dir(plan.staging_uri)
                 raise
         if carry is not None:

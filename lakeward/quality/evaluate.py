@@ -219,7 +219,7 @@ class _Compiler:
         df = self.df
         for (columns, where), name in self.windows.items():  # type: ignore[misc]
             present = F.greatest(*[quoted(c).isNotNull() for c in columns]) if len(columns) > 1 else quoted(columns[0]).isNotNull()
-            scope = self.base & F.expr(where) if where else self.base
+            scope = self.base & F.coalesce(F.expr(where), F.lit(False)) if where else self.base
             window = Window.partitionBy(scope, *[quoted(c) for c in columns])
             df = df.withColumn(name, F.when(present & scope, F.count(F.lit(1)).over(window)))
         return df
@@ -241,7 +241,7 @@ def _ratio(part: str, whole: str) -> Any:
 def _compile(rule: Rule, c: _Compiler) -> _Plan:
     plan = _Plan(rule)
     df = c.df
-    scope = c.base & F.expr(rule.where) if rule.where else c.base
+    scope = c.base & F.coalesce(F.expr(rule.where), F.lit(False)) if rule.where else c.base  # NULL: not in it
     cols = rule.params
     t = rule.type
     if t == "DetectAnomalies":  # the metric as its own rule computes it, judged against its history
@@ -349,7 +349,7 @@ def _grouped_rule(rule: Rule, c: _Compiler, plan: _Plan, name: str, scope: Spark
     key = (cols, rule.where)
     if key not in c.grouped_values:
         present = F.greatest(*[quoted(x).isNotNull() for x in cols]) if len(cols) > 1 else quoted(cols[0]).isNotNull()
-        within = F.expr(rule.where) if rule.where else F.lit(True)
+        within = F.coalesce(F.expr(rule.where), F.lit(False)) if rule.where else F.lit(True)
         counts = c.df.where(c.base & within & present).groupBy(*[quoted(x) for x in cols]).count()
         got = counts.agg(F.sum("count").alias("rows"), F.sum(F.when(F.col("count") == 1, 1).otherwise(0)).alias("once"),
                          F.count(F.lit(1)).alias("distinct")).collect()[0]

@@ -61,7 +61,7 @@ class BatchQuality:
     def outcomes(self) -> list[dict[str, Any]]:
         """Every rule's outcome (after the write, when observed); QualityFailure when a fail rule failed."""
         if self._outcomes is None:
-            values = self.observation.get if self.observation is not None else self.values
+            values = _observed(self.observation) if self.observation is not None else self.values
             evaluation = self.compiled.decide(values or {})
             self._outcomes = [{**asdict(result), "action": self.rules.action(node), "source": node.source}
                               for node, result in zip(self.rules.ruleset.rules, evaluation.results)]
@@ -72,6 +72,24 @@ class BatchQuality:
                                  + (f", and {len(failed) - 1} more" if len(failed) > 1 else ""), self.batch_id,
                                  self._outcomes)
         return self._outcomes
+
+
+OBSERVED_WAIT_S = 600.0
+
+
+def _observed(observation: Observation) -> dict[str, Any]:
+    """The observed aggregates. Spark delivers them through its listener bus after the write's job; should
+    they never come (a dropped event), the batch fails after a wait instead of holding the table forever."""
+    import threading
+
+    got: dict[str, Any] = {}
+    waiting = threading.Thread(target=lambda: got.update(values=observation.get), daemon=True)
+    waiting.start()
+    waiting.join(OBSERVED_WAIT_S)
+    if "values" not in got:
+        raise LakewardError(f"the data quality metrics of the batch did not arrive from Spark within "
+                            f"{OBSERVED_WAIT_S:.0f} s after its write; nothing was committed, run it again")
+    return got["values"]
 
 
 def check_batch(spark: SparkSession, rows: DataFrame, rules: QualityRules, columns: list[str], table: str,

@@ -344,13 +344,13 @@ class BatchOutput:
 def write_batch(frame: Any, plan: WritePlan, tasks: int | None) -> BatchOutput:
     """Run the pass over ``frame`` (data columns, then ``plan.bookkeeping``) and merge the tasks' reports.
     With ``tasks`` None a partitioned batch is shuffled by its partition values (a partition's rows meet in
-    one task); otherwise the frame is coalesced to that many tasks, each writing the partitions it meets
+    one task); with 0 it is taken as it comes; otherwise the frame is coalesced to that many tasks, each writing the partitions it meets
     (no shuffle: for small batches, and for unpartitioned ones, so small input splits do not each become
     a small file)."""
     if tasks is None and plan.partition_names:
         frame = frame.repartition(*[f"{PART_PREFIX}{i}" for i in range(len(plan.partition_names))])
-    elif tasks is not None:
-        frame = frame.coalesce(max(1, tasks))
+    elif tasks:  # 0: the caller distributed the rows already
+        frame = frame.coalesce(tasks)
     reports = [json.loads(r["report"]) for r in frame.mapInArrow(partial(write_task, plan), "report string").collect()]
     merged: dict[tuple, dict[str, Any]] = {}
     for report in reports:

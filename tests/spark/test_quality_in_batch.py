@@ -181,3 +181,22 @@ def test_detect_anomalies_learns_from_past_batches_and_fails_a_row_count_that_dr
     history = query("SELECT rule, outcome, value FROM db.quality_results WHERE metric = 'Column.email.Completeness' "
                     "ORDER BY evaluated_at DESC LIMIT 1")
     assert history == [{"rule": 'DetectAnomalies "Completeness" "email"', "outcome": "Failed", "value": 0.0}]
+
+
+def test_rules_observed_in_a_partitioned_write_that_shuffles(workdir, glue, monkeypatch):
+    """A batch larger than a file is shuffled by partition before the write; the rules' metrics are taken
+    after that shuffle (in the stage that writes), and equal what the rows hold."""
+    monkeypatch.setenv("LAKEWARD_TARGET_FILE_MB", "0.001")  # every batch is "large": the shuffle path
+    rows = [{"id": i, "region": ("north", "south")[i % 2], "amount": i} for i in range(200)] + [{"id": 3, "region": "x"}]
+    write(workdir / "raw/a.json", rows)
+    (workdir / "rules.dqdl").write_text('Rules = [ RowCount = 201, Sum "amount" = 19900, IsUnique "id", '
+                                        'Completeness "amount" > 0.99 labels=["action"="quarantine"] ]')
+    result = cli("ingest", str(workdir / "raw"), "--table", "db.parts", "--lake", str(workdir / "lake"), "--no-govern",
+                 "--partition-by", "region", "--dq-rules", str(workdir / "rules.dqdl"), "--report", str(workdir / "r.json"))
+    assert result.exit_code == 0, result.output
+    report = json.loads((workdir / "r.json").read_text())
+    got = {q["rule"].split(" labels")[0]: (q["outcome"], q["metrics"]) for q in report["quality"]}
+    assert got['RowCount = 201'] == ("Passed", {"Dataset.*.RowCount": 201.0})
+    assert got['Sum "amount" = 19900'] == ("Passed", {"Column.amount.Sum": 19900.0})
+    assert got['IsUnique "id"'] == ("Failed", {"Column.id.Uniqueness": 199 / 201})  # id 3 twice
+    assert (report["rows_written"], report["rows_quarantined"]) == (200, 1)  # the row without an amount
