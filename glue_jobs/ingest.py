@@ -31,22 +31,6 @@ def resolve_options(argv: list[str]) -> dict[str, str]:
     return {k: v for k, v in args.items() if v is not None}
 
 
-def _with_rules(request: object, ruleset: str, action: str, storage: object) -> object:
-    """The request with the job's DQDL rules: given inline (the text starts with Rules) or as a file."""
-    from dataclasses import replace
-
-    from lakeward.quality.policy import QualityRules
-    from lakeward.spec import read_rules
-
-    if not ruleset:
-        current = request.quality  # type: ignore[attr-defined]
-        return replace(request, quality=QualityRules.parse(current.text, action, "--dq_default_action")) \
-            if current is not None else request  # type: ignore[type-var]
-    text = ruleset if ruleset.lstrip().startswith(("Rules", "Metadata", "DataSources", "#")) else \
-        read_rules(storage, ruleset, setting="--dq_ruleset")  # type: ignore[arg-type]
-    return replace(request, quality=QualityRules.parse(text, action, "--dq_ruleset"))  # type: ignore[type-var]
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     args = resolve_options(argv)
@@ -60,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     from lakeward.runtime.settings import Settings
     from lakeward.runtime.spark import glue_context, on_glue, spark_session
     from lakeward.runtime.storage import Storage
-    from lakeward.spec import ingest_requests
+    from lakeward.spec import ingest_requests, with_rules
     from lakeward.tables.write_modes import WriteOptions
 
     job = None
@@ -88,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
                                        changed_files=args["changed_files"] or None, widen=args["widen"] or None,
                                        null_values=tuple(args["null_values"].split(";")) if args["null_values"] else None)
             if args["dq_ruleset"] or args["dq_default_action"]:
-                requests = [_with_rules(r, args["dq_ruleset"], args["dq_default_action"] or "warn", storage)
-                            for r in requests]
+                requests = [with_rules(r, storage, args["dq_ruleset"], args["dq_default_action"] or "warn",
+                                       ("--dq_ruleset", "--dq_default_action")) for r in requests]
             reports = []
             for request in requests:
                 report = run_ingest(spark_session(settings), aws, request, settings)

@@ -279,6 +279,22 @@ def read_rules(storage: Storage, location: str, beside: str | None = None, setti
         raise SpecError(f"{setting} {location}: cannot read it ({e})") from e
 
 
+def with_rules(request: IngestRequest, storage: Storage, rules: str | None, action: str | None,
+               spelled: tuple[str, str] = ("--dq-rules", "--dq-default-action")) -> IngestRequest:
+    """The request with the DQDL rules a command line or job gave (a file, or the DQDL text itself), or its
+    spec's rules under another default action; the spec's ReferentialIntegrity references are kept."""
+    current = request.quality
+    references = dict(current.references) if current is not None else {}
+    if rules:
+        inline = rules.lstrip().startswith(("Rules", "Metadata", "DataSources", "#"))
+        text = rules if inline else read_rules(storage, rules, setting=spelled[0])
+        return replace(request, quality=QualityRules.parse(text, action or "warn", spelled[0] if inline else
+                                                           f"{spelled[0]} {rules}", references))
+    if current is not None and action:
+        return replace(request, quality=QualityRules.parse(current.text, action, spelled[1], references))
+    return request
+
+
 def parse_hints(texts: Iterable[str], setting: str = "--hint") -> dict[str, C.DataType]:
     """``COL=TYPE`` hints given to a front door."""
     hints: dict[str, C.DataType] = {}

@@ -5,7 +5,6 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.table import Table
@@ -77,7 +76,7 @@ def ingest(source: str | None, table: str | None, spec_path: str | None, table_f
         from lakeward.runtime.settings import Settings
         from lakeward.runtime.spark import spark_session, start_spark
         from lakeward.runtime.storage import Storage
-        from lakeward.spec import ingest_requests
+        from lakeward.spec import ingest_requests, with_rules
         from lakeward.tables.write_modes import WriteOptions
 
         settings = Settings.load()
@@ -90,7 +89,7 @@ def ingest(source: str | None, table: str | None, spec_path: str | None, table_f
                                        govern=False if no_govern else None, changed_files=changed_files,
                                        widen=widen, null_values=null_values or None)
             if dq_rules or dq_default_action:
-                requests = [_with_rules(r, dq_rules, dq_default_action, Storage.for_aws(aws)) for r in requests]
+                requests = [with_rules(r, Storage.for_aws(aws), dq_rules, dq_default_action) for r in requests]
             for request in requests:
                 request.check()
             reports = []
@@ -102,20 +101,6 @@ def ingest(source: str | None, table: str | None, spec_path: str | None, table_f
                     Path(report_path).parent.mkdir(parents=True, exist_ok=True)
                     Path(report_path).write_text(json.dumps(reports[0] if len(requests) == 1 else reports,
                                                             indent=2, default=str))
-
-
-def _with_rules(request: Any, path: str | None, action: str | None, storage: Any) -> Any:
-    """A request with the rules of --dq-rules (or its spec's, with another default action)."""
-    from dataclasses import replace
-
-    from lakeward.quality.policy import QualityRules
-    from lakeward.spec import read_rules
-
-    if path:
-        return replace(request, quality=QualityRules.parse(read_rules(storage, path), action or "warn", f"--dq-rules {path}"))
-    if request.quality is not None and action:
-        return replace(request, quality=QualityRules.parse(request.quality.text, action, "--dq-default-action"))
-    return request
 
 
 def _render(result: "QueryResult", output: str) -> None:  # type: ignore[name-defined]  # noqa: F821

@@ -41,10 +41,9 @@ class Preview:
 
 def run_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, settings: Settings) -> RunReport:
     source = _source(aws, request)
-    from lakeward.quality.results import failures_recorded
+    from lakeward.quality.results import recorded
 
-    with failures_recorded(spark, aws, settings, request):
-        return _run_ingest(spark, aws, request, settings, source)
+    return recorded(spark, aws, settings, request, lambda: _run_ingest(spark, aws, request, settings, source))
 
 
 def _run_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, settings: Settings,
@@ -58,12 +57,7 @@ def _run_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, se
         batch = select_and_read(spark, writer.storage, source, writer.ledger_state, report,
                                 writer.request.changed_files or "hold")
         report.duration_s = time.monotonic() - started
-        report = writer.ingest(batch, report=report)
-    if report.quality:  # after the table's lock is let go
-        from lakeward.quality.results import record_quality
-
-        record_quality(spark, aws, settings, request, report)
-    return report
+        return writer.ingest(batch, report=report)
 
 
 def preview_ingest(spark: SparkSession, aws: AwsContext, request: IngestRequest, settings: Settings) -> Preview:

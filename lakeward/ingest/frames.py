@@ -44,13 +44,12 @@ def frame_batch(frame: DataFrame, source: str | SparkColumn = "frame", input_byt
 def ingest_frame(spark: SparkSession, aws: AwsContext, request: IngestRequest, frame: DataFrame,
                  batch_id: str | None = None, positions: StreamPositions | None = None,
                  settings: Settings | None = None, source: str | SparkColumn = "frame") -> RunReport:
-    from lakeward.quality.results import failures_recorded  # it writes through this front door
+    from lakeward.quality.results import recorded  # it writes through this front door
 
     settings = settings or Settings.load()
-    with failures_recorded(spark, aws, settings, request), TableWriter(spark, aws, request, settings) as writer:
-        report = writer.ingest(frame_batch(frame, source), batch_id, positions)
-    if report.quality:  # after the table's lock is let go
-        from lakeward.quality.results import record_quality
 
-        record_quality(spark, aws, settings, request, report)
-    return report
+    def run() -> RunReport:
+        with TableWriter(spark, aws, request, settings) as writer:
+            return writer.ingest(frame_batch(frame, source), batch_id, positions)
+
+    return recorded(spark, aws, settings, request, run)

@@ -342,12 +342,12 @@ class _Parser:
 
     # rules -------------------------------------------------------------------------------------
     def rule_list(self) -> list[Node]:
-        return [self.written(self.top) for _ in self.list_items()]
+        return [self.written() for _ in self.list_items()]
 
-    def written(self, parse) -> Node:  # type: ignore[no-untyped-def]
+    def written(self) -> Node:
         """A top-level rule, keeping its text as the document writes it."""
         start = self.peek().pos if self.peek() else len(self.text)
-        node = parse()
+        node = self.top()
         node.source = self.text[start:self.toks[self.i - 1].end]
         return node
 

@@ -63,10 +63,15 @@ class Evaluation:
 
     def failed_rules(self) -> SparkColumn:
         """Per row: the texts of the row-level rules it fails (an empty array when it passes them all)."""
-        if not self.flags:
-            return F.array().cast("array<string>")
-        return F.filter(F.array(*[F.when(~F.coalesce(flag, F.lit(False)), F.lit(text)) for text, flag in self.flags]),
-                        lambda x: x.isNotNull())
+        return failed_rules(self.flags)
+
+
+def failed_rules(flags: list[tuple[str, SparkColumn]]) -> SparkColumn:
+    """Per row: the texts of those rules (text, per-row pass) it fails; an empty array when it passes them all."""
+    if not flags:
+        return F.array().cast("array<string>")
+    return F.filter(F.array(*[F.when(~F.coalesce(flag, F.lit(False)), F.lit(text)) for text, flag in flags]),
+                    lambda x: x.isNotNull())
 
 
 History = Callable[[str, str, int], list[float]]  # (rule text, metric, k) -> the k latest values, newest first
@@ -201,7 +206,6 @@ class _Compiler:
         self.grouped_values: dict[tuple, dict[str, float]] = {}
         self.base = base if base is not None else F.lit(True)  # the rows the aggregates count
         self.aggs: list[SparkColumn] = []
-        self.names: dict[str, str] = {}
         self.windows: dict[tuple[str, ...], str] = {}  # column set -> count column (values per group)
 
     def agg(self, expr: SparkColumn) -> str:

@@ -23,7 +23,7 @@ from lakeward.engines.bookkeeping import RAW_COL, REASON_COL
 from lakeward.engines.spark_columns import quoted
 from lakeward.errors import LakewardError
 from lakeward.quality.dqdl import Composite
-from lakeward.quality.evaluate import GROUPED, Compiled, compile_rules
+from lakeward.quality.evaluate import GROUPED, Compiled, compile_rules, failed_rules
 from lakeward.quality.history import history_from_results
 from lakeward.quality.policy import QualityRules
 from lakeward.quality.references import reference_frames
@@ -123,8 +123,7 @@ def _with_reasons(rows: DataFrame, compiled: Compiled, rules: QualityRules, colu
     quarantining = [(text, flag) for text, flag in compiled.flags() if actions.get(text) == "quarantine"]
     framed = compiled.framed
     if quarantining:  # flags pass the rows another check quarantined: their reason stays
-        failing = F.filter(F.array(*[F.when(~F.coalesce(flag, F.lit(False)), F.lit(text))
-                                     for text, flag in quarantining]), lambda x: x.isNotNull())
+        failing = failed_rules(quarantining)
         reason = F.when(F.size(failing) > 0, F.concat(F.lit("data quality: "), F.array_join(failing, "; ")))
         raw = F.to_json(F.struct(*[quoted(c) for c in columns]))
         framed = framed.withColumns({REASON_COL: F.coalesce(F.col(REASON_COL), reason),

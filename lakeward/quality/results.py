@@ -9,7 +9,7 @@ like any table, with the batch id as idempotency key (a rerun records nothing tw
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
@@ -50,6 +50,16 @@ def failures_recorded(spark: SparkSession, aws: AwsContext, settings: Settings, 
         if e.batch_id and e.outcomes:
             record_results(spark, aws, settings, request.table, request.lake, e.batch_id, e.outcomes)
         raise
+
+
+def recorded(spark: SparkSession, aws: AwsContext, settings: Settings, request: IngestRequest,
+             run: Callable[[], Any]) -> Any:
+    """One batch through ``run`` (which opens the table and lets it go), then its rule outcomes in the quality
+    history, after the table's lock is let go; a batch a fail rule stopped is recorded too."""
+    with failures_recorded(spark, aws, settings, request):
+        report = run()
+    record_quality(spark, aws, settings, request, report)
+    return report
 
 
 def record_quality(spark: SparkSession, aws: AwsContext, settings: Settings, request: IngestRequest,

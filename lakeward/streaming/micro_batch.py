@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from lakeward.errors import SpecError
 from lakeward.ingest.batch import RawBatch
 from lakeward.ingest.files import select_and_read
-from lakeward.quality.results import failures_recorded, record_quality
+from lakeward.quality.results import recorded
 from lakeward.ingest.report import RunReport
 from lakeward.ingest.request import IngestRequest
 from lakeward.ingest.table_writer import TableWriter
@@ -86,30 +86,26 @@ class StreamSink:
     def write_files(self, source_uri: str, batch: int, taken: int) -> RunReport:
         """The files that landed under ``source_uri`` since the table last took files from it (the
         ledger is the file stream's position: a file a backfill took is not taken twice)."""
-        with failures_recorded(self.spark, self.aws, self.settings, self.request), \
-                TableWriter(self.spark, self.aws, self.request, self.settings, purpose="stream") as writer:
-            report = RunReport(writer.qualified_name, str(writer.request.format), None, writer.table_uri)
-            raw = select_and_read(self.spark, writer.storage, source_uri, writer.ledger_state, report,
-                                  writer.request.changed_files or "hold")
-            if raw.empty:
-                return report
-            files = taken + len(raw.unreadable) + sum(len(p.files) for p in raw.parts)
-            report = writer.ingest(raw, self.batch_id(batch),
-                                   StreamPositions(self.stream.consumer, batch, {"files": files}), report)
-        self._record(report)
-        return report
+        def run() -> RunReport:
+            with TableWriter(self.spark, self.aws, self.request, self.settings, purpose="stream") as writer:
+                report = RunReport(writer.qualified_name, str(writer.request.format), None, writer.table_uri)
+                raw = select_and_read(self.spark, writer.storage, source_uri, writer.ledger_state, report,
+                                      writer.request.changed_files or "hold")
+                if raw.empty:
+                    return report
+                files = taken + len(raw.unreadable) + sum(len(p.files) for p in raw.parts)
+                return writer.ingest(raw, self.batch_id(batch),
+                                     StreamPositions(self.stream.consumer, batch, {"files": files}), report)
 
-    def _record(self, report: RunReport) -> None:
-        if report.quality:  # after the table's lock is let go
-            record_quality(self.spark, self.aws, self.settings, self.request, report)
+        return recorded(self.spark, self.aws, self.settings, self.request, run)
 
     def _ingest(self, raw: RawBatch, batch: int, offsets: dict[str, str]) -> RunReport:
-        with failures_recorded(self.spark, self.aws, self.settings, self.request), \
-                TableWriter(self.spark, self.aws, self.request, self.settings, purpose="stream") as writer:
-            self._check_sequence(writer.ledger_state.positions.get(self.stream.consumer), batch, offsets)
-            report = writer.ingest(raw, self.batch_id(batch), StreamPositions(self.stream.consumer, batch, offsets))
-        self._record(report)
-        return report
+        def run() -> RunReport:
+            with TableWriter(self.spark, self.aws, self.request, self.settings, purpose="stream") as writer:
+                self._check_sequence(writer.ledger_state.positions.get(self.stream.consumer), batch, offsets)
+                return writer.ingest(raw, self.batch_id(batch), StreamPositions(self.stream.consumer, batch, offsets))
+
+        return recorded(self.spark, self.aws, self.settings, self.request, run)
 
     def _check_sequence(self, last: StreamPositions | None, batch: int, offsets: dict[str, str]) -> None:
         """A micro-batch number behind the consumer's last commit, or that number again with other
