@@ -184,14 +184,17 @@ class GlueCatalog:
             raise _translate(e, "GetPartitions", f"table {database}.{name}") from e
 
 
+    def databases(self) -> list[str]:
+        try:
+            return [d["Name"] for page in self._glue.get_paginator("get_databases").paginate(**self._catalog)
+                    for d in page.get("DatabaseList", [])]
+        except (ClientError, BotoCoreError) as e:
+            raise _translate(e, "GetDatabases", "the catalog") from e
+
     def tables(self, database: str | None = None) -> Iterator[CatalogTable]:
         """Every table (of one database, or of all), paginated; foreign tables are marked as such."""
+        names = self.databases() if database is None else [database]
         try:
-            if database is None:
-                names = [d["Name"] for page in self._glue.get_paginator("get_databases").paginate(**self._catalog)
-                         for d in page.get("DatabaseList", [])]
-            else:
-                names = [database]
             for db in names:
                 for page in self._glue.get_paginator("get_tables").paginate(**self._catalog, DatabaseName=db):
                     for entry in page.get("TableList", []):

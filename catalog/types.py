@@ -80,6 +80,23 @@ def to_hive(t: DataType) -> str:
     return "struct<" + ",".join(f"{f.name}:{to_hive(f.type)}" for f in t.fields) + ">"
 
 
+_TRINO_NAMES = {"int": "integer", "float": "real", "string": "varchar", "binary": "varbinary",
+                "timestamp": "timestamp(3)"}
+
+
+def to_trino(t: DataType) -> str:
+    """The type as Athena's engine names it (information_schema.columns): varchar, row(a integer), ..."""
+    if isinstance(t, Primitive):
+        return _TRINO_NAMES.get(t.name, t.name)
+    if isinstance(t, Decimal):
+        return f"decimal({t.precision},{t.scale})"
+    if isinstance(t, Array):
+        return f"array({to_trino(t.element)})"
+    if isinstance(t, Map):
+        return f"map({to_trino(t.key)}, {to_trino(t.value)})"
+    return "row(" + ", ".join(f"{f.name} {to_trino(f.type)}" for f in t.fields) + ")"
+
+
 _TOKEN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*|\d+|[<>(),:])")
 _ALIASES = {"integer": "int", "long": "bigint", "short": "smallint", "byte": "tinyint", "real": "float",
             "varchar": "string", "char": "string", "timestamp_ntz": "timestamp"}

@@ -43,6 +43,7 @@ def aws_env(moto_endpoint, monkeypatch) -> Iterator[str]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("LAKEWARD_QUERY_ENGINE", "local")  # moto's Athena runs nothing; tests seeding it say so
     yield moto_endpoint
 
 

@@ -127,15 +127,23 @@ def _render(result: "QueryResult", output: str) -> None:  # type: ignore[name-de
 @click.option("--output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--as", "principal", metavar="ARN",
               help="Run as this principal: Lake Formation grants decide which columns the query may read.")
-def query(sql: str, output: str, principal: str | None) -> None:
+@click.option("--engine", type=click.Choice(["local", "athena"]),
+              help="local: DuckDB over the tables' files; athena: submit to Amazon Athena "
+                   "[default: $LAKEWARD_QUERY_ENGINE, else athena with the environment's AWS, local with the "
+                   "embedded emulator].")
+def query(sql: str, output: str, principal: str | None, engine: str | None) -> None:
     """Run Athena (Trino) SQL over tables registered in the Glue Data Catalog."""
     with _clear_errors():
         from lakeward.query import run_query
+        from lakeward.query.athena import AthenaTarget
         from lakeward.runtime.aws import aws_context
         from lakeward.runtime.settings import Settings
 
-        with aws_context(Settings.load()) as aws:
-            result = run_query(aws, sql, principal)
+        settings = Settings.load(query_engine=(engine, "--engine"))
+        with aws_context(settings) as aws:
+            chosen = settings.query_engine or ("local" if aws.embedded else "athena")
+            target = AthenaTarget(settings.athena_workgroup, settings.athena_output, settings.athena_timeout_s)
+            result = run_query(aws, sql, principal, chosen, target)  # type: ignore[arg-type]
         _render(result, output)
 
 

@@ -36,6 +36,13 @@ class Settings(BaseModel):
     shuffle_partitions: int = Field(8, gt=0, description="local Spark: spark.sql.shuffle.partitions")
     driver_memory: str = Field("2g", description="local Spark: spark.driver.memory")
     spark_master: str = Field("local[2]", description="local Spark: the master URL")
+    query_engine: Literal["", "local", "athena"] = Field(
+        "", description="lakeward query: local (DuckDB) or athena [default: athena with the environment's AWS, "
+                        "local with the embedded emulator]")
+    athena_workgroup: str = Field("primary", description="lakeward query --engine athena: the workgroup")
+    athena_output: str = Field("", description="lakeward query --engine athena: s3:// output location "
+                                               "[default: the workgroup's]")
+    athena_timeout_s: float = Field(1800.0, gt=0, description="lakeward query --engine athena: longest wait")
     jar_cache: str = Field("", description="local Spark: the JVM parts ./dev.sh setup fetched "
                                            "[default: ~/.cache/lakeward/jars]")
 

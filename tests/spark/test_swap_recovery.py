@@ -3,54 +3,14 @@ the next run completes the swap from the plan the ledger holds. Glue fails for r
 proxy in front of the moto server that answers one API with 500s."""
 from __future__ import annotations
 
-import http.client
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlparse
-
 import pytest
 
+from tests.aws_proxy import failing_proxy
 from tests.engines import duckdb_rows, registered_locations
 from tests.helpers import cli, ingest
 from tests.spark.test_write_modes import COLUMNS, batch, expected, orders
 
 pytestmark = [pytest.mark.spark, pytest.mark.aws]
-
-
-def failing_proxy(upstream: str, failing_target: str) -> ThreadingHTTPServer:
-    target = urlparse(upstream)
-
-    class Handler(BaseHTTPRequestHandler):
-        def _forward(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if self.headers.get("X-Amz-Target", "").endswith(failing_target):
-                payload = b'{"__type": "InternalServiceException", "message": "injected by the test"}'
-                self.send_response(500)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-                return
-            connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
-            connection.request(self.command, self.path, body, {k: v for k, v in self.headers.items() if k != "Host"})
-            response = connection.getresponse()
-            data = response.read()
-            self.send_response(response.status)
-            for key, value in response.getheaders():
-                if key.lower() not in ("transfer-encoding", "content-length", "connection"):
-                    self.send_header(key, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 def test_a_swap_cut_short_leaves_the_old_partition_and_the_next_run_completes_it(workdir, glue, aws_env, monkeypatch):

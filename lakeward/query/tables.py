@@ -1,10 +1,8 @@
-"""Athena (Trino) SQL over tables resolved from the Glue Data Catalog, executed locally with DuckDB.
+"""Tables of a query resolved through the Glue Data Catalog, pruned to the partitions a query can match.
 
-Each table in the query is looked up in Glue (location, format, schema, partitions). Conjuncts of the
-WHERE clause that touch only partition columns are evaluated against the partition list first, so only
-the selected partitions' files are opened (Parquet: Glue partitions; Delta: the log's add actions).
-The files are exposed to DuckDB as a pyarrow dataset in the catalog's schema; the SQL is translated
-from the Athena dialect by sqlglot.
+Conjuncts of the WHERE clause that touch only partition columns are evaluated against the partition list
+first, so only the selected partitions' files are opened (Parquet: Glue partitions; Delta: the log's add
+actions). The files are exposed as a pyarrow dataset in the catalog's schema.
 """
 from __future__ import annotations
 
@@ -15,18 +13,17 @@ from urllib.parse import unquote
 import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
-import sqlglot
 from sqlglot import exp
 
 from catalog.glue import GlueCatalog
 from catalog.partition_projection import is_projected
 from catalog.partition_spec import HIVE_NULL
 from catalog.schema import TableDefinition
-from catalog.types import to_hive
-from lakeward.engines.arrow_types import arrow_schema, to_arrow
-from lakeward.errors import AccessDenied, QueryError
+from catalog.types import TIMESTAMP, to_hive
+from lakeward.engines.arrow_types import to_arrow
+from lakeward.errors import QueryError
 from lakeward.runtime.aws import AwsContext
-from lakeward.runtime.storage import Storage, join
+from lakeward.runtime.storage import FileEntry, Storage, join
 from lakeward.tables import delta
 
 DEFAULT_DATABASE = "default"
@@ -103,7 +100,9 @@ def _refers_to(column: exp.Column, table: exp.Table, single: bool) -> bool:
     return column.table == table.name and (not column.db or column.db == (table.db or DEFAULT_DATABASE))
 
 
-class _Resolver:
+class Resolver:
+    """Tables of the Glue Data Catalog as pyarrow datasets of the files a query needs."""
+
     def __init__(self, aws: AwsContext):
         self.aws = aws
         self.glue = GlueCatalog(aws.client("glue"))
@@ -117,30 +116,41 @@ class _Resolver:
         return found.definition
 
     def candidates(self, table: TableDefinition) -> list[tuple[dict[str, str | None], list[str] | str]]:
-        """(partition values, file URIs or the partition's location) per partition, from the catalog
-        (Parquet) or the log (Delta)."""
+        """(partition values, file URIs or the partition's location) per partition."""
+        return [(values, [e.uri for e in files] if not isinstance(files, str) else files)
+                for values, files in self.entries(table)]
+
+    def entries(self, table: TableDefinition) -> list[tuple[dict[str, str | None], list[FileEntry] | str]]:
+        """(partition values, files or the partition's location) per partition, from the catalog (Parquet)
+        or the log (Delta)."""
         if table.format == "delta":
             dt = delta.open_table(table.location, self.aws.storage_options())
             if dt is None:
                 raise QueryError(f"{table.qualified_name}: no Delta log at {table.location}")
             actions = pa.table(dt.get_add_actions(flatten=True)).to_pylist()
-            grouped: dict[tuple, list[str]] = {}
+            grouped: dict[tuple, list[FileEntry]] = {}
             for a in actions:
                 values = tuple(a.get(f"partition.{k.name}") for k in table.partition_keys)
-                grouped.setdefault(values, []).append(join(table.location, unquote(a["path"])))
+                modified = a.get("modification_time")
+                grouped.setdefault(values, []).append(FileEntry(
+                    join(table.location, unquote(a["path"])), a.get("size_bytes") or 0,
+                    int(modified.timestamp() * 1e9) if hasattr(modified, "timestamp") else int(modified or 0) * 10**6))
             return [({k.name: None if v is None else str(v) for k, v in zip(table.partition_keys, values)}, files)
                     for values, files in grouped.items()]
         if not table.partition_keys:
-            return [({}, [e.uri for e in self.storage.list_files(table.location) if e.uri.endswith(".parquet")])]
+            return [({}, self._parquet_files(table.location))]
         if is_projected(table.parameters):  # Athena computes the partitions; locally, the folders tell
             return self._listed_partitions(table)
         # A Parquet partition's files are listed only if it survives pruning: its location stands in.
         return [({k.name: (None if v == HIVE_NULL else v) for k, v in zip(table.partition_keys, p.values)},
                  p.location) for p in self.glue.partitions(table.database, table.name)]
 
-    def _listed_partitions(self, table: TableDefinition) -> list[tuple[dict[str, str | None], list[str] | str]]:
+    def _parquet_files(self, location: str) -> list[FileEntry]:
+        return [e for e in self.storage.list_files(location) if e.uri.endswith(".parquet")]
+
+    def _listed_partitions(self, table: TableDefinition) -> list[tuple[dict[str, str | None], list[FileEntry] | str]]:
         keys = [k.name for k in table.partition_keys]
-        grouped: dict[tuple, list[str]] = {}
+        grouped: dict[tuple, list[FileEntry]] = {}
         prefix = table.location.rstrip("/") + "/"
         for entry in self.storage.list_files(table.location):
             parts = entry.uri[len(prefix):].split("/")
@@ -148,35 +158,51 @@ class _Resolver:
             if not entry.uri.endswith(".parquet") or [unquote(k) for k, _, _ in pairs] != keys:
                 continue
             values = tuple(None if unquote(v) == HIVE_NULL else unquote(v) for _, _, v in pairs)
-            grouped.setdefault(values, []).append(entry.uri)
+            grouped.setdefault(values, []).append(entry)
         return [(dict(zip(keys, values)), files) for values, files in sorted(grouped.items(), key=str)]
 
-    def dataset(self, table: TableDefinition, predicate: exp.Expression | None) -> tuple[ds.Dataset, TableScan]:
-        candidates = self.candidates(table)
+    def dataset(self, table: TableDefinition, predicate: exp.Expression | None,
+                pseudo: bool = False) -> tuple[ds.Dataset, TableScan]:
+        """The selected partitions' files in the catalog's schema; with ``pseudo``, Athena's "$path",
+        "$file_size" and "$file_modified_time" too (constant per file, so a filter on them prunes files).
+        Top-level timestamps are read as UTC instants (what the files hold); the caller shows them zone-less."""
+        candidates = self.entries(table)
         selected = prune_partitions(table, candidates, predicate)
-        paths, partitions = [], []
+        files, partitions = [], []
         for index in selected:
-            values, files = candidates[index]
-            if isinstance(files, str):
-                files = [e.uri for e in self.storage.list_files(files) if e.uri.endswith(".parquet")]
+            values, found = candidates[index]
+            if isinstance(found, str):
+                found = self._parquet_files(found)
             expression = _partition_expression(table, values)
-            for f in files:
-                paths.append(f)
-                partitions.append(expression)
-        schema = arrow_schema([*table.columns, *table.partition_keys], utc=False)
-        if not paths:
-            return ds.dataset(pa.table({f.name: pa.array([], f.type) for f in schema})), \
-                TableScan(table.qualified_name, table.format, len(candidates), len(selected), 0)
-        fs, _ = self.storage.resolve(paths[0])
+            for entry in found:
+                files.append(entry)
+                partitions.append(expression & _pseudo_expression(entry) if pseudo else expression)
+        schema = pa.schema([pa.field(c.name, to_arrow(c.type, utc=c.type == TIMESTAMP))
+                            for c in (*table.columns, *table.partition_keys)])
+        if pseudo:
+            schema = pa.schema([*schema, *PSEUDO_COLUMNS])
+        scan = TableScan(table.qualified_name, table.format, len(candidates), len(selected), len(files))
+        if not files:
+            return ds.dataset(pa.table({f.name: pa.array([], f.type) for f in schema})), scan
+        fs, _ = self.storage.resolve(files[0].uri)
         dataset = ds.FileSystemDataset.from_paths(
-            [self.storage.resolve(p)[1] for p in paths], schema=schema, format=ds.ParquetFileFormat(),
+            [self.storage.resolve(f.uri)[1] for f in files], schema=schema, format=ds.ParquetFileFormat(),
             filesystem=fs, partitions=partitions)
-        return dataset, TableScan(table.qualified_name, table.format, len(candidates), len(selected), len(paths))
+        return dataset, scan
+
+
+PSEUDO_COLUMNS = (pa.field("$path", pa.string()), pa.field("$file_size", pa.int64()),
+                  pa.field("$file_modified_time", pa.timestamp("us", tz="UTC")))
+
+
+def _pseudo_expression(entry: FileEntry) -> ds.Expression:
+    return ((ds.field("$path") == entry.uri) & (ds.field("$file_size") == pa.scalar(entry.size, pa.int64()))
+            & (ds.field("$file_modified_time") == pa.scalar(entry.mtime_ns // 1000, pa.timestamp("us", tz="UTC"))))
 
 
 def table_partitions(aws: AwsContext, table: TableDefinition) -> list[tuple[dict[str, str | None], list[str] | str]]:
     """(partition values, file URIs or the partition's location) per partition of a registered table."""
-    return _Resolver(aws).candidates(table)
+    return Resolver(aws).candidates(table)
 
 
 def _partition_expression(table: TableDefinition, values: dict[str, str | None]) -> ds.Expression:
@@ -213,75 +239,3 @@ def _duck_quoted(name: str) -> str:
 def _duck_type(hive: str) -> str:
     return {"string": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT", "date": "DATE", "timestamp": "TIMESTAMP",
             "boolean": "BOOLEAN", "tinyint": "TINYINT", "smallint": "SMALLINT"}.get(hive, "VARCHAR")
-
-
-def _check_columns(tree: exp.Expression, principal: str, forbidden: dict[str, set[str]], names: set[str]) -> None:
-    """Fail, as Athena does, when the query names a column the principal cannot read (a struct field access
-    customer.email names the column customer)."""
-    for column in tree.find_all(exp.Column):
-        parts = [p for p in (column.name, column.table, column.db) if p]
-        for table, columns in forbidden.items():
-            hit = next((p for p in parts if p in columns and (p == column.name or p not in names)), None)
-            if hit:
-                raise AccessDenied(f"{principal} cannot read column {hit} of {table} (Lake Formation: no LF-tag "
-                                   "policy grant with SELECT matches its tags)")
-
-
-def run_query(aws: AwsContext, sql: str, principal: str | None = None) -> QueryResult:
-    try:
-        tree = sqlglot.parse_one(sql, read="athena")
-    except sqlglot.errors.ParseError as e:
-        raise QueryError(f"cannot parse the query: {e}") from e
-    resolver = _Resolver(aws)
-    con = duckdb.connect()
-    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
-    scans = []
-    nodes = [t for t in tree.find_all(exp.Table) if not (not t.db and t.name in ctes)]
-    internal = [t.name for t in tree.find_all(exp.Table) if t.name.startswith("__lakeward")]
-    if principal and internal:
-        raise AccessDenied(f"{principal}: {internal[0]} is not a table of the catalog")
-    tables = [resolver.table(node) for node in nodes]  # one Glue lookup per table reference
-    readable: dict[int, list[str]] = {}
-    if principal:
-        from lakeformation.lf import LakeFormation
-        from lakeward.governance.policy import table_access_for
-
-        lf = LakeFormation(aws.client("lakeformation"))
-        grants = lf.grants()
-        forbidden: dict[str, set[str]] = {}
-        names = {n.alias_or_name for n in nodes} | {n.name for n in nodes}
-        for i, node in enumerate(nodes):
-            table = tables[i]
-            every = [c.name for c in (*table.columns, *table.partition_keys)]
-            readable[i] = list(table_access_for(lf, principal, grants, table.database, table.name, every).readable)
-            if not readable[i]:
-                raise AccessDenied(f"{principal} cannot read table {table.qualified_name} (Lake Formation: no "
-                                   "LF-tag policy grant with SELECT matches any of its columns)")
-            forbidden[table.qualified_name] = set(every) - set(readable[i])
-        _check_columns(tree, principal, forbidden, names)
-    for i, node in enumerate(nodes):
-        table = tables[i]
-        keys = {k.name for k in table.partition_keys}
-        dataset, scan = resolver.dataset(table, partition_predicate(node, keys))
-        scans.append(scan)
-        view = f"__lakeward_{i}"
-        if principal:  # only the readable columns exist for the query (SELECT * shows those)
-            con.from_arrow(dataset).project(", ".join(_duck_quoted(c) for c in readable[i])).create_view(view)
-        else:
-            con.register(view, dataset)
-        replacement = exp.to_table(view)
-        alias = node.args.get("alias")
-        replacement.set("alias", alias.copy() if alias else exp.TableAlias(this=exp.to_identifier(node.name)))
-        if not alias:  # db.table.column references now go through the alias, which is the table name
-            for column in tree.find_all(exp.Column):
-                if column.table == node.name and column.db in ("", node.db or DEFAULT_DATABASE):
-                    column.set("db", None)
-        node.replace(replacement)
-    if principal:  # nothing but the projected views: no files, no extensions
-        con.execute("SET enable_external_access = false")
-    try:
-        cursor = con.execute(tree.sql("duckdb"))
-        columns = [d[0] for d in cursor.description]
-        return QueryResult(columns, cursor.fetchall(), scans)
-    except duckdb.Error as e:
-        raise QueryError(f"query failed: {e}") from e

@@ -1,0 +1,78 @@
+"""Trino -> DuckDB translation: what DuckDB would answer differently is corrected or refused (no tables)."""
+import datetime as dt
+import re
+
+import duckdb
+import pytest
+
+from lakeward.errors import QueryError
+from lakeward.query import trino
+from lakeward.query.joda import joda_to_strftime
+from lakeward.query.metadata import hive_like, metadata_statement
+
+SCHEMA = {"t": {"x": "double", "s": "string", "d": "date", "ts": "timestamp", "n": "int"}}
+
+
+def run(sql: str) -> list[tuple]:
+    con = duckdb.connect()
+    trino.configure(con)
+    con.execute("CREATE TABLE t AS SELECT 2.5::DOUBLE x, '1.5' s, DATE '2024-03-31' d, "
+                "TIMESTAMP '2024-03-01 23:00:00' ts, 7 n")
+    return con.execute(trino.translate(trino.parse(sql), SCHEMA).sql).fetchall()
+
+
+@pytest.mark.parametrize("pattern, parsing, expected", [
+    ("yyyy-MM-dd HH:mm:ss", False, "%Y-%m-%d %H:%M:%S"),
+    ("d/M/yy h a", False, "%-d/%-m/%y %-I %p"),
+    ("d/M/yy", True, "%d/%m/%y"),
+    ("EEE, dd MMM yyyy", False, "%a, %d %b %Y"),
+    ("EEEE MMMM", False, "%A %B"),
+    ("yyyy'T'HH 'o''clock' 100%", False, "%YT%H o'clock 100%%"),
+    ("HH''mm", False, "%H'%M"),
+    ("HH:mm:ss.SSS Z", False, "%H:%M:%S.%g %z"),
+])
+def test_joda_patterns(pattern, parsing, expected):
+    assert joda_to_strftime(pattern, parsing) == expected
+
+
+@pytest.mark.parametrize("pattern, words", [("G", "'G'"), ("ss.SS", "SSS or SSSSSS"), ("'open", "unterminated")])
+def test_joda_patterns_without_translation_are_refused(pattern, words):
+    with pytest.raises(QueryError, match=words):
+        joda_to_strftime(pattern)
+
+
+def test_integer_division_casts_and_dates_follow_trino():
+    assert run("SELECT n / 2, -n / 2, x / 2, n / 2.0 FROM t") == [(3, -3, 1.25, 3.5)]
+    assert run("SELECT CAST(x AS integer), CAST(-x AS bigint), try_cast(s AS integer) FROM t") == [(3, -3, None)]
+    assert run("SELECT d + INTERVAL '1' MONTH, date_add('day', 1, d), ts + INTERVAL '1' HOUR FROM t") == [
+        (dt.date(2024, 4, 30), dt.date(2024, 4, 1), dt.datetime(2024, 3, 2, 0, 0))]
+    assert run("SELECT date_diff('day', ts, timestamp '2024-03-02 22:59:59') FROM t") == [(0,)]
+    with pytest.raises(duckdb.Error, match="Cannot cast '1.5' to INTEGER"):
+        run("SELECT CAST(s AS integer) FROM t")
+
+
+def test_unnamed_expressions_are_named_as_athena_names_them():
+    con = duckdb.connect()
+    cursor = con.execute(trino.translate(trino.parse("SELECT 1 + 1, 'a' AS b, upper('c')")).sql)
+    assert [d[0] for d in cursor.description] == ["_col0", "b", "_col2"]
+
+
+@pytest.mark.parametrize("sql, words", [
+    ("SELECT url_extract_host('http://a')", "url_extract_host() has no local translation"),
+    ("SELECT regexp_replace('a', 'a', s) FROM t", "replacement must be a string literal"),
+    ("SELECT regexp_replace('a', '(?<x>a)', '${x}')", "named group references"),
+    ("SELECT format_datetime(ts, s) FROM t", "pattern must be a string literal"),
+])
+def test_what_cannot_be_translated_faithfully_is_refused(sql, words):
+    with pytest.raises(QueryError, match=re.escape(words)):
+        trino.translate(trino.parse(sql), SCHEMA)
+
+
+def test_show_patterns_and_statements():
+    assert hive_like("mpg*|eco*")("economics") and not hive_like("mpg*")("ampg")
+    assert hive_like("ORD*")("orders") and hive_like(None)("anything")
+    kind, found = metadata_statement("show tables in `Demo` like 'o*';")
+    assert kind == "tables" and found["database"] == "`Demo`" and found["pattern"] == "o*"
+    assert metadata_statement("SELECT 1") is None
+    with pytest.raises(QueryError, match="not supported locally"):
+        metadata_statement("SHOW FUNCTIONS")
