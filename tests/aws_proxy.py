@@ -7,8 +7,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
-# (action, status, body) -> (status, body) to send instead
-Rewrite = Callable[[str, int, bytes], tuple[int, bytes]]
+# (action, request body, status, response body) -> (status, response body) to send instead
+Rewrite = Callable[[str, bytes, int, bytes], tuple[int, bytes]]
 
 
 def aws_proxy(upstream: str, rewrite: Rewrite) -> ThreadingHTTPServer:
@@ -21,7 +21,7 @@ def aws_proxy(upstream: str, rewrite: Rewrite) -> ThreadingHTTPServer:
             connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
             connection.request(self.command, self.path, body, {k: v for k, v in self.headers.items() if k != "Host"})
             response = connection.getresponse()
-            status, data = rewrite(action, response.status, response.read())
+            status, data = rewrite(action, body, response.status, response.read())
             self.send_response(status)
             for key, value in response.getheaders():
                 if key.lower() not in ("transfer-encoding", "content-length", "connection"):
@@ -43,5 +43,5 @@ def aws_proxy(upstream: str, rewrite: Rewrite) -> ThreadingHTTPServer:
 def failing_proxy(upstream: str, failing_action: str) -> ThreadingHTTPServer:
     """Every call of ``failing_action`` answers 500 InternalServiceException."""
     payload = b'{"__type": "InternalServiceException", "message": "injected by the test"}'
-    return aws_proxy(upstream, lambda action, status, body: (500, payload) if action == failing_action
+    return aws_proxy(upstream, lambda action, _, status, body: (500, payload) if action == failing_action
                      else (status, body))

@@ -117,9 +117,11 @@ def _render(result: "QueryResult", output: str) -> None:  # type: ignore[name-de
         for row in result.rows:
             table.add_row(*("NULL" if v is None else str(v) for v in row))
         console.print(table)
-        for scan in result.scans:
-            err_console.print(f"[dim]{scan.table} ({scan.format}): {scan.partitions_scanned} of "
-                              f"{scan.partitions_total} partitions, {scan.files_scanned} files[/]")
+    for scan in result.scans:  # on stderr, whatever the output format
+        err_console.print(f"[dim]{scan.table} ({scan.format}): {scan.partitions_scanned} of "
+                          f"{scan.partitions_total} partitions, {scan.files_scanned} files[/]")
+    for note in result.notes:
+        err_console.print(f"note: {note}", markup=False)
 
 
 @main.command()

@@ -9,7 +9,7 @@ _FORMAT: dict[str, dict[int, str]] = {
     "x": {1: "%G"},
     "M": {1: "%-m", 2: "%m", 3: "%b", 4: "%B"},
     "d": {1: "%-d", 2: "%d"},
-    "D": {1: "%-j", 3: "%j"},
+    "D": {1: "%-j", 3: "%j"},  # DD (two digits) has no strftime equivalent
     "H": {1: "%-H", 2: "%H"},
     "h": {1: "%-I", 2: "%I"},
     "m": {1: "%-M", 2: "%M"},
@@ -17,10 +17,12 @@ _FORMAT: dict[str, dict[int, str]] = {
     "a": {1: "%p"},
     "E": {1: "%a", 4: "%A"},
     "e": {1: "%u"},
-    "w": {1: "%V"},
-    "z": {1: "%Z"},
+    "w": {2: "%V"},
     "Z": {1: "%z"},
 }
+# Where strftime and Joda read or write the same letters differently.
+_REFUSED = {("y", 2, True): "Joda reads two-digit years around a pivot of now - 30 years",
+            ("D", 2, None): "day of year padded to two digits", ("Z", 1, False): "Joda writes +0000, strftime +00"}
 _FRACTION = {3: "%g", 6: "%f"}
 
 
@@ -31,9 +33,14 @@ def _directive(letter: str, count: int, parsing: bool, pattern: str) -> str:
                              f"not {'S' * count}")
         return _FRACTION[count]
     table = _FORMAT.get(letter)
-    if table is None:
-        raise QueryError(f"Joda pattern {pattern!r}: the letter {letter!r} has no local translation")
-    directive = table[max(c for c in table if c <= count)]
+    counts = [c for c in (table or {}) if c <= count]
+    if not counts:
+        raise QueryError(f"Joda pattern {pattern!r}: {letter * count!r} has no local translation")
+    why = _REFUSED.get((letter, count, parsing)) or _REFUSED.get((letter, count, None))
+    if why or (letter == "Z" and not parsing):
+        raise QueryError(f"Joda pattern {pattern!r}: {letter * count!r} has no local translation "
+                         f"({why or _REFUSED[('Z', 1, False)]})")
+    directive = table[max(counts)]
     return directive.replace("%-", "%") if parsing else directive  # strptime reads unpadded numbers anyway
 
 

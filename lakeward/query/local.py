@@ -6,6 +6,8 @@ query can match (see tables.py); metadata statements and information_schema are 
 """
 from __future__ import annotations
 
+import dataclasses
+
 import duckdb
 import pyarrow as pa
 from sqlglot import exp
@@ -39,26 +41,44 @@ def _check_columns(tree: exp.Expression, principal: str, forbidden: dict[str, se
                                    "policy grant with SELECT matches its tags)")
 
 
-def _readable(aws: AwsContext, principal: str, tree: exp.Expression, nodes: list[exp.Table],
-              tables: list[TableDefinition]) -> list[list[str]]:
-    from lakeformation.lf import LakeFormation
-    from lakeward.governance.policy import table_access_for
+class _Access:
+    """What a principal may read, decided from the LF-tags and grants Lake Formation holds."""
 
-    lf = LakeFormation(aws.client("lakeformation"))
-    grants = lf.grants()
-    forbidden: dict[str, set[str]] = {}
-    names = {n.alias_or_name for n in nodes} | {n.name for n in nodes}
-    readable = []
-    for table in tables:
+    def __init__(self, aws: AwsContext, principal: str):
+        from lakeformation.lf import LakeFormation
+
+        self.principal = principal
+        self.lf = LakeFormation(aws.client("lakeformation"))
+        self.grants = self.lf.grants()
+
+    def readable(self, table: TableDefinition) -> list[str]:
+        from lakeward.governance.policy import table_access_for
+
         every = [c.name for c in (*table.columns, *table.partition_keys)]
-        allowed = list(table_access_for(lf, principal, grants, table.database, table.name, every).readable)
+        return list(table_access_for(self.lf, self.principal, self.grants, table.database, table.name,
+                                     every).readable)
+
+    def visible(self, table: TableDefinition) -> TableDefinition | None:
+        """The table with only the columns the principal can read (None: none)."""
+        allowed = set(self.readable(table))
         if not allowed:
-            raise AccessDenied(f"{principal} cannot read table {table.qualified_name} (Lake Formation: no "
-                               "LF-tag policy grant with SELECT matches any of its columns)")
-        forbidden[table.qualified_name] = set(every) - set(allowed)
-        readable.append(allowed)
-    _check_columns(tree, principal, forbidden, names)
-    return readable
+            return None
+        return dataclasses.replace(table, columns=tuple(c for c in table.columns if c.name in allowed),
+                                   partition_keys=tuple(c for c in table.partition_keys if c.name in allowed))
+
+    def check(self, tree: exp.Expression, nodes: list[exp.Table], tables: list[TableDefinition]) -> list[list[str]]:
+        forbidden: dict[str, set[str]] = {}
+        readable = []
+        for table in tables:
+            allowed = self.readable(table)
+            if not allowed:
+                raise AccessDenied(f"{self.principal} cannot read table {table.qualified_name} (Lake Formation: "
+                                   "no LF-tag policy grant with SELECT matches any of its columns)")
+            forbidden[table.qualified_name] = {c.name for c in (*table.columns, *table.partition_keys)} - set(allowed)
+            readable.append(allowed)
+        names = {n.alias_or_name for n in nodes} | {n.name for n in nodes}
+        _check_columns(tree, self.principal, forbidden, names)
+        return readable
 
 
 def _replace(tree: exp.Expression, node: exp.Table, view: str) -> None:
@@ -78,9 +98,10 @@ def _replace(tree: exp.Expression, node: exp.Table, view: str) -> None:
 
 def run_local(aws: AwsContext, sql: str, principal: str | None = None) -> QueryResult:
     resolver = Resolver(aws)
+    access = _Access(aws, principal) if principal else None
     statement = metadata.metadata_statement(sql)
     if statement is not None:
-        return metadata.answer(resolver, *statement)
+        return metadata.answer(resolver, *statement, **({"visible": access.visible} if access else {}))
     tree = trino.parse(sql)
     query = tree.this if isinstance(tree, exp.Subquery) else tree
     if not isinstance(query, _QUERIES):
@@ -96,13 +117,14 @@ def run_local(aws: AwsContext, sql: str, principal: str | None = None) -> QueryR
     schema: dict[str, dict[str, str]] = {}
     for i, node in enumerate([t for t in every if t.db.lower() == "information_schema"]):
         view = f"__lakeward_information_{i}"
-        rows = metadata.information_schema(resolver, node.name.lower())
+        rows = metadata.information_schema(resolver, node.name.lower(),
+                                           **({"visible": access.visible} if access else {}))
         con.register(view, rows)
         schema[view] = {f.name: "string" if pa.types.is_string(f.type) else "bigint" for f in rows.schema}
         _replace(tree, node, view)
     nodes = [t for t in every if t.db.lower() != "information_schema"]
     tables = [resolver.table(node) for node in nodes]  # one Glue lookup per table reference
-    readable = _readable(aws, principal, tree, nodes, tables) if principal else None
+    readable = access.check(tree, nodes, tables) if access else None
     pseudo = any(c.name in _PSEUDO for c in tree.find_all(exp.Column))
     scans: list[TableScan] = []
     for i, (node, table) in enumerate(zip(nodes, tables)):
@@ -127,7 +149,7 @@ def run_local(aws: AwsContext, sql: str, principal: str | None = None) -> QueryR
     try:
         cursor = con.execute(translation.sql)
         columns = [d[0] for d in cursor.description]
-        return QueryResult(columns, cursor.fetchall(), scans)
+        return QueryResult(columns, cursor.fetchall(), scans, translation.notes)
     except duckdb.Error as e:
         raise QueryError(f"query failed: {str(e).splitlines()[0]}") from e
 

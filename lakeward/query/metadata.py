@@ -12,7 +12,7 @@ from catalog.athena_ddl import create_table_ddl
 from catalog.partition_spec import HIVE_NULL
 from catalog.schema import TableDefinition
 from catalog.types import to_hive, to_trino
-from lakeward.errors import QueryError
+from lakeward.errors import AccessDenied, QueryError
 from lakeward.query.tables import DEFAULT_DATABASE, QueryResult, Resolver
 
 CATALOG_NAME = "awsdatacatalog"
@@ -24,21 +24,24 @@ _STATEMENTS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"SHOW\s+TABLES(?:\s+(?:IN|FROM)\s+(?P<database>{_NAME}))?{_PATTERN}", re.I), "tables"),
     (re.compile(rf"SHOW\s+COLUMNS\s+(?:IN|FROM)\s+{_TABLE}(?:\s+(?:IN|FROM)\s+(?P<database>{_NAME}))?", re.I),
      "columns"),
-    (re.compile(rf"(?:DESCRIBE|DESC)(?:\s+(?:EXTENDED|FORMATTED))?\s+{_TABLE}", re.I), "describe"),
+    (re.compile(rf"(?:DESCRIBE|DESC)\s+{_TABLE}", re.I), "describe"),
     (re.compile(rf"SHOW\s+PARTITIONS\s+{_TABLE}", re.I), "partitions"),
     (re.compile(rf"SHOW\s+CREATE\s+TABLE\s+{_TABLE}", re.I), "create"),
 ]
 
 
 def _unquote(name: str) -> str:
-    return name[1:-1] if name[:1] in "`\"" else name.lower()
+    """Athena's catalog names are lower case, quoted or not."""
+    return (name[1:-1] if name[:1] in "`\"" else name).lower()
 
 
 def hive_like(pattern: str | None) -> Callable[[str], bool]:
-    """Athena's SHOW pattern: '*' matches any characters, '|' separates alternatives, case-insensitive."""
+    """Athena's SHOW pattern: '*' or '.*' matches any characters, '|' separates alternatives,
+    case-insensitive."""
     if pattern is None:
         return lambda _: True
-    regex = "|".join(".*".join(re.escape(p) for p in alt.strip().split("*")) for alt in pattern.split("|"))
+    regex = "|".join(".*".join(re.escape(p) for p in alt.strip().replace(".*", "*").split("*"))
+                     for alt in pattern.split("|"))
     compiled = re.compile(regex, re.I)
     return lambda name: compiled.fullmatch(name) is not None
 
@@ -56,7 +59,14 @@ def metadata_statement(sql: str) -> tuple[str, re.Match[str]] | None:
     return None
 
 
-def answer(resolver: Resolver, kind: str, found: re.Match[str]) -> QueryResult:
+Visible = Callable[[TableDefinition], "TableDefinition | None"]  # the table as a principal sees it
+
+
+def _everything(table: TableDefinition) -> TableDefinition:
+    return table
+
+
+def answer(resolver: Resolver, kind: str, found: re.Match[str], visible: Visible = _everything) -> QueryResult:
     groups = found.groupdict()
     if kind == "databases":
         names = sorted(n for n in _databases(resolver) if hive_like(groups.get("pattern"))(n))
@@ -64,9 +74,10 @@ def answer(resolver: Resolver, kind: str, found: re.Match[str]) -> QueryResult:
     if kind == "tables":
         database = _unquote(groups["database"]) if groups.get("database") else DEFAULT_DATABASE
         matches = hive_like(groups.get("pattern"))
-        names = sorted(t.definition.name for t in resolver.glue.tables(database) if matches(t.definition.name))
+        names = sorted(t.definition.name for t in resolver.glue.tables(database)
+                       if matches(t.definition.name) and visible(t.definition) is not None)
         return QueryResult(["tab_name"], [(n,) for n in names])
-    table = _table(resolver, groups["table"], groups.get("database"))
+    table = _table(resolver, groups["table"], groups.get("database"), visible)
     if kind == "columns":
         return QueryResult(["field"], [(c.name,) for c in (*table.columns, *table.partition_keys)])
     if kind == "describe":
@@ -81,7 +92,7 @@ def _databases(resolver: Resolver) -> list[str]:
     return resolver.glue.databases()
 
 
-def _table(resolver: Resolver, text: str, database: str | None) -> TableDefinition:
+def _table(resolver: Resolver, text: str, database: str | None, visible: Visible) -> TableDefinition:
     parts = re.findall(_NAME, text)
     names = [_unquote(p) for p in parts]
     if len(names) == 1:
@@ -89,7 +100,11 @@ def _table(resolver: Resolver, text: str, database: str | None) -> TableDefiniti
     found = resolver.glue.load_table(names[0], names[1])
     if found is None:
         raise QueryError(f"table {names[0]}.{names[1]} is not in the Glue Data Catalog")
-    return found.definition
+    shown = visible(found.definition)
+    if shown is None:
+        raise AccessDenied(f"cannot read table {names[0]}.{names[1]} (Lake Formation: no LF-tag policy grant "
+                           "with SELECT matches any of its columns)")
+    return shown
 
 
 def _describe(table: TableDefinition) -> QueryResult:
@@ -104,6 +119,9 @@ def _describe(table: TableDefinition) -> QueryResult:
 def _partition_values(resolver: Resolver, table: TableDefinition) -> list[tuple[str | None, ...]]:
     if not table.partition_keys:
         raise QueryError(f"{table.qualified_name} is not partitioned")
+    if table.format == "parquet":  # Athena lists the partitions registered in Glue (none when projected)
+        return [tuple(None if v == HIVE_NULL else v for v in p.values)
+                for p in resolver.glue.partitions(table.database, table.name)]
     return [tuple(values.get(k.name) for k in table.partition_keys) for values, _ in resolver.entries(table)]
 
 
@@ -114,13 +132,14 @@ def _partition_name(table: TableDefinition, values: tuple[str | None, ...]) -> s
                     for k, v in zip(table.partition_keys, values))
 
 
-def information_schema(resolver: Resolver, name: str) -> pa.Table:
+def information_schema(resolver: Resolver, name: str, visible: Visible = _everything) -> pa.Table:
     """The rows of information_schema.schemata, .tables or .columns, from the catalog."""
     databases = sorted(_databases(resolver))
     if name == "schemata":
         return pa.table({"catalog_name": [CATALOG_NAME] * (len(databases) + 1),
                          "schema_name": ["information_schema", *databases]})
-    tables = [t.definition for db in databases for t in resolver.glue.tables(db)]
+    tables = [shown for db in databases for t in resolver.glue.tables(db)
+              if (shown := visible(t.definition)) is not None]
     if name == "tables":
         return pa.table({"table_catalog": [CATALOG_NAME] * len(tables),
                          "table_schema": [t.database for t in tables], "table_name": [t.name for t in tables],

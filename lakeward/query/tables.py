@@ -43,6 +43,7 @@ class QueryResult:
     columns: list[str]
     rows: list[tuple]
     scans: list[TableScan] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # where the local translation could not follow Trino
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row)) for row in self.rows]
@@ -218,17 +219,23 @@ def _partition_expression(table: TableDefinition, values: dict[str, str | None])
 
 
 def prune_partitions(table: TableDefinition, candidates: list, predicate: exp.Expression | None) -> list[int]:
-    """Indexes of the partitions the predicate can match, decided by DuckDB on the partition values."""
+    """Indexes of the partitions the predicate can match, decided by DuckDB on the partition values with
+    the query's own (Trino) semantics."""
+    from lakeward.query import trino
+
     if predicate is None or not table.partition_keys:
         return list(range(len(candidates)))
     con = duckdb.connect()
+    trino.configure(con)
     columns = {k.name: [c[0].get(k.name) for c in candidates] for k in table.partition_keys}
     con.register("parts_raw", pa.table({"idx": list(range(len(candidates))), **columns}))
     casts = ", ".join(f'CAST("{k.name}" AS {_duck_type(to_hive(k.type))}) AS "{k.name}"' for k in table.partition_keys)
     con.execute(f"CREATE VIEW parts AS SELECT idx, {casts} FROM parts_raw")
+    schema = {"parts": {"idx": "bigint", **{k.name: to_hive(k.type) for k in table.partition_keys}}}
     try:
-        return [r[0] for r in con.execute(f"SELECT idx FROM parts WHERE {predicate.sql('duckdb')}").fetchall()]
-    except duckdb.Error:
+        sql = trino.translate(exp.select("idx").from_("parts").where(predicate.copy()), schema).sql
+        return [r[0] for r in con.execute(sql).fetchall()]
+    except (duckdb.Error, QueryError):
         return list(range(len(candidates)))  # not evaluable on partition values alone: scan everything
 
 

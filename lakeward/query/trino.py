@@ -35,10 +35,8 @@ from lakeward.query.joda import joda_to_strftime
 SESSION = ("SET integer_division = true", "SET TimeZone = 'UTC'")
 
 # Functions sqlglot does not model whose DuckDB namesake takes the same arguments and gives the same result.
-SAME_IN_DUCKDB = frozenset({
-    "map_values", "codepoint", "url_encode", "url_decode", "levenshtein_distance", "typeof",
-})
-_RENAMED = {"codepoint": "unicode", "is_finite": "isfinite", "hamming_distance": "hamming"}
+SAME_IN_DUCKDB = frozenset({"map_values", "levenshtein_distance"})
+_RENAMED = {"codepoint": "unicode", "is_finite": "isfinite"}
 _INTEGERS = {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.DataType.Type.INT,
              exp.DataType.Type.BIGINT}
 _FLOATS = {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT}
@@ -79,7 +77,7 @@ def _name_like_athena(tree: exp.Expression) -> None:
 
 
 def _annotated(tree: exp.Expression, schema: dict[str, dict[str, str]], notes: list[str]) -> exp.Expression:
-    mapping = MappingSchema(schema, dialect="spark") if schema else None
+    mapping = MappingSchema(schema, dialect="hive") if schema else None
     try:
         qualified = qualify_columns(tree.copy(), mapping or MappingSchema(), expand_stars=False,
                                     allow_partial_qualification=True, dialect="athena")
@@ -95,11 +93,28 @@ def _bottom_up(root: exp.Expression, rewrite) -> exp.Expression:
         parent, key, index = node.parent, node.arg_key, node.index
         new = rewrite(node)
         if new is not node:
+            if new.type is None or new.type.this == exp.DataType.Type.UNKNOWN:
+                new.type = node.type  # the replacement means the same value
             if node is root:
                 root = new
             else:
                 parent.set(key, new, index)
     return root
+
+
+def _duck(template: str, *args: exp.Expression) -> exp.Expression:
+    """A DuckDB expression from SQL text in which __0, __1, ... stand for the given expressions."""
+    tree = sqlglot.parse_one(template, read="duckdb")
+    for column in list(tree.find_all(exp.Column)):
+        found = re.fullmatch(r"__(\d+)", column.name)
+        if found and not column.table:
+            column.replace(args[int(found.group(1))].copy())
+    return tree
+
+
+def _type(node: exp.Expression | None) -> exp.DataType.Type | None:
+    kind = node.type.this if node is not None and node.type is not None else None
+    return None if kind in (None, exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL) else kind
 
 
 def _rewrite(node: exp.Expression) -> exp.Expression:
@@ -185,40 +200,67 @@ def _date_diff(node: exp.DateDiff) -> exp.Expression:
 
 
 def _cast(node: exp.Cast) -> exp.Expression:
-    target, source = node.to.this, node.this.type
-    if target not in _INTEGERS or source is None:
-        return node
-    if source.this in _FLOATS:
-        node.set("this", exp.Anonymous(this="ROUND", expressions=[node.this]))
-    elif source.this in _TEXT:
-        text = node.this
-        valid = exp.RegexpILike(this=exp.Trim(this=text.copy()), expression=exp.Literal.string(r"^[+-]?[0-9]+$"))
-        refusal = exp.null() if isinstance(node, exp.TryCast) else exp.Anonymous(this="ERROR", expressions=[
-            exp.DPipe(this=exp.Literal.string("Cannot cast '"), expression=exp.DPipe(
-                this=text.copy(), expression=exp.Literal.string(f"' to {node.to.sql('athena')}")))])
-        node.set("this", exp.Case(ifs=[exp.If(this=valid, true=text)], default=refusal))
+    target, source = node.to.this, _type(node.this)
+    if target in _TEXT:
+        return _cast_to_text(node, source)
+    if target not in _INTEGERS or source in _INTEGERS or source == exp.DataType.Type.DECIMAL:
+        return node  # DuckDB rounds decimals half away from zero, as Trino does
+    to, lenient = node.to.sql("duckdb"), isinstance(node, exp.TryCast)
+    refusal = "NULL" if lenient else (
+        "ERROR('Cannot cast ''' || CAST(__0 AS VARCHAR) || ''' to " + node.to.sql("athena") + "')")
+    rounded = f"CAST(ROUND(TRY_CAST(__0 AS DOUBLE)) AS {to})"
+    whole = "REGEXP_MATCHES(TRIM(CAST(__0 AS VARCHAR)), '^[+-]?[0-9]+$')"
+    plain = f"{'TRY_CAST' if lenient else 'CAST'}(__0 AS {to})"
+    if source in _FLOATS:
+        return _duck(rounded, node.this)
+    if source in _TEXT:
+        return _duck(f"CASE WHEN {whole} THEN {plain} ELSE {refusal} END", node.this)
+    return _duck(f"CASE WHEN TYPEOF(__0) IN ('DOUBLE', 'FLOAT') THEN {rounded} "
+                 f"WHEN TYPEOF(__0) = 'VARCHAR' AND NOT {whole} THEN {refusal} ELSE {plain} END", node.this)
+
+
+def _cast_to_text(node: exp.Cast, source: exp.DataType.Type | None) -> exp.Expression:
+    """Trino writes a timestamp with milliseconds, and a double outside [1e-3, 1e7) in Java's E notation,
+    which DuckDB does not: the first is formatted, the second refused where it occurs."""
+    if source == exp.DataType.Type.TIMESTAMP:
+        return _duck("STRFTIME(__0, '%Y-%m-%d %H:%M:%S.%g')", node.this)
+    if source in _FLOATS:
+        return _duck("CASE WHEN ABS(__0) >= 1e7 OR (ABS(__0) < 1e-3 AND __0 <> 0) THEN ERROR('CAST of ' || "
+                     "CAST(__0 AS VARCHAR) || ' to varchar: Athena writes it in E notation, which has no local "
+                     "translation') ELSE CAST(__0 AS VARCHAR) END", node.this)
     return node
 
 
 def _is_date(node: exp.Expression | None) -> bool:
-    return node is not None and node.type is not None and node.type.this == exp.DataType.Type.DATE
+    return _type(node) == exp.DataType.Type.DATE
+
+
+def _refuse_sub_day(node: exp.Expression) -> None:
+    raise QueryError(f"{node.sql('athena')}: Athena cannot add hours, minutes or seconds to a date")
 
 
 def _date_interval(node: exp.Add | exp.Sub) -> exp.Expression:
-    interval = node.expression if isinstance(node.expression, exp.Interval) else None
-    if interval is None or not _is_date(node.this):
+    if isinstance(node.expression, exp.Interval):
+        operand, interval = node.this, node.expression
+    elif isinstance(node, exp.Add) and isinstance(node.this, exp.Interval):
+        operand, interval = node.expression, node.this
+    else:
+        return node
+    if not _is_date(operand):
         return node
     unit = interval.args.get("unit")
     if unit is None or unit.name.upper().rstrip("S") not in _DATE_UNITS:
-        return node
+        _refuse_sub_day(node)
     return exp.cast(node, "DATE")
 
 
 def _date_add(node: exp.DateAdd) -> exp.Expression:
     unit = node.args.get("unit")
-    if _is_date(node.this) and unit is not None and unit.name.upper() in _DATE_UNITS:
-        return exp.cast(node, "DATE")
-    return node
+    if not _is_date(node.this):
+        return node
+    if unit is None or unit.name.upper() not in _DATE_UNITS:
+        _refuse_sub_day(node)
+    return exp.cast(node, "DATE")
 
 
 def _unnest_rows(node: exp.Unnest) -> exp.Expression:
@@ -240,7 +282,80 @@ def _unnest_rows(node: exp.Unnest) -> exp.Expression:
 
 
 def _at_time_zone(node: exp.AtTimeZone) -> exp.Expression:
+    """The result is the wall time in the zone, without the zone: right as a column shown or cast to text,
+    date or timestamp; wrong in arithmetic or comparisons, so refused there."""
+    parent = node.parent
+    shown = isinstance(parent, exp.Select) or (isinstance(parent, exp.Alias) and isinstance(parent.parent, exp.Select))
+    if not (shown or (isinstance(parent, exp.Cast) and parent.to.this not in _TEXT)):
+        raise QueryError(f"{node.sql('athena')}: a value with a time zone is supported locally only as a "
+                         "selected column or inside a CAST to date or timestamp")
     return exp.Anonymous(this="TIMEZONE", expressions=[node.args["zone"], exp.cast(node.this, "TIMESTAMPTZ")])
+
+
+def _typeof(node: exp.Expression) -> exp.Expression:
+    raise QueryError("typeof(): DuckDB's type names are not Athena's; it has no local translation")
+
+
+def _substring(node: exp.Substring) -> exp.Expression:
+    start = node.args.get("start")
+    return node if start is None else _duck("CASE WHEN __1 = 0 THEN '' ELSE __0 END", node, start)
+
+
+def _split_part(node: exp.SplitPart) -> exp.Expression:
+    delimiter, index = node.args.get("delimiter"), node.args.get("part_index")
+    if delimiter is None or index is None:
+        return node
+    return _duck("CASE WHEN __1 > LEN(STRING_SPLIT(__2, __3)) THEN NULL ELSE __0 END", node, index, node.this,
+                 delimiter)
+
+
+def _regexp_extract(node: exp.RegexpExtract) -> exp.Expression:
+    return _duck("CASE WHEN REGEXP_MATCHES(__1, __2) THEN __0 END", node, node.this, node.expression)
+
+
+def _array_slice(node: exp.ArraySlice) -> exp.Expression:
+    """Trino's slice(array, start, length); DuckDB's list_slice takes an end."""
+    start, length = node.args.get("start"), node.args.get("end")
+    if length is None:
+        raise QueryError("slice(): needs a start and a length")
+    first = "CASE WHEN __1 < 0 THEN LEN(__0) + __1 + 1 ELSE __1 END"
+    return _duck(f"LIST_SLICE(__0, {first}, {first} + __2 - 1)", node.this, start, length)
+
+
+def _array_extreme(node: exp.Expression) -> exp.Expression:
+    """array_max/array_min are NULL when the array holds a NULL."""
+    return _duck("CASE WHEN LIST_CONTAINS(LIST_TRANSFORM(__1, LAMBDA x: x IS NULL), TRUE) THEN NULL ELSE __0 END",
+                 node, node.this)
+
+
+def _array_distinct(node: exp.ArrayDistinct) -> exp.Expression:
+    """First occurrences in order, one NULL kept (DuckDB's list_distinct drops NULLs and reorders)."""
+    return _duck("LIST_FILTER(__0, LAMBDA x, i: LIST_POSITION(__0, x) = i)", node.this)
+
+
+def _scale(node: exp.Expression) -> int | None:
+    """The decimal scale Trino gives an operand (a literal 1.25 is decimal(3,2)); None if not a decimal."""
+    if isinstance(node, exp.Literal) and not node.is_string and "." in node.this and "e" not in node.this.lower():
+        return len(node.this.split(".")[1])
+    if _type(node) == exp.DataType.Type.DECIMAL:
+        params = node.type.expressions
+        return int(params[1].this.this) if len(params) > 1 else 0
+    return None
+
+
+def _div(node: exp.Div) -> exp.Expression:
+    """decimal / decimal (or integer) is a decimal with the larger scale, rounded half up."""
+    operands = (node.this, node.expression)
+    scales = [_scale(n) for n in operands]
+    if all(s is None for s in scales) or any(s is None and _type(n) not in _INTEGERS for s, n in zip(scales, operands)):
+        return node
+    scale = max(s or 0 for s in scales)
+    return _duck(f"CAST(ROUND(CAST(__0 AS DOUBLE) / __1, {scale}) AS DECIMAL(38, {scale}))", *operands)
+
+
+def _avg(node: exp.Avg) -> exp.Expression:
+    scale = _scale(node.this) if _type(node.this) == exp.DataType.Type.DECIMAL else None
+    return node if scale is None else _duck(f"CAST(ROUND(__0, {scale}) AS DECIMAL(38, {scale}))", node)
 
 
 _HANDLERS = {
@@ -258,6 +373,16 @@ _HANDLERS = {
     exp.DateAdd: _date_add,
     exp.AtTimeZone: _at_time_zone,
     exp.Unnest: _unnest_rows,
+    exp.Typeof: _typeof,
+    exp.Substring: _substring,
+    exp.SplitPart: _split_part,
+    exp.RegexpExtract: _regexp_extract,
+    exp.ArraySlice: _array_slice,
+    exp.ArrayMax: _array_extreme,
+    exp.ArrayMin: _array_extreme,
+    exp.ArrayDistinct: _array_distinct,
+    exp.Div: _div,
+    exp.Avg: _avg,
 }
 
 

@@ -97,6 +97,20 @@ def test_grants_apply_idempotently_and_the_analyst_never_sees_pii(workdir, lakef
     assert hidden_table.exit_code == 2 and "cannot read table db.products" in hidden_table.output
     assert cli("query", "--as", STEWARD, "SELECT email FROM db.people").exit_code == 0
 
+    def as_analyst(sql: str) -> list[dict]:
+        result = cli("query", "--as", ANALYST, sql, "--output", "json")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    # Metadata shows a principal only what it can read, as Athena does under Lake Formation.
+    assert as_analyst("SHOW TABLES IN db") == [{"tab_name": "people"}]
+    assert {r["field"] for r in as_analyst("SHOW COLUMNS IN db.people")} == {"order_id", "email_opt_in", "tracking"}
+    assert {r["column_name"] for r in as_analyst("SELECT column_name FROM information_schema.columns "
+                                                 "WHERE table_schema = 'db'")} == {"order_id", "email_opt_in",
+                                                                                   "tracking"}
+    described = cli("query", "--as", ANALYST, "DESCRIBE db.products")
+    assert described.exit_code == 2 and "cannot read table db.products" in described.output
+
 
 def test_drift_is_reported_and_removed_only_with_prune(workdir, lakeformation):
     spec = workdir / "lakeward.yaml"

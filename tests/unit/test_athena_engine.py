@@ -28,6 +28,20 @@ def seed(endpoint: str, rows: list[list[str | None]]) -> None:
     urllib.request.urlopen(request).read()
 
 
+def paginate_like_athena(action: str, request: bytes, status: int, body: bytes) -> tuple[int, bytes]:
+    """moto answers GetQueryResults in one page; Athena sends at most 1,000 rows a page with a NextToken."""
+    if action != "GetQueryResults" or status != 200:
+        return status, body
+    answer, token = json.loads(body), json.loads(request or b"{}").get("NextToken")
+    start = int(token) if token else 0
+    rows = answer["ResultSet"]["Rows"]
+    answer["ResultSet"]["Rows"] = rows[start:start + 1000]
+    answer.pop("NextToken", None)
+    if start + 1000 < len(rows):
+        answer["NextToken"] = str(start + 1000)
+    return status, json.dumps(answer).encode()
+
+
 def test_athena_engine_submits_the_statement_as_written_and_reads_every_typed_row(aws_env, monkeypatch):
     monkeypatch.setenv("LAKEWARD_ATHENA_OUTPUT", "s3://results/lakeward/")
     athena = boto3.client("athena", endpoint_url=aws_env, region_name="us-east-1")
@@ -37,10 +51,13 @@ def test_athena_engine_submits_the_statement_as_written_and_reads_every_typed_ro
     rows.append(["NULLS", None, None, None, None])
     seed(aws_env, rows)
     sql = "SELECT country, count(*) AS orders FROM demo.orders WHERE order_ts > now() - INTERVAL '1' DAY GROUP BY 1"
+    proxy = aws_proxy(aws_env, paginate_like_athena)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{proxy.server_port}")
     result = cli("query", sql, "--engine", "athena", "--output", "json")
+    proxy.shutdown()
     assert result.exit_code == 0, result.output
     got = json.loads(result.stdout)
-    assert len(got) == 1501  # the header row is not a row
+    assert len(got) == 1501  # two pages; the header row (first row of the first page only) is not a row
     assert got[7] == {"country": "C0007", "orders": 7, "revenue": 7.5, "day": "2024-03-01",
                       "last_ts": "2024-03-01 10:00:00"}
     assert got[-1] == {"country": "NULLS", "orders": None, "revenue": None, "day": None, "last_ts": None}
@@ -53,7 +70,7 @@ def test_athena_engine_submits_the_statement_as_written_and_reads_every_typed_ro
 def test_a_failed_athena_query_shows_athena_reason_after_polling(aws_env, monkeypatch):
     polls = []
 
-    def play_a_failure(action: str, status: int, body: bytes) -> tuple[int, bytes]:
+    def play_a_failure(action: str, request: bytes, status: int, body: bytes) -> tuple[int, bytes]:
         if action != "GetQueryExecution":
             return status, body
         polls.append(action)

@@ -1,6 +1,7 @@
 """Trino -> DuckDB translation: what DuckDB would answer differently is corrected or refused (no tables)."""
 import datetime as dt
 import re
+from decimal import Decimal
 
 import duckdb
 import pytest
@@ -24,21 +25,25 @@ def run(sql: str) -> list[tuple]:
 @pytest.mark.parametrize("pattern, parsing, expected", [
     ("yyyy-MM-dd HH:mm:ss", False, "%Y-%m-%d %H:%M:%S"),
     ("d/M/yy h a", False, "%-d/%-m/%y %-I %p"),
-    ("d/M/yy", True, "%d/%m/%y"),
+    ("d/M/yyyy", True, "%d/%m/%Y"),
     ("EEE, dd MMM yyyy", False, "%a, %d %b %Y"),
     ("EEEE MMMM", False, "%A %B"),
     ("yyyy'T'HH 'o''clock' 100%", False, "%YT%H o'clock 100%%"),
     ("HH''mm", False, "%H'%M"),
-    ("HH:mm:ss.SSS Z", False, "%H:%M:%S.%g %z"),
+    ("HH:mm:ss.SSS Z", True, "%H:%M:%S.%g %z"),
+    ("D DDD ww", False, "%-j %j %V"),
 ])
 def test_joda_patterns(pattern, parsing, expected):
     assert joda_to_strftime(pattern, parsing) == expected
 
 
-@pytest.mark.parametrize("pattern, words", [("G", "'G'"), ("ss.SS", "SSS or SSSSSS"), ("'open", "unterminated")])
-def test_joda_patterns_without_translation_are_refused(pattern, words):
-    with pytest.raises(QueryError, match=words):
-        joda_to_strftime(pattern)
+@pytest.mark.parametrize("pattern, parsing, words", [
+    ("G", False, "'G'"), ("ss.SS", False, "SSS or SSSSSS"), ("'open", False, "unterminated"),
+    ("dd/MM/yy", True, "pivot"), ("DD", False, "two digits"), ("HH Z", False, "+0000"), ("z", False, "'z'"),
+    ("w", False, "'w'")])
+def test_joda_patterns_without_translation_are_refused(pattern, parsing, words):
+    with pytest.raises(QueryError, match=re.escape(words)):
+        joda_to_strftime(pattern, parsing)
 
 
 def test_integer_division_casts_and_dates_follow_trino():
@@ -76,3 +81,47 @@ def test_show_patterns_and_statements():
     assert metadata_statement("SELECT 1") is None
     with pytest.raises(QueryError, match="not supported locally"):
         metadata_statement("SHOW FUNCTIONS")
+
+
+@pytest.mark.parametrize("sql, expected", [
+    # Trino's answers, from its documentation (functions whose DuckDB namesake answers otherwise)
+    ("SELECT slice(ARRAY[1, 2, 3], 2, 2), slice(ARRAY[1, 2, 3], -2, 2), slice(ARRAY[1, 2, 3], 1, 5)",
+     [([2, 3], [2, 3], [1, 2, 3])]),
+    ("SELECT substr('abc', 0), substr('abc', 0, 2), substr('abc', 2), substr('abc', -2, 1)", [("", "", "bc", "b")]),
+    ("SELECT split_part('a,b', ',', 3), split_part('a,,b', ',', 2)", [(None, "")]),
+    ("SELECT regexp_extract('abc', 'x'), regexp_extract('abc', 'b')", [(None, "b")]),
+    ("SELECT array_max(ARRAY[1, NULL, 3]), array_min(ARRAY[4, 2]), array_distinct(ARRAY[3, 1, NULL, 3, NULL, 1])",
+     [(None, 2, [3, 1, None])]),
+    # decimals stay decimals, rounded half up to the larger scale
+    ("SELECT 1.0 / 3, 5.00 / 3, 7 / 2", [(Decimal("0.3"), Decimal("1.67"), 3)]),
+    # an unaliased subquery loses no type
+    ("SELECT CAST(y AS integer) FROM (SELECT x AS y FROM t)", [(3,)]),
+    ("SELECT INTERVAL '1' DAY + d, CAST(ts AS varchar), CAST(x AS varchar) FROM t",
+     [(dt.date(2024, 4, 1), "2024-03-01 23:00:00.000", "2.5")]),
+    ("SELECT CAST(ts AT TIME ZONE 'Asia/Tokyo' AS timestamp) FROM t", [(dt.datetime(2024, 3, 2, 8, 0),)]),
+])
+def test_functions_whose_duckdb_namesake_differs(sql, expected):
+    assert run(sql) == expected
+
+
+@pytest.mark.parametrize("sql, words", [
+    ("SELECT CAST(y AS integer) FROM (SELECT s AS y FROM t)", "Cannot cast '1.5' to INTEGER"),
+    ("SELECT CAST(json_extract_scalar('{\"a\": 1.5}', '$.a') AS integer)", "Cannot cast '1.5' to INTEGER"),
+    ("SELECT CAST(x * 1e7 AS varchar) FROM t", "E notation"),
+])
+def test_run_time_refusals(sql, words):
+    with pytest.raises(duckdb.Error, match=re.escape(words)):
+        run(sql)
+
+
+@pytest.mark.parametrize("sql, words", [
+    ("SELECT typeof(1)", "typeof()"),
+    ("SELECT (ts AT TIME ZONE 'Asia/Tokyo') = ts FROM t", "only as a selected column"),
+    ("SELECT CAST(ts AT TIME ZONE 'Asia/Tokyo' AS varchar) FROM t", "only as a selected column"),
+    ("SELECT d + INTERVAL '2' HOUR FROM t", "cannot add hours"),
+    ("SELECT date_add('hour', 1, d) FROM t", "cannot add hours"),
+    ("SELECT url_encode('a b')", "url_encode() has no local translation"),
+])
+def test_refused_where_the_answer_would_differ(sql, words):
+    with pytest.raises(QueryError, match=re.escape(words)):
+        trino.translate(trino.parse(sql), SCHEMA)
