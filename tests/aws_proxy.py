@@ -11,17 +11,29 @@ from urllib.parse import urlparse
 Rewrite = Callable[[str, bytes, int, bytes], tuple[int, bytes]]
 
 
-def aws_proxy(upstream: str, rewrite: Rewrite) -> ThreadingHTTPServer:
+def aws_proxy(upstream: str, rewrite: Rewrite | None = None,
+              answer: Callable[[str], tuple[int, bytes] | None] | None = None) -> ThreadingHTTPServer:
+    """``answer`` may reply for an action without forwarding it; ``rewrite`` changes what upstream replied."""
     target = urlparse(upstream)
 
     class Handler(BaseHTTPRequestHandler):
         def _forward(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             action = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
+            own = answer(action) if answer else None
+            if own is not None:
+                self.send_response(own[0])
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(own[1])))
+                self.end_headers()
+                self.wfile.write(own[1])
+                return
             connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
             connection.request(self.command, self.path, body, {k: v for k, v in self.headers.items() if k != "Host"})
             response = connection.getresponse()
-            status, data = rewrite(action, body, response.status, response.read())
+            status, data = response.status, response.read()
+            if rewrite:
+                status, data = rewrite(action, body, status, data)
             self.send_response(status)
             for key, value in response.getheaders():
                 if key.lower() not in ("transfer-encoding", "content-length", "connection"):
@@ -41,7 +53,6 @@ def aws_proxy(upstream: str, rewrite: Rewrite) -> ThreadingHTTPServer:
 
 
 def failing_proxy(upstream: str, failing_action: str) -> ThreadingHTTPServer:
-    """Every call of ``failing_action`` answers 500 InternalServiceException."""
+    """Every call of ``failing_action`` answers 500 InternalServiceException, and never reaches upstream."""
     payload = b'{"__type": "InternalServiceException", "message": "injected by the test"}'
-    return aws_proxy(upstream, lambda action, _, status, body: (500, payload) if action == failing_action
-                     else (status, body))
+    return aws_proxy(upstream, answer=lambda action: (500, payload) if action == failing_action else None)

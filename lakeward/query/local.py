@@ -105,8 +105,9 @@ def run_local(aws: AwsContext, sql: str, principal: str | None = None) -> QueryR
     tree = trino.parse(sql)
     query = tree.this if isinstance(tree, exp.Subquery) else tree
     if not isinstance(query, _QUERIES):
-        raise QueryError(f"only queries (SELECT, WITH, VALUES) and metadata statements run locally, not "
-                         f"{query.key.upper()}")
+        first = sql.split(None, 1)[0] if sql.strip() else ""
+        raise QueryError(f"only queries (SELECT, WITH, VALUES) and metadata statements run locally; this "
+                         f"statement starts with {first!r}")
     con = duckdb.connect()
     trino.configure(con)
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
@@ -126,6 +127,9 @@ def run_local(aws: AwsContext, sql: str, principal: str | None = None) -> QueryR
     tables = [resolver.table(node) for node in nodes]  # one Glue lookup per table reference
     readable = access.check(tree, nodes, tables) if access else None
     pseudo = any(c.name in _PSEUDO for c in tree.find_all(exp.Column))
+    if pseudo and readable and any(k.name not in allowed for table, allowed in zip(tables, readable)
+                                   for k in table.partition_keys):
+        raise AccessDenied(f"{principal}: \"$path\" would show partition values Lake Formation hides")
     scans: list[TableScan] = []
     for i, (node, table) in enumerate(zip(nodes, tables)):
         dataset, scan = resolver.dataset(table, partition_predicate(node, {k.name for k in table.partition_keys}),

@@ -78,6 +78,11 @@ def answer(resolver: Resolver, kind: str, found: re.Match[str], visible: Visible
                        if matches(t.definition.name) and visible(t.definition) is not None)
         return QueryResult(["tab_name"], [(n,) for n in names])
     table = _table(resolver, groups["table"], groups.get("database"), visible)
+    if kind in ("partitions", "create") and visible is not _everything:
+        whole = _table(resolver, groups["table"], groups.get("database"), _everything)
+        if table != whole:  # partition values and projection settings would show what is hidden
+            raise AccessDenied(f"SHOW {'PARTITIONS' if kind == 'partitions' else 'CREATE TABLE'} "
+                               f"{table.qualified_name} needs every column readable (Lake Formation hides some)")
     if kind == "columns":
         return QueryResult(["field"], [(c.name,) for c in (*table.columns, *table.partition_keys)])
     if kind == "describe":

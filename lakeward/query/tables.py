@@ -82,7 +82,7 @@ def partition_predicate(table: exp.Table, keys: set[str]) -> exp.Expression | No
     kept = []
     for conjunct in _conjuncts(where.this):
         columns = list(conjunct.find_all(exp.Column))
-        if not columns or conjunct.find(exp.Select) is not None:
+        if not columns or conjunct.find(exp.Select, exp.Rand) is not None or _random(conjunct):
             continue
         if all(c.name in keys and _refers_to(c, table, single) for c in columns):
             copy = conjunct.copy()
@@ -91,6 +91,11 @@ def partition_predicate(table: exp.Table, keys: set[str]) -> exp.Expression | No
                 c.set("db", None)
             kept.append(copy)
     return exp.and_(*kept) if kept else None
+
+
+def _random(condition: exp.Expression) -> bool:
+    """A condition whose value changes between evaluations cannot decide a whole partition."""
+    return any(f.name.lower() in ("random", "rand", "uuid", "shuffle") for f in condition.find_all(exp.Anonymous))
 
 
 def _refers_to(column: exp.Column, table: exp.Table, single: bool) -> bool:
@@ -225,6 +230,8 @@ def prune_partitions(table: TableDefinition, candidates: list, predicate: exp.Ex
 
     if predicate is None or not table.partition_keys:
         return list(range(len(candidates)))
+    if any(_duck_type(to_hive(k.type)) == "VARCHAR" and to_hive(k.type) != "string" for k in table.partition_keys):
+        return list(range(len(candidates)))  # values of this type are not compared as the query compares them
     con = duckdb.connect()
     trino.configure(con)
     columns = {k.name: [c[0].get(k.name) for c in candidates] for k in table.partition_keys}

@@ -44,7 +44,8 @@ SEMANTICS = [
     # CAST failures raise, try_cast returns NULL
     ("SELECT CAST('abc' AS integer)", "Cannot cast 'abc' to INTEGER"),
     ("SELECT CAST('1.5' AS integer)", "Cannot cast '1.5' to INTEGER"),
-    ("SELECT try_cast('1.5' AS integer), try_cast('abc' AS bigint), try_cast(' 42 ' AS integer)", [(None, None, 42)]),
+    ("SELECT try_cast('1.5' AS integer), try_cast('abc' AS bigint), try_cast(' 42 ' AS integer)",
+     [(None, None, None)]),  # Trino does not trim
     ("SELECT CAST(2.5e0 AS integer), CAST(-2.5e0 AS bigint), CAST(2.5 AS integer)", [(3, -3, 3)]),
     # strings, with Trino's argument order
     ("SELECT strpos(model, 'a'), substr(model, 2, 3), split_part(trans, '(', 1), lpad(fl, 3, '0'), "

@@ -117,7 +117,7 @@ def test_an_all_null_column_stays_pending_until_values_arrive(workdir, glue, tab
 
 def test_strings_that_are_timestamps_dates_or_booleans_are_typed_by_content(workdir, glue, monkeypatch):
     rows = [{"ts": "2024-03-01T10:00:00Z", "day": "2024-03-01", "flag": "true", "year": "2024", "code": "007"},
-            {"ts": "2024-03-02 11:30:00", "day": "2024-03-02", "flag": "FALSE", "year": "2023", "code": "x1"},
+            {"ts": "2024-03-02 11:30:00.000", "day": "2024-03-02", "flag": "FALSE", "year": "2023", "code": "x1"},
             {"ts": "2024-03-03T12:00:00+02:00", "day": None, "flag": "true", "year": "2022", "code": "08"}]
     write_jsonl(workdir / "raw/a.jsonl", rows)
     ingest(workdir / "raw", "db.typed", workdir / "lake")
@@ -127,8 +127,8 @@ def test_strings_that_are_timestamps_dates_or_booleans_are_typed_by_content(work
     assert columns["ts"]["Parameters"]["lakeward.parsed_from"] == "string (ISO-8601 timestamp)"
     assert "lakeward.parsed_from" not in columns["code"]["Parameters"]
     assert query("SELECT CAST(ts AS VARCHAR) AS ts, flag FROM db.typed ORDER BY ts") == [
-        {"ts": "2024-03-01 10:00:00", "flag": True}, {"ts": "2024-03-02 11:30:00", "flag": False},
-        {"ts": "2024-03-03 10:00:00", "flag": True}]
+        {"ts": "2024-03-01 10:00:00.000", "flag": True}, {"ts": "2024-03-02 11:30:00.000", "flag": False},
+        {"ts": "2024-03-03 10:00:00.000", "flag": True}]
     # A value past the sample that does not parse is quarantined, not turned into NULL.
     monkeypatch.setenv("LAKEWARD_TYPE_SAMPLE_ROWS", "1")
     write_jsonl(workdir / "raw2/b.jsonl", [{"when": "2024-01-01T00:00:00Z"}, {"when": "soon"}])

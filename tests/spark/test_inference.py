@@ -35,8 +35,8 @@ def test_epochs_in_time_named_columns_and_money_strings_are_typed(workdir, glue,
     assert columns["price"]["Parameters"]["lakeward.parsed_from"] == "string (decimal with 2 places)"
     assert query("SELECT CAST(created_at AS VARCHAR) AS c, CAST(updated_ts AS VARCHAR) AS u, "
                  "CAST(sum(price) OVER () AS VARCHAR) AS total FROM db.epochs ORDER BY c") == [
-        {"c": "2024-03-01 10:00:00", "u": "2024-03-01 10:00:00", "total": "8.51"},
-        {"c": "2024-03-01 10:00:01.5", "u": "2024-03-01 11:00:00", "total": "8.51"}]
+        {"c": "2024-03-01 10:00:00.000", "u": "2024-03-01 10:00:00.000", "total": "8.51"},
+        {"c": "2024-03-01 10:00:01.500", "u": "2024-03-01 11:00:00.000", "total": "8.51"}]
 
 
 def test_an_integer_never_becomes_a_time_silently(workdir, glue, monkeypatch):
@@ -54,8 +54,8 @@ def test_an_integer_never_becomes_a_time_silently(workdir, glue, monkeypatch):
     report = ingest(workdir / "b3", "db.times", lake)
     assert (report["rows_written"], report["rows_quarantined"]) == (1, 1)
     assert query("SELECT id, CAST(created_at AS VARCHAR) AS c FROM db.times ORDER BY id") == [
-        {"id": 1, "c": "2024-03-01 10:00:00"}, {"id": 3, "c": "2024-03-02 10:00:00"},
-        {"id": 4, "c": "2024-03-01 10:00:00"}]
+        {"id": 1, "c": "2024-03-01 10:00:00.000"}, {"id": 3, "c": "2024-03-02 10:00:00.000"},
+        {"id": 4, "c": "2024-03-01 10:00:00.000"}]
 
 
 SPEC = """
@@ -135,7 +135,7 @@ def test_hints_agreeing_with_content_keep_its_format_and_unused_hints_are_report
     report = ingest(workdir / "raw", "db.hint_epoch", workdir / "lake", "--hint", "created_at=timestamp",
                     "--hint", "zip_code=string")
     assert (report["rows_written"], report["unmatched_hints"]) == (1, ["zip_code"])
-    assert query("SELECT CAST(created_at AS VARCHAR) AS c FROM db.hint_epoch") == [{"c": "2024-03-01 10:00:00"}]
+    assert query("SELECT CAST(created_at AS VARCHAR) AS c FROM db.hint_epoch") == [{"c": "2024-03-01 10:00:00.000"}]
 
 
 def test_an_existing_integer_column_is_not_retyped_and_transforms_need_times(workdir, glue):

@@ -141,7 +141,7 @@ def test_a_crashed_batch_is_rolled_back_before_the_rerun(workdir):
     (["ingest", "raw", "--table", "db.t", "--partition-by", "dt=date(missing)"], "column 'missing' is not in the data"),
     (["ingest", "raw", "--table", "db.t", "--partition-by", "dt=week(a)"], "unknown transform 'week'"),
     (["query", "SELECT * FROM db.absent"], "db.absent is not in the Glue Data Catalog"),
-    (["query", "SELEC nonsense"], "cannot parse the query|query failed"),
+    (["query", "SELEC nonsense"], "cannot parse the query|query failed|only queries"),
 ])
 def test_bad_input_gets_one_clear_line_and_a_nonzero_exit(workdir, aws_env, args, message):
     write_jsonl(workdir / "raw/a.jsonl", [{"a": 1}])
