@@ -1,7 +1,7 @@
 """Produce -> visible latency and sustained rate of `lakeward stream kafka` against a real broker.
 
 A producer sends JSON records carrying their send time at a fixed rate into a 2-partition topic on a
-local Kafka broker (KRaft, tests/kafka_broker.py); `lakeward stream kafka` runs as users run it (the CLI in
+local Kafka broker (KRaft, lakeward/testing/kafka.py); `lakeward stream kafka` runs as users run it (the CLI in
 a fresh process, a moto server for Glue) with a 1 s trigger into a Delta table. Afterwards every record's
 visibility time is the commit time of the Delta version that added its file (what a reader of the table,
 Athena included, can see from then on), so latency = commit time - send time, per record. The rate is
@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import bench_workspace  # noqa: E402
-from tests.kafka_broker import KafkaBroker  # noqa: E402
+from lakeward.testing.kafka import KafkaBroker  # noqa: E402
 
 
 def produce(bootstrap: str, topic: str, rate: int, seconds: float) -> int:

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import bench_workspace  # noqa: E402
 from bench.stream_latency import percentile, produce, visible_latencies  # noqa: E402
-from tests.kafka_broker import KafkaBroker  # noqa: E402
+from lakeward.testing.kafka import KafkaBroker  # noqa: E402
 
 
 def tree_rss_mb(pid: int) -> float:

@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     from lakeward.cli.common import failure_message
     from lakeward.errors import LakewardError
     from lakeward.ingest.files import run_ingest
+    from lakeward.ingest.request import require_s3_lakes
     from lakeward.runtime.aws import aws_context
     from lakeward.runtime.settings import Settings
     from lakeward.runtime.spark import glue_context, on_glue, spark_session
@@ -71,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
                                        govern=False if args["govern"].lower() == "false" else None,
                                        changed_files=args["changed_files"] or None, widen=args["widen"] or None,
                                        null_values=tuple(args["null_values"].split(";")) if args["null_values"] else None)
+            if on_glue(settings):
+                require_s3_lakes(requests)
             if args["dq_ruleset"] or args["dq_default_action"]:
                 requests = [with_rules(r, storage, args["dq_ruleset"], args["dq_default_action"] or "warn",
                                        ("--dq_ruleset", "--dq_default_action")) for r in requests]

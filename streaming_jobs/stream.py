@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from lakeward.cli.common import failure_message
     from lakeward.errors import LakewardError, SpecError
-    from lakeward.ingest.request import IngestRequest, Origin
+    from lakeward.ingest.request import IngestRequest, Origin, require_s3_lakes
     from lakeward.runtime.aws import aws_context
     from lakeward.runtime.settings import Settings
     from lakeward.runtime.spark import glue_context, on_glue, spark_session
@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         request = IngestRequest(args["table"], args["source"], args["format"] or None, args["partition_by"] or None,
                                 args["lake"] or settings.lake, govern=args["govern"].lower() != "false",
                                 origin=Origin("glue"))
+        if on_glue(settings):
+            require_s3_lakes([request])
         stream = StreamSettings(args["consumer"], args["payload"], args["with_metadata"].lower() == "true",
                                 int(args["max_message_bytes"]) if args["max_message_bytes"] else StreamSettings.max_bytes,
                                 int(args["compact_every"]))

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markup import escape
 
 from lakeward.errors import LakewardError
 
@@ -24,7 +25,7 @@ def _clear_errors() -> Iterator[None]:
     try:
         yield
     except LakewardError as e:
-        err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except (KeyboardInterrupt, SystemExit):
         raise

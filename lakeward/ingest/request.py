@@ -104,3 +104,13 @@ def new_batch_id() -> str:
 def table_root(table: TableDefinition) -> str:
     """Where a table's ledger, lock and staging live (an overwritten Parquet table's data may move)."""
     return table.parameters.get(ROOT) or table.location
+
+
+def require_s3_lakes(requests: list[IngestRequest]) -> None:
+    """Inside a Glue job run the lake must be on S3: a local path is a folder of the job's container, and
+    the catalog would register file:// locations that nothing else can read."""
+    for request in requests:
+        if not request.lake.startswith("s3://"):
+            setting = request.origin.spell("lake")
+            raise SpecError(f"{request.table}: on AWS Glue the lake must be an s3:// URI, got {request.lake!r} "
+                            f"(set {setting} s3://bucket/prefix)")

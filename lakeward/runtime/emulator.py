@@ -35,7 +35,7 @@ def start_moto_server(port: int, log: IO[bytes], env: dict[str, str] | None = No
     try:
         import moto.server  # noqa: F401
     except ImportError as e:
-        raise EmulatorError("the embedded AWS emulator needs moto: pip install 'lakeward[emulator]', "
+        raise EmulatorError("the embedded AWS emulator needs moto: pip install 'lakeward[local]', "
                             "or set AWS_ENDPOINT_URL / AWS credentials to use another endpoint") from e
     process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})

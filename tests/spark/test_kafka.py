@@ -17,7 +17,7 @@ from lakeward.streaming.micro_batch import StreamSettings, StreamSink
 from lakeward.streaming.runner import Accumulation
 from tests.delta_protocol import check_delta_table
 from tests.helpers import cli, kill_after_commits, quarantined, query
-from tests.kafka_broker import KafkaBroker
+from lakeward.testing.kafka import KafkaBroker
 
 pytestmark = [pytest.mark.spark, pytest.mark.aws]
 

@@ -1,5 +1,6 @@
 """A real single-node Kafka broker (KRaft) in its own JVM, from the jars ./dev.sh setup fetched, on free
-ports. Used by the Kafka tests and bench/stream_latency.py; `with KafkaBroker() as broker: broker.bootstrap`."""
+ports (the ``kafka_broker`` fixture, the Kafka tests, bench/stream_latency.py):
+``with KafkaBroker() as broker: broker.bootstrap``."""
 from __future__ import annotations
 
 import os
@@ -15,6 +16,10 @@ def jar_cache() -> Path:
     return Path(os.environ.get("LAKEWARD_JAR_CACHE") or Path.home() / ".cache/lakeward/jars")
 
 
+def broker_jars() -> Path:
+    return jar_cache() / "kafka-broker"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -23,7 +28,7 @@ def _free_port() -> int:
 
 class KafkaBroker:
     def __init__(self, heap: str = "-Xmx512m"):
-        self.jars = jar_cache() / "kafka-broker"
+        self.jars = broker_jars()
         if not any(self.jars.glob("kafka_2.13-*.jar")):
             raise RuntimeError(f"no Kafka broker jars in {self.jars}: run ./dev.sh setup (it fetches them with mvn)")
         self.port, self.controller = _free_port(), _free_port()

@@ -1,0 +1,54 @@
+"""The wheel Glue installs (--additional-python-modules lakeward) brings neither Spark nor a second awsglue,
+and replaces none of the modules Glue 5.1 provides (glue/glue-5.1-provided.txt, from the AWS Glue
+documentation): pip resolves its requirements with those modules pinned to Glue's versions."""
+import importlib.metadata
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+pytestmark = pytest.mark.network
+
+GLUE_PROVIDED = Path(__file__).parents[2] / "glue" / "glue-5.1-provided.txt"
+
+
+def glue_modules() -> dict[str, str]:
+    pins = [Requirement(line) for line in GLUE_PROVIDED.read_text().splitlines() if line and not line.startswith("#")]
+    return {r.name.lower().replace("_", "-"): next(iter(r.specifier)).version for r in pins}
+
+
+def runtime_requirements() -> list[Requirement]:
+    return [r for r in map(Requirement, importlib.metadata.requires("lakeward") or []) if r.marker is None]
+
+
+def resolve(requirements: list[str], report: Path) -> subprocess.CompletedProcess:
+    constraints = [line for line in GLUE_PROVIDED.read_text().splitlines()
+                   if line and not line.startswith(("#", "pip==", "setuptools=="))]
+    pinned = report.with_suffix(".constraints.txt")
+    pinned.write_text("\n".join(constraints) + "\n")
+    return subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+                           "--report", str(report), "-c", str(pinned), *requirements],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_the_wheel_needs_nothing_glue_provides_in_another_version(tmp_path):
+    requirements = runtime_requirements()
+    names = {r.name.lower() for r in requirements}
+    assert not names & {"pyspark", "awsglue", "awsgluedataplanepython", "moto"}, names
+    result = resolve([str(r) for r in requirements], tmp_path / "report.json")
+    assert result.returncode == 0, result.stderr  # a conflict: pip would replace a module Glue ships
+    installed = {i["metadata"]["name"].lower().replace("_", "-"): i["metadata"]["version"]
+                 for i in json.loads((tmp_path / "report.json").read_text())["install"]}
+    glue = glue_modules()
+    overlap = {name: version for name, version in installed.items() if name in glue}
+    assert overlap and all(glue[name] == version for name, version in overlap.items()), overlap
+    assert {"boto3", "pyarrow", "pandas", "numpy"} <= set(overlap)
+
+
+def test_a_requirement_newer_than_glue_provides_is_caught(tmp_path):
+    newer = int(glue_modules()["pyarrow"].split(".")[0]) + 1
+    result = resolve([f"pyarrow>={newer}"], tmp_path / "report.json")
+    assert result.returncode != 0 and "pyarrow" in result.stderr
