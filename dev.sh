@@ -12,11 +12,13 @@ setup() {
     echo "lakeward needs Python 3.11 (AWS Glue 5.1); found $("$python" --version)" >&2; exit 1; }
   command -v java >/dev/null 2>&1 || { echo "lakeward needs Java 17 for Spark (java not found)" >&2; exit 1; }
   [ -x .venv/bin/python ] || "$python" -m venv .venv
-  local stamp=.venv/.lakeward-installed digest
-  digest=$(sha256sum setup.py | cut -d' ' -f1)
+  local stamp=.venv/.lakeward-installed digest pins=.venv/glue-pins.txt
+  digest=$(cat setup.py glue/glue-5.1-provided.txt | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".[test]"
+    # The modules Glue 5.1 provides, at Glue's versions: what runs on Glue is what the tests run.
+    grep -v -e '^#' -e '^pip==' -e '^setuptools==' glue/glue-5.1-provided.txt > "$pins"
+    .venv/bin/python -m pip install -q -e ".[test]" -c "$pins"
     echo "$digest" > "$stamp"
   fi
 }

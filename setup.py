@@ -36,5 +36,5 @@ setup(
     package_data={"lakeward": ["sample_raw/*"]},
     install_requires=INSTALL_REQUIRES,
     extras_require={"local": LOCAL, "emulator": EMULATOR, "test": TEST, "glue-image": GLUE_IMAGE, "bench": BENCH},
-    entry_points={"console_scripts": ["lakeward=lakeward.cli:main"], "pytest11": ["lakeward = lakeward.testing"]},
+    entry_points={"console_scripts": ["lakeward=lakeward.cli:main"], "pytest11": ["lakeward.testing = lakeward.testing"]},
 )

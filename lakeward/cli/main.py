@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from lakeward.cli.common import _clear_errors, console, err_console
@@ -115,7 +116,7 @@ def _render(result: "QueryResult", output: str) -> None:  # type: ignore[name-de
     else:
         table = Table(*result.columns)
         for row in result.rows:
-            table.add_row(*("NULL" if v is None else str(v) for v in row))
+            table.add_row(*("NULL" if v is None else escape(str(v)) for v in row))
         console.print(table)
     for scan in result.scans:  # on stderr, whatever the output format
         err_console.print(f"[dim]{scan.table} ({scan.format}): {scan.partitions_scanned} of "

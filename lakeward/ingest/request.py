@@ -111,6 +111,8 @@ def require_s3_lakes(requests: list[IngestRequest]) -> None:
     the catalog would register file:// locations that nothing else can read."""
     for request in requests:
         if not request.lake.startswith("s3://"):
-            setting = request.origin.spell("lake")
+            spec = request.origin.spec
+            setting = (f"{spec.split(': tables[')[0]}: lake" if spec and "lake" not in request.origin.given
+                       else "--lake")  # the spec's lake is a top-level key, not a table's
             raise SpecError(f"{request.table}: on AWS Glue the lake must be an s3:// URI, got {request.lake!r} "
                             f"(set {setting} s3://bucket/prefix)")

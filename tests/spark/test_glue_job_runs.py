@@ -45,11 +45,13 @@ class GlueRuntime:
 
 @pytest.fixture
 def glue_runtime(spark, monkeypatch):
+    import lakeward.runtime.spark
     from lakeward.runtime.spark import glue_context
 
     runtime = GlueRuntime(spark)
     runtime.install(monkeypatch)
     glue_context.cache_clear()
+    monkeypatch.setattr(lakeward.runtime.spark, "_SESSION", [])  # the job takes Glue's session, as on Glue
     yield runtime
     glue_context.cache_clear()
 
@@ -63,6 +65,8 @@ def test_a_glue_run_inits_the_job_ingests_into_s3_and_commits(workdir, s3_lake, 
                    "--govern", "false", "--report", str(workdir / "report.json")])
     assert status == 0, capsys.readouterr().err
     assert [c[0] for c in glue_runtime.calls] == ["init", "commit"]
+    from lakeward.runtime.spark import spark_session
+    assert spark_session() is glue_runtime.spark  # taken from GlueContext.spark_session
     assert glue_runtime.calls[0][1] == "orders-ingest" and glue_runtime.calls[0][2]["JOB_RUN_ID"] == "jr_1"
     landed.assert_table("db.orders", columns={"id": "bigint", "day": "date"},
                         partitions=[("2024-01-01",), ("2024-01-02",)], rows=6)
@@ -80,3 +84,13 @@ def test_a_glue_run_refuses_a_lake_that_is_not_on_s3_and_does_not_commit(workdir
     assert "on AWS Glue the lake must be an s3:// URI, got 'lake' (set --lake s3://bucket/prefix)" in \
         capsys.readouterr().err
     assert [c[0] for c in glue_runtime.calls] == ["init"]  # no commit: the run failed
+
+
+def test_a_glue_run_from_a_spec_names_the_specs_lake(workdir, aws_env, glue_runtime, capsys):
+    from glue_jobs.ingest import main
+
+    write_jsonl(workdir / "raw/a.jsonl", [{"id": 1}])
+    (workdir / "lakeward.yaml").write_text(f"lake: ./local\ntables:\n  db.t:\n    source: {workdir / 'raw'}\n")
+    status = main(["ingest.py", "--JOB_NAME", "j", "--JOB_RUN_ID", "jr_3", "--spec", str(workdir / "lakeward.yaml")])
+    assert status == 2
+    assert f"(set {workdir / 'lakeward.yaml'}: lake s3://bucket/prefix)" in capsys.readouterr().err
