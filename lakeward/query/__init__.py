@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from lakeward.errors import QueryError
-
 from lakeward.query.tables import QueryResult, TableScan, prune_partitions, table_partitions
 from lakeward.runtime.aws import AwsContext
 

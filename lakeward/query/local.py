@@ -99,9 +99,10 @@ def _replace(tree: exp.Expression, node: exp.Table, view: str) -> None:
 def run_local(aws: AwsContext, sql: str, principal: str | None = None) -> QueryResult:
     resolver = Resolver(aws)
     access = _Access(aws, principal) if principal else None
+    visible = access.visible if access else metadata.everything
     statement = metadata.metadata_statement(sql)
     if statement is not None:
-        return metadata.answer(resolver, *statement, **({"visible": access.visible} if access else {}))
+        return metadata.answer(resolver, *statement, visible)
     tree = trino.parse(sql)
     query = tree.this if isinstance(tree, exp.Subquery) else tree
     if not isinstance(query, _QUERIES):
@@ -118,8 +119,7 @@ def run_local(aws: AwsContext, sql: str, principal: str | None = None) -> QueryR
     schema: dict[str, dict[str, str]] = {}
     for i, node in enumerate([t for t in every if t.db.lower() == "information_schema"]):
         view = f"__lakeward_information_{i}"
-        rows = metadata.information_schema(resolver, node.name.lower(),
-                                           **({"visible": access.visible} if access else {}))
+        rows = metadata.information_schema(resolver, node.name.lower(), visible)
         con.register(view, rows)
         schema[view] = {f.name: "string" if pa.types.is_string(f.type) else "bigint" for f in rows.schema}
         _replace(tree, node, view)

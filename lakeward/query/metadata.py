@@ -62,27 +62,30 @@ def metadata_statement(sql: str) -> tuple[str, re.Match[str]] | None:
 Visible = Callable[[TableDefinition], "TableDefinition | None"]  # the table as a principal sees it
 
 
-def _everything(table: TableDefinition) -> TableDefinition:
+def everything(table: TableDefinition) -> TableDefinition:
+    """What a query without a principal sees."""
     return table
 
 
-def answer(resolver: Resolver, kind: str, found: re.Match[str], visible: Visible = _everything) -> QueryResult:
+def answer(resolver: Resolver, kind: str, found: re.Match[str], visible: Visible = everything) -> QueryResult:
     groups = found.groupdict()
     if kind == "databases":
-        names = sorted(n for n in _databases(resolver) if hive_like(groups.get("pattern"))(n))
-        return QueryResult(["database_name"], [(n,) for n in names])
+        matches = hive_like(groups.get("pattern"))
+        return QueryResult(["database_name"], [(n,) for n in sorted(resolver.glue.databases()) if matches(n)])
     if kind == "tables":
         database = _unquote(groups["database"]) if groups.get("database") else DEFAULT_DATABASE
         matches = hive_like(groups.get("pattern"))
         names = sorted(t.definition.name for t in resolver.glue.tables(database)
                        if matches(t.definition.name) and visible(t.definition) is not None)
         return QueryResult(["tab_name"], [(n,) for n in names])
-    table = _table(resolver, groups["table"], groups.get("database"), visible)
-    if kind in ("partitions", "create") and visible is not _everything:
-        whole = _table(resolver, groups["table"], groups.get("database"), _everything)
-        if table != whole:  # partition values and projection settings would show what is hidden
-            raise AccessDenied(f"SHOW {'PARTITIONS' if kind == 'partitions' else 'CREATE TABLE'} "
-                               f"{table.qualified_name} needs every column readable (Lake Formation hides some)")
+    whole = _table(resolver, groups["table"], groups.get("database"))
+    table = visible(whole)
+    if table is None:
+        raise AccessDenied(f"cannot read table {whole.qualified_name} (Lake Formation: no LF-tag policy grant "
+                           "with SELECT matches any of its columns)")
+    if kind in ("partitions", "create") and table != whole:  # values and projection settings would show it
+        raise AccessDenied(f"SHOW {'PARTITIONS' if kind == 'partitions' else 'CREATE TABLE'} "
+                           f"{table.qualified_name} needs every column readable (Lake Formation hides some)")
     if kind == "columns":
         return QueryResult(["field"], [(c.name,) for c in (*table.columns, *table.partition_keys)])
     if kind == "describe":
@@ -93,11 +96,7 @@ def answer(resolver: Resolver, kind: str, found: re.Match[str], visible: Visible
     return QueryResult(["createtab_stmt"], [(line,) for line in create_table_ddl(table).splitlines()])
 
 
-def _databases(resolver: Resolver) -> list[str]:
-    return resolver.glue.databases()
-
-
-def _table(resolver: Resolver, text: str, database: str | None, visible: Visible) -> TableDefinition:
+def _table(resolver: Resolver, text: str, database: str | None) -> TableDefinition:
     parts = re.findall(_NAME, text)
     names = [_unquote(p) for p in parts]
     if len(names) == 1:
@@ -105,11 +104,7 @@ def _table(resolver: Resolver, text: str, database: str | None, visible: Visible
     found = resolver.glue.load_table(names[0], names[1])
     if found is None:
         raise QueryError(f"table {names[0]}.{names[1]} is not in the Glue Data Catalog")
-    shown = visible(found.definition)
-    if shown is None:
-        raise AccessDenied(f"cannot read table {names[0]}.{names[1]} (Lake Formation: no LF-tag policy grant "
-                           "with SELECT matches any of its columns)")
-    return shown
+    return found.definition
 
 
 def _describe(table: TableDefinition) -> QueryResult:
@@ -137,9 +132,9 @@ def _partition_name(table: TableDefinition, values: tuple[str | None, ...]) -> s
                     for k, v in zip(table.partition_keys, values))
 
 
-def information_schema(resolver: Resolver, name: str, visible: Visible = _everything) -> pa.Table:
+def information_schema(resolver: Resolver, name: str, visible: Visible = everything) -> pa.Table:
     """The rows of information_schema.schemata, .tables or .columns, from the catalog."""
-    databases = sorted(_databases(resolver))
+    databases = sorted(resolver.glue.databases())
     if name == "schemata":
         return pa.table({"catalog_name": [CATALOG_NAME] * (len(databases) + 1),
                          "schema_name": ["information_schema", *databases]})

@@ -246,10 +246,6 @@ def prune_partitions(table: TableDefinition, candidates: list, predicate: exp.Ex
         return list(range(len(candidates)))  # not evaluable on partition values alone: scan everything
 
 
-def _duck_quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _duck_type(hive: str) -> str:
     return {"string": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT", "date": "DATE", "timestamp": "TIMESTAMP",
             "boolean": "BOOLEAN", "tinyint": "TINYINT", "smallint": "SMALLINT"}.get(hive, "VARCHAR")

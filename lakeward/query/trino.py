@@ -136,4 +136,8 @@ def parse(sql: str) -> exp.Expression:
     try:
         return sqlglot.parse_one(sql, read="athena")
     except sqlglot.errors.ParseError as e:
-        raise QueryError(f"cannot parse the query: {e}") from e
+        first = e.errors[0] if e.errors else {}
+        where = f" at line {first.get('line')}, column {first.get('col')}" if first.get("line") else ""
+        near = f" (near {first['highlight']!r})" if first.get("highlight") else ""
+        raise QueryError(f"cannot parse the query: {first.get('description', str(e).splitlines()[0])}"
+                         f"{where}{near}") from e

@@ -20,10 +20,8 @@ def anonymous(node: exp.Anonymous) -> exp.Expression:
     args = node.expressions
     if name == "format_datetime" and len(args) == 2:
         return exp.Anonymous(this="STRFTIME", expressions=[args[0], _literal_format(args[1], name, False)])
-    if name == "json_array_length" and len(args) == 1:
-        return exp.Case(ifs=[exp.If(this=exp.EQ(this=exp.Anonymous(this="JSON_TYPE", expressions=[args[0].copy()]),
-                                                expression=exp.Literal.string("ARRAY")),
-                                    true=exp.Anonymous(this="JSON_ARRAY_LENGTH", expressions=[args[0]]))])
+    if name == "json_array_length" and len(args) == 1:  # NULL, not 0, for what is not an array
+        return duck("CASE WHEN JSON_TYPE(__0) = 'ARRAY' THEN JSON_ARRAY_LENGTH(__0) END", args[0])
     if name in _RENAMED:
         return exp.Anonymous(this=_RENAMED[name].upper(), expressions=args)
     if name in SAME_IN_DUCKDB:
@@ -50,10 +48,9 @@ def mysql_format(node: exp.Expression) -> exp.Expression:
 
 
 def json_scalar(node: exp.JSONExtractScalar) -> exp.Expression:
-    kind = exp.Anonymous(this="JSON_TYPE", expressions=[node.this.copy(), node.expression.copy()])
-    return exp.Case(ifs=[exp.If(this=exp.In(this=kind, expressions=[exp.Literal.string("OBJECT"),
-                                                                  exp.Literal.string("ARRAY")]),
-                                true=exp.null())], default=node)
+    """NULL for an object or an array (DuckDB's ->> gives their JSON text)."""
+    return duck("CASE WHEN JSON_TYPE(__1, __2) IN ('OBJECT', 'ARRAY') THEN NULL ELSE __0 END",
+                node, node.this, node.expression)
 
 
 def regexp_replace(node: exp.RegexpReplace) -> exp.Expression:

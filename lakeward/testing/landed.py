@@ -52,9 +52,11 @@ class Landed:
     def assert_table(self, name: str, columns: dict[str, str] | None = None,
                      partitions: list[tuple[str, ...]] | None = None, rows: int | None = None) -> None:
         if columns is not None:
-            assert self.columns(name) == columns, f"{name}: columns {self.columns(name)} != {columns}"
+            found_columns = self.columns(name)
+            assert found_columns == columns, f"{name}: columns {found_columns} != {columns}"
         if partitions is not None:
-            assert self.partitions(name) == sorted(partitions), f"{name}: partitions {self.partitions(name)}"
+            found_partitions = self.partitions(name)
+            assert found_partitions == sorted(partitions), f"{name}: partitions {found_partitions}"
         if rows is not None:
             found = len(self.rows(name))
             assert found == rows, f"{name}: {found} rows, expected {rows}"
