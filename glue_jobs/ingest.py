@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                                        ("--dq_ruleset", "--dq_default_action")) for r in requests]
             reports = []
             for request in requests:
-                report = run_ingest(spark_session(settings), aws, request, settings)
+                report = run_ingest(spark_session(settings, aws), aws, request, settings)
                 report.print(Console())
                 reports.append(report.to_dict())
                 document = reports[0] if len(requests) == 1 else reports  # kept if a later table fails

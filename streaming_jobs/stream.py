@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         trigger = window_seconds(args["window_size"])
         stop = threading.Event()
         with aws_context(settings) as aws, stop_on_signals(stop):
-            spark = spark_session(settings)
+            spark = spark_session(settings, aws)
             sink = StreamSink(spark, aws, request, settings, stream)
             if on_glue(settings) and args["source_type"] in ("kinesis", "kafka"):
                 _glue_stream(glue_context(), sink, args, trigger or 100.0)

@@ -7,7 +7,29 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.lakes import LakeDir
+
 pytest_plugins = ["pytester"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--lake-store", choices=("local", "s3"), default="local",
+                     help="where tests taking the `lake` fixture keep their lake: a local folder, or an s3:// "
+                          "bucket of the moto server (reached by Spark through S3A, as on Glue)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "lake" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.lake)
+
+
+@pytest.fixture
+def lake(request, workdir) -> LakeDir:
+    """The test's lake root: local by default, on S3 with --lake-store s3."""
+    if request.config.getoption("--lake-store") == "s3":
+        return LakeDir(request.getfixturevalue("s3_lake"))
+    return LakeDir(workdir / "lake")
 
 
 @pytest.fixture(scope="session")

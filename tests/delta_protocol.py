@@ -8,6 +8,8 @@ from urllib.parse import unquote
 
 import pyarrow.parquet as pq
 
+from tests.lakes import LakeDir
+
 PRIMITIVES = {"string", "long", "integer", "short", "byte", "float", "double", "decimal", "boolean", "binary",
               "date", "timestamp", "timestamp_ntz"}
 
@@ -34,8 +36,9 @@ def _check_type(t, where: str) -> None:
         raise AssertionError(f"{where}: unknown type {kind!r}")
 
 
-def check_delta_table(location: Path) -> dict:
+def check_delta_table(location: Path | LakeDir) -> dict:
     """Replay every commit; assert the protocol's invariants; return the live files and final metadata."""
+    location = LakeDir(location)
     log = location / "_delta_log"
     commits = sorted(log.glob("*.json"))
     assert commits, f"{location}: no commits"
@@ -75,15 +78,15 @@ def check_delta_table(location: Path) -> dict:
     assert protocol is not None and metadata is not None, "protocol or metaData missing"
     for path, add in live.items():
         data = location / unquote(path)
-        assert data.stat().st_size == add["size"], f"{path}: size differs from the log"
-        assert pq.ParquetFile(data).metadata.num_rows == json.loads(add["stats"])["numRecords"], path
+        assert data.size() == add["size"], f"{path}: size differs from the log"
+        assert pq.ParquetFile(data.open()).metadata.num_rows == json.loads(add["stats"])["numRecords"], path
     return {"files": live, "metadata": metadata, "protocol": protocol, "checkpoint": checkpoint}
 
 
-def _check_checkpoint(path: Path, live: set[str]) -> None:
+def _check_checkpoint(path: LakeDir, live: set[str]) -> None:
     """A checkpoint holds the protocol, the metadata and exactly the live files at its version."""
     assert path.exists(), f"_last_checkpoint names {path.name}, which is missing"
-    actions = pq.read_table(path).to_pylist()
+    actions = pq.read_table(path.open()).to_pylist()
     assert any(a.get("protocol") for a in actions) and any(a.get("metaData") for a in actions), path.name
     adds = {a["add"]["path"] for a in actions if a.get("add")}
     assert adds == live, f"{path.name}: {len(adds)} files, the log replayed to its version has {len(live)}"

@@ -11,6 +11,8 @@ import duckdb
 import pyarrow.dataset as ds
 from deltalake import DeltaTable
 
+from tests.lakes import LakeDir
+
 
 def _local(uri: str) -> str:
     return uri[len("file://"):] if uri.startswith("file://") else uri
@@ -26,11 +28,11 @@ def registered_locations(glue: Any, database: str, table: str) -> list[tuple[dic
     return [(dict(zip(keys, p["Values"])), _local(p["StorageDescriptor"]["Location"])) for p in parts]
 
 
-def _data_files(location: str) -> list[str]:
-    """The files a Hive reader lists under a location: recursive, hidden names skipped."""
-    root = Path(location)
-    return sorted(str(f) for f in root.rglob("*.parquet")
-                  if not any(part.startswith(("_", ".")) for part in f.relative_to(root).parts))
+def _data_files(location: str) -> list[LakeDir]:
+    """The files a Hive reader lists under a location (local or S3): recursive, hidden names skipped."""
+    root = LakeDir(location)
+    return [f for f in root.rglob("*.parquet")
+            if not any(part.startswith(("_", ".")) for part in f.relative_to(root).split("/"))]
 
 
 def _plain(value: Any) -> Any:
@@ -51,7 +53,8 @@ def duckdb_rows(glue: Any, database: str, table: str, columns: list[str], key: s
         if not files:
             continue
         present = [c for c in columns if c not in values]
-        found = con.execute(f"SELECT {', '.join(present)} FROM read_parquet(?, union_by_name=true)", [files])
+        local = [f.local_copy() for f in files]
+        found = con.execute(f"SELECT {', '.join(present)} FROM read_parquet(?, union_by_name=true)", [local])
         names = [d[0] for d in found.description]
         rows += [{**dict(zip(names, r)), **values} for r in found.fetchall()]
     return _sorted([{c: r.get(c) for c in columns} for r in rows], key)
@@ -64,13 +67,15 @@ def pyarrow_rows(glue: Any, database: str, table: str, columns: list[str], key: 
         files = _data_files(location)
         if not files:
             continue
-        dataset = ds.dataset(files, format="parquet", partitioning="hive")
+        dataset = ds.dataset([f.path for f in files], filesystem=files[0].fs, format="parquet", partitioning="hive")
         present = [c for c in columns if c not in values and c in dataset.schema.names]
         for r in dataset.to_table(columns=present).to_pylist():
             rows.append({**{c: r.get(c) for c in columns}, **values})
     return _sorted(rows, key)
 
 
-def delta_rows(location: Path, columns: list[str], key: str) -> list[dict]:
-    table = DeltaTable(str(location)).to_pyarrow_table(columns=columns).to_pylist()
+def delta_rows(location: Path | LakeDir, columns: list[str], key: str) -> list[dict]:
+    location = LakeDir(location)
+    table = DeltaTable(str(location), storage_options=location.storage_options())
+    table = table.to_pyarrow_table(columns=columns).to_pylist()
     return _sorted(table, key)

@@ -38,7 +38,12 @@ def failure_message(e: BaseException) -> str:
     """One paragraph on an unexpected failure: Spark's headline, or the exception, the innermost frame of
     our code it passed through, and a file holding the whole traceback."""
     if type(e).__module__.startswith(("py4j", "pyspark")):
-        return f"Spark failed: {_spark_cause(e)}"
+        cause = _spark_cause(e)
+        if 'No FileSystem for scheme "s3' in cause:
+            from lakeward.runtime.s3a import MISSING_HINT
+
+            return f"Spark failed: {cause}: {MISSING_HINT}"
+        return f"Spark failed: {cause}"
     frames = traceback.extract_tb(e.__traceback__)
     ours = [f for f in frames if any(part in f.filename for part in _OUR_PACKAGES)] or frames
     where = f" at {_relative(ours[-1].filename)}:{ours[-1].lineno} in {ours[-1].name}" if ours else ""

@@ -95,7 +95,7 @@ def ingest(source: str | None, table: str | None, spec_path: str | None, table_f
                 request.check()
             reports = []
             for request in requests:
-                report = run_ingest(spark_session(settings), aws, request, settings)
+                report = run_ingest(spark_session(settings, aws), aws, request, settings)
                 report.print(console)
                 reports.append(report.to_dict())
                 if report_path:  # after each table: a later table's failure keeps the earlier reports
@@ -166,7 +166,7 @@ def classify(table: str, sample_rows: int | None, dry_run: bool, spec_path: str 
 
         settings = Settings.load(pii_sample_rows=(sample_rows, "--sample-rows"))
         with aws_context(settings) as aws:
-            result = run_classify(spark_session(settings), aws, table, settings, dry_run,
+            result = run_classify(spark_session(settings, aws), aws, table, settings, dry_run,
                                   governance_from_spec(spec_path, aws))
         found = Table("column", "entity", "confidence", "evidence", box=None)
         for d in result.detections:
@@ -210,7 +210,7 @@ def demo(workdir: str) -> None:
         start_spark(settings)
         with aws_context(settings) as aws:
             for table, table_format in (("demo.orders", "parquet"), ("demo.orders_delta", "delta")):
-                report = run_ingest(spark_session(settings), aws, IngestRequest(
+                report = run_ingest(spark_session(settings, aws), aws, IngestRequest(
                     table, str(raw), table_format, "dt=date(order_ts)", str(lake)), settings)  # type: ignore[arg-type]
                 report.print(console)
                 report.save(root / "reports" / f"{table}.json")

@@ -28,7 +28,7 @@ def optimize(table: str, where: str | None, target_mb: float | None, dry_run: bo
 
         settings = Settings.load(target_file_mb=(target_mb, "--target-mb"))
         with aws_context(settings) as aws:
-            report = run_optimize(spark_session(settings), aws, table, settings, where, dry_run)
+            report = run_optimize(spark_session(settings, aws), aws, table, settings, where, dry_run)
         sizes = Table("", "files", "total", "smallest", "median", "largest", box=None)
         for label, s in (("before", report.before), ("after", report.after)):
             sizes.add_row(label, str(s.files), _mb(s.bytes), _mb(s.smallest), _mb(s.median), _mb(s.largest))

@@ -40,7 +40,7 @@ def check(table: str, rules_path: str, lake: str | None, references: tuple[str, 
             mapped = dict(r.partition("=")[::2] for r in references)
             rules = QualityRules.parse(read_rules(Storage.for_aws(aws), rules_path), "warn", f"--rules {rules_path}",
                                        mapped)
-            outcomes = check_table(spark_session(settings), aws, settings, table, rules, lake or settings.lake)
+            outcomes = check_table(spark_session(settings, aws), aws, settings, table, rules, lake or settings.lake)
     if output == "json":
         click.echo(json.dumps([checked(o) for o in outcomes], indent=1, default=str))
     else:

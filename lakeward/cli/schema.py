@@ -105,7 +105,7 @@ def diff(source: str, table: str, table_format: str | None, partition_by: str | 
     with _clear_errors(), aws_context(settings := Settings.load()) as aws:
         request = IngestRequest(table, source, table_format, partition_by, lake or settings.lake,  # type: ignore[arg-type]
                                 evolution, origin=Origin("cli"))  # type: ignore[arg-type]
-        preview = preview_ingest(spark_session(settings), aws, request, settings)
+        preview = preview_ingest(spark_session(settings, aws), aws, request, settings)
     console.print(f"[bold]{preview.table}[/] ({preview.format}, {'exists' if preview.exists else 'would be created'}): "
                   f"{len(preview.files)} new or changed file(s), {preview.skipped} already ingested")
     for f in preview.files:

@@ -100,13 +100,13 @@ def _run(kind: str, source: str, options: dict[str, Any], extra: dict[str, Any])
                                              extra.get("with_metadata", False),
                                              extra.get("max_message_bytes") or StreamSettings.max_bytes,
                                              options["compact_every"])
-            sink = StreamSink(spark_session(settings), aws, request, settings, stream_settings)
+            sink = StreamSink(spark_session(settings, aws), aws, request, settings, stream_settings)
             if kind == "kinesis":
-                report = run_kinesis(spark_session(settings), sink, source, trigger, stop,
+                report = run_kinesis(spark_session(settings, aws), sink, source, trigger, stop,
                                      extra["starting_position"], _status,
                                      limit_per_shard=extra["max_records_per_shard"], accumulation=accumulation)
             elif kind == "kafka":
-                report = run_kafka(spark_session(settings), sink, source, extra["bootstrap_servers"], trigger, stop,
+                report = run_kafka(spark_session(settings, aws), sink, source, extra["bootstrap_servers"], trigger, stop,
                                    extra["checkpoint"], extra["starting_offsets"], _status, accumulation=accumulation)
             else:
                 report = run_files(sink, source, trigger, stop, _status)

@@ -5,9 +5,12 @@ import os
 import sys
 import threading
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lakeward.runtime.settings import Settings
+
+if TYPE_CHECKING:
+    from lakeward.runtime.aws import AwsContext
 
 GLUE_PYTHON_LIBS = "/opt/amazon/lib/python3.11/site-packages/awsglue"
 
@@ -56,13 +59,19 @@ def start_spark(settings: Settings) -> None:
     threading.Thread(target=spark_session, args=(settings,), daemon=True).start()
 
 
-def spark_session(settings: Settings | None = None) -> Any:
+def spark_session(settings: Settings | None = None, aws: AwsContext | None = None) -> Any:
     """One SparkSession per process: Glue's inside a Glue job run, a local one otherwise (the first call's
-    settings make it)."""
+    settings make it). A local session reaches ``s3://`` through S3A at ``aws``'s endpoint."""
+    settings = settings or Settings.load()
     with _LOCK:
         if not _SESSION:
-            _SESSION.append(_new_session(settings or Settings.load()))
-        return _SESSION[0]
+            _SESSION.append(_new_session(settings))
+        session = _SESSION[0]
+        if aws is not None and not on_glue(settings):
+            from lakeward.runtime.s3a import point_s3a, s3a_conf
+
+            point_s3a(session, s3a_conf(aws))
+        return session
 
 
 def _new_session(settings: Settings) -> Any:

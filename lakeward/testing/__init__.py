@@ -6,7 +6,7 @@ its fixtures are there in any test run; `pip install "lakeward[local]"`):
 - ``aws_env``: every AWS client of the test pointed at it, its state reset, ``LAKEWARD_*`` cleared;
 - ``s3_lake``: an ``s3://`` lake root in a fresh bucket of the emulator;
 - ``glue_spark``: the local SparkSession a Glue job gets here (Spark 3.5.6, UTC, Glue's Parquet and
-  partition-overwrite settings), one per run;
+  partition-overwrite settings, ``s3://`` through S3A on the moto server), one per run;
 - ``kafka_broker``: a real Kafka broker (KRaft) from the jars ``./dev.sh setup`` fetched; skipped without them;
 - ``landed``: what a job left behind, read back: the Glue table, its partitions, the Delta log, the rows.
 """
@@ -62,10 +62,16 @@ def s3_lake(aws_env: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def glue_spark() -> Any:
+def glue_spark(moto_server: str) -> Any:
+    """The run's local SparkSession, reaching ``s3://`` on the moto server through S3A, as a Glue job's
+    session reaches S3."""
+    import boto3
+
+    from lakeward.runtime.aws import AwsContext
     from lakeward.runtime.spark import spark_session
 
-    return spark_session()
+    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    return spark_session(aws=AwsContext(boto3.Session(region_name="us-east-1", **credentials), moto_server))
 
 
 @pytest.fixture(scope="session")

@@ -139,7 +139,7 @@ METADATA = [
 
 
 @pytest.fixture
-def lake(workdir, aws_env) -> Path:
+def tables(workdir, aws_env) -> Path:
     raw = workdir / "raw"
     mpg = r_dataset(raw / "mpg", "ggplot2/mpg.csv")
     economics = r_dataset(raw / "economics", "ggplot2/economics.csv")
@@ -174,8 +174,8 @@ def _run(statement: str) -> list[tuple]:
         return run_query(aws, statement).rows
 
 
-def test_athena_statements_answer_as_the_independent_engine_does(lake):
-    reference = _reference(lake)
+def test_athena_statements_answer_as_the_independent_engine_does(tables):
+    reference = _reference(tables)
     failures = []
     for statement, expected in SEMANTICS + METADATA:
         try:
@@ -200,7 +200,7 @@ def test_athena_statements_answer_as_the_independent_engine_does(lake):
     assert not failures, f"{len(failures)} of {len(SEMANTICS + METADATA)} differ:\n" + "\n".join(failures)
 
 
-def test_describe_columns_and_create_table_describe_the_registered_table(lake):
+def test_describe_columns_and_create_table_describe_the_registered_table(tables):
     columns = [r[0] for r in _run("SHOW COLUMNS IN conf.mpg")]
     assert columns[-1] == "year" and {"manufacturer", "model", "hwy", "class"} <= set(columns)
     assert _run("SHOW COLUMNS FROM mpg FROM conf") == [(c,) for c in columns]
@@ -211,17 +211,17 @@ def test_describe_columns_and_create_table_describe_the_registered_table(lake):
     create = sqlglot.parse_one(ddl, read="hive")  # what Athena would run is valid Hive DDL
     defined = [c.name for c in create.find_all(sqlglot.exp.ColumnDef)]
     assert defined == columns
-    assert f"LOCATION\n  '{(lake / 'conf/mpg').as_uri()}'" in ddl and "PARTITIONED BY" in ddl
+    assert f"LOCATION\n  '{(tables / 'conf/mpg').as_uri()}'" in ddl and "PARTITIONED BY" in ddl
     delta = "\n".join(r[0] for r in _run("SHOW CREATE TABLE conf.mpg_delta"))
     assert "'table_type'='DELTA'" in delta
     with pytest.raises(QueryError, match="not supported locally"):
         _run("SHOW VIEWS IN conf")
 
 
-def test_pseudo_columns_name_the_file_behind_each_row_and_prune_by_it(lake):
+def test_pseudo_columns_name_the_file_behind_each_row_and_prune_by_it(tables):
     reference = duckdb.connect()
     by_file = dict(reference.execute(
-        f"SELECT 'file://' || filename, count(*) FROM read_parquet('{lake}/conf/mpg/**/*.parquet', filename = true) "
+        f"SELECT 'file://' || filename, count(*) FROM read_parquet('{tables}/conf/mpg/**/*.parquet', filename = true) "
         "GROUP BY 1").fetchall())
     got = _run('SELECT "$path", "$file_size", count(*) FROM conf.mpg GROUP BY 1, 2')
     assert {path: n for path, _, n in got} == by_file
@@ -232,4 +232,4 @@ def test_pseudo_columns_name_the_file_behind_each_row_and_prune_by_it(lake):
                                 f"WHERE \"$path\" = '{one}'")
     assert result.rows[0][0] == by_file[one] and isinstance(result.rows[0][1], dt.datetime)
     delta = _run('SELECT count(DISTINCT "$path"), count(*) FROM conf.mpg_delta')
-    assert delta == [(len(DeltaTable(str(lake / "conf/mpg_delta")).file_uris()), 234)]
+    assert delta == [(len(DeltaTable(str(tables / "conf/mpg_delta")).file_uris()), 234)]

@@ -10,6 +10,7 @@ from deltalake import DeltaTable
 from lakeward.cli.demo_data import write_sample
 from tests.delta_protocol import check_delta_table
 from tests.helpers import cli, ingest, quarantined, query
+from tests.lakes import LakeDir
 from tests.oracle import expected_rows, per_day
 
 pytestmark = [pytest.mark.spark, pytest.mark.aws]
@@ -43,8 +44,8 @@ def _duckdb_per_day(sql_source: str) -> dict:
     return {d: (n, s) for d, n, s in rows}
 
 
-def test_parquet_table_lands_registered_partitioned_and_readable(raw, workdir, glue):
-    report = ingest(raw, "demo.orders", workdir / "lake", "--partition-by", PARTITION)
+def test_parquet_table_lands_registered_partitioned_and_readable(raw, workdir, lake, glue):
+    report = ingest(raw, "demo.orders", lake, "--partition-by", PARTITION)
     _check_report(report, raw)
     expected = per_day(expected_rows(raw))
 
@@ -65,13 +66,13 @@ def test_parquet_table_lands_registered_partitioned_and_readable(raw, workdir, g
     partitions = glue.get_partitions(DatabaseName="demo", TableName="orders")["Partitions"]
     assert sorted(p["Values"][0] for p in partitions) == list(expected)
     for p in partitions:
-        folder = Path(p["StorageDescriptor"]["Location"].removeprefix("file://"))
-        assert folder.name == f"dt={p['Values'][0]}" and list(folder.glob("*.parquet"))
+        folder = LakeDir(p["StorageDescriptor"]["Location"])
+        assert folder.name == f"dt={p['Values'][0]}" and folder.glob("*.parquet")
 
-    location = descriptor["Location"].removeprefix("file://")
+    location = LakeDir(descriptor["Location"]).local_copy()
     assert _duckdb_per_day(f"read_parquet('{location}/*/*.parquet', hive_partitioning=true)") == expected
 
-    rejected = quarantined(workdir / "lake", "demo", "orders")
+    rejected = quarantined(lake, "demo", "orders")
     assert sorted(q["raw"] for q in rejected) == sorted(
         ['o-0041,410,EUR', '{"orderId": "o-bad1", "Amount": 5,', "this is not json"])
     assert all(q["reason"].startswith("malformed") and q["source_file"] for q in rejected)
@@ -81,10 +82,10 @@ def test_parquet_table_lands_registered_partitioned_and_readable(raw, workdir, g
     assert {r["d"]: (r["n"], r["s"]) for r in ours} == expected
 
 
-def test_delta_table_log_stats_and_glue_schema_agree(raw, workdir, glue):
-    report = ingest(raw, "demo.orders_delta", workdir / "lake", "--format", "delta", "--partition-by", PARTITION)
+def test_delta_table_log_stats_and_glue_schema_agree(raw, workdir, lake, glue):
+    report = ingest(raw, "demo.orders_delta", lake, "--format", "delta", "--partition-by", PARTITION)
     _check_report(report, raw)
-    location = workdir / "lake/demo/orders_delta"
+    location = lake / "demo/orders_delta"
     assert len(check_delta_table(location)["files"]) == len(list(location.rglob("*.parquet")))
 
     log = [json.loads(line) for line in (location / "_delta_log/00000000000000000000.json").read_text().splitlines()]
@@ -105,10 +106,10 @@ def test_delta_table_log_stats_and_glue_schema_agree(raw, workdir, glue):
 
     table = glue.get_table(DatabaseName="demo", Name="orders_delta")["Table"]
     assert table["Parameters"]["table_type"] == "DELTA"
-    assert table["StorageDescriptor"]["Location"] == f"file://{location}"
+    assert table["StorageDescriptor"]["Location"] == (str(location) if location.is_s3 else f"file://{location}")
     assert [c["Name"] for c in table["StorageDescriptor"]["Columns"]] == schema_fields
 
-    dt = DeltaTable(str(location))
+    dt = DeltaTable(str(location), storage_options=location.storage_options())
     arrow = dt.to_pyarrow_table()
     con = duckdb.connect()
     con.register("delta_rows", arrow)
@@ -123,8 +124,7 @@ def test_delta_table_log_stats_and_glue_schema_agree(raw, workdir, glue):
 
 
 @pytest.mark.parametrize("table_format", ["parquet", "delta"])
-def test_rerun_adds_nothing_and_a_new_file_adds_only_itself(raw, workdir, glue, table_format):
-    lake = workdir / "lake"
+def test_rerun_adds_nothing_and_a_new_file_adds_only_itself(raw, workdir, lake, glue, table_format):
     first = ingest(raw, "demo.t", lake, "--format", table_format, "--partition-by", PARTITION)
     again = ingest(raw, "demo.t", lake, "--format", table_format)
     assert again["rows_read"] == again["rows_written"] == 0 and again["batch_id"] is None
@@ -136,7 +136,7 @@ def test_rerun_adds_nothing_and_a_new_file_adds_only_itself(raw, workdir, glue, 
     assert third["rows_written"] == 1
     assert query("SELECT count(*) AS n FROM demo.t") == [{"n": first["rows_written"] + 1}]
     if table_format == "delta":
-        assert DeltaTable(str(lake / "demo/t")).version() == 1
+        assert DeltaTable(str(lake / "demo/t"), storage_options=lake.storage_options()).version() == 1
     else:
         values = sorted(p["Values"][0] for p in glue.get_partitions(DatabaseName="demo", TableName="t")["Partitions"])
         assert values == ["2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04"]

@@ -18,6 +18,7 @@ from lakeward.streaming.runner import Accumulation
 from tests.delta_protocol import check_delta_table
 from tests.helpers import cli, kill_after_commits, quarantined, query
 from lakeward.testing.kafka import KafkaBroker
+from tests.lakes import LakeDir
 
 pytestmark = [pytest.mark.spark, pytest.mark.aws]
 
@@ -47,9 +48,9 @@ def produce(broker, topic, messages):
 
 
 def consume(spark, workdir, broker, topic, table="db.kafka", table_format="delta", consumer="c1", checkpoint=None,
-            **stream):
+            lake=None, **stream):
     settings = Settings.load({})
-    request = IngestRequest(table, format=table_format, lake=str(workdir / "lake"), govern=False)
+    request = IngestRequest(table, format=table_format, lake=lake or str(workdir / "lake"), govern=False)
     with aws_context(settings) as aws:
         sink = StreamSink(spark, aws, request, settings, StreamSettings(consumer, **stream))
         return run_kafka(spark, sink, topic, broker.bootstrap, None, threading.Event(), checkpoint)
@@ -90,6 +91,19 @@ def test_a_lost_checkpoint_resumes_from_the_offsets_the_table_holds(spark, workd
     second = consume(spark, workdir, broker, topic, "db.resume", "parquet", checkpoint=str(checkpoint))
     assert (second.rows_written, second.batches[0].batch) == (5, first.batches[-1].batch + 1)
     assert query("SELECT count(*) AS n, count(DISTINCT id) AS ids FROM db.resume") == [{"n": 15, "ids": 15}]
+
+
+def test_a_stream_into_an_s3_lake_keeps_its_spark_checkpoint_on_s3(spark, workdir, s3_lake, glue, broker, topic):
+    produce(broker, topic, [{"id": i} for i in range(10)])
+    first = consume(spark, workdir, broker, topic, "db.s3k", lake=s3_lake)
+    produce(broker, topic, [{"id": 10 + i} for i in range(5)])
+    second = consume(spark, workdir, broker, topic, "db.s3k", lake=s3_lake)
+    assert (first.rows_written, second.rows_written) == (10, 5)
+    assert second.batches[0].batch == first.batches[-1].batch + 1
+    checkpoint = LakeDir(s3_lake) / "db" / "s3k" / "_lakeward" / "checkpoints" / "c1"
+    assert {f.relative_to(checkpoint).split("/")[0] for f in checkpoint.rglob("*")} >= {"offsets", "commits", "sources"}
+    assert query("SELECT count(*) AS n, count(DISTINCT id) AS ids FROM db.s3k") == [{"n": 15, "ids": 15}]
+    check_delta_table(LakeDir(s3_lake) / "db" / "s3k")
 
 
 def test_the_cli_consumes_a_topic_and_a_killed_consumer_loses_nothing(workdir, glue, broker, topic):

@@ -9,12 +9,13 @@ import pytest
 from tests.delta_protocol import check_delta_table
 from tests.engines import delta_rows, duckdb_rows, registered_locations
 from tests.helpers import cli, ingest, query
+from tests.lakes import LakeDir
 from tests.spark.test_write_modes import COLUMNS, batch, expected, orders
 
 pytestmark = [pytest.mark.spark, pytest.mark.aws]
 
 
-def small_batches(workdir: Path, table: str, lake: Path, *extra: str) -> list[dict]:
+def small_batches(workdir: Path, table: str, lake: LakeDir, *extra: str) -> list[dict]:
     rows = []
     for n in range(3):
         part = orders(range(n * 10, n * 10 + 5), "2024-01-01") + orders(range(n * 10 + 5, n * 10 + 10), "2024-01-02")
@@ -23,8 +24,7 @@ def small_batches(workdir: Path, table: str, lake: Path, *extra: str) -> list[di
     return rows
 
 
-def test_delta_optimize_compacts_in_one_transaction_and_vacuum_removes_the_old_files(workdir, glue):
-    lake = workdir / "lake"
+def test_delta_optimize_compacts_in_one_transaction_and_vacuum_removes_the_old_files(workdir, lake, glue):
     location = lake / "db" / "d"
     rows = small_batches(workdir, "db.d", lake, "--format", "delta")
     before = check_delta_table(location)["files"]
@@ -50,25 +50,24 @@ def test_delta_optimize_compacts_in_one_transaction_and_vacuum_removes_the_old_f
     assert query("SELECT count(*) AS n FROM db.d") == [{"n": 30}]
 
 
-def test_parquet_optimize_swaps_the_chosen_partitions_and_vacuum_waits_for_the_retention(workdir, glue):
-    lake = workdir / "lake"
+def test_parquet_optimize_swaps_the_chosen_partitions_and_vacuum_waits_for_the_retention(workdir, lake, glue):
     rows = small_batches(workdir, "db.p", lake)
     old = dict((v["day"], loc) for v, loc in registered_locations(glue, "db", "p"))
     result = cli("optimize", "db.p", "--where", "day = '2024-01-01'")
     assert result.exit_code == 0 and "compacted 1 partition(s)" in result.output, result.output
     new = dict((v["day"], loc) for v, loc in registered_locations(glue, "db", "p"))
     assert new["2024-01-02"] == old["2024-01-02"] and "/_gen=" in new["2024-01-01"]
-    assert len(list(Path(new["2024-01-01"]).glob("*.parquet"))) == 1
-    assert len(list(Path(old["2024-01-02"]).glob("*.parquet"))) == 3
+    assert len(LakeDir(new["2024-01-01"]).glob("*.parquet")) == 1
+    assert len(LakeDir(old["2024-01-02"]).glob("*.parquet")) == 3
     assert duckdb_rows(glue, "db", "p", COLUMNS, "id") == expected(rows)
 
     dry = cli("vacuum", "db.p", "--retain-hours", "0", "--force", "--dry-run")
     assert "would remove 3 file(s)" in dry.output, dry.output
-    assert len(list(Path(old["2024-01-01"]).glob("*.parquet"))) == 3
+    assert len(LakeDir(old["2024-01-01"]).glob("*.parquet")) == 3
     assert cli("vacuum", "db.p").output.count("removed 0 file(s)") == 1
     gone = cli("vacuum", "db.p", "--retain-hours", "0", "--force")
     assert "removed 3 file(s)" in gone.output, gone.output
-    assert not list(Path(old["2024-01-01"]).glob("*.parquet"))
+    assert not LakeDir(old["2024-01-01"]).glob("*.parquet")
     assert query("SELECT count(*) AS n, count(DISTINCT id) AS d FROM db.p") == [{"n": 30, "d": 30}]
 
 
@@ -77,19 +76,18 @@ def test_parquet_optimize_swaps_the_chosen_partitions_and_vacuum_waits_for_the_r
     (["optimize", "db.x", "--where", "amount > 3"], "may name only partition columns (day)"),
     (["optimize", "db.nope"], "table db.nope is not in the Glue Data Catalog"),
 ])
-def test_maintenance_errors_name_what_to_fix(workdir, glue, args, message):
-    ingest(batch(workdir, "x", orders(range(2), "2024-01-01")), "db.x", workdir / "lake", "--partition-by", "day",
+def test_maintenance_errors_name_what_to_fix(workdir, lake, glue, args, message):
+    ingest(batch(workdir, "x", orders(range(2), "2024-01-01")), "db.x", lake, "--partition-by", "day",
            "--no-govern")
     result = cli(*args)
     assert result.exit_code == 2 and message in result.output, result.output
 
 
-def test_optimize_first_rolls_back_a_batch_whose_writer_died(workdir, glue):
-    lake = workdir / "lake"
+def test_optimize_first_rolls_back_a_batch_whose_writer_died(workdir, lake, glue):
     root = lake / "db" / "c"
     small_batches(workdir, "db.c", lake)
     # A writer that died after publishing a file into a live partition, before committing its record.
-    published = next(root.glob("day=2024-01-01/*.parquet"))
+    published = root.glob("day=2024-01-01/*.parquet")[0]
     orphan = published.parent / "part-orphan.parquet"
     orphan.write_bytes(published.read_bytes())
     record = root / "_lakeward" / "ledger" / "19990101T000000-dead.json"

@@ -10,6 +10,7 @@ import pytest
 from tests.delta_protocol import check_delta_table
 from tests.engines import delta_rows, duckdb_rows, pyarrow_rows, registered_locations
 from tests.helpers import cli, ingest, quarantined, query
+from tests.lakes import LakeDir
 from tests.spark.test_ingest_edges import write_jsonl
 
 pytestmark = [pytest.mark.spark, pytest.mark.aws]
@@ -28,8 +29,7 @@ def expected(*groups: list[dict]) -> list[dict]:
     return sorted((r for g in groups for r in g), key=lambda r: r["id"])
 
 
-def test_parquet_overwrite_partitions_swaps_only_the_batch_partitions(workdir, glue):
-    lake = workdir / "lake"
+def test_parquet_overwrite_partitions_swaps_only_the_batch_partitions(workdir, lake, glue):
     first = orders(range(0, 10), "2024-01-01") + orders(range(10, 20), "2024-01-02")
     ingest(batch(workdir, "b1", first), "db.t", lake, "--partition-by", "day", "--no-govern")
     before = dict((v["day"], loc) for v, loc in registered_locations(glue, "db", "t"))
@@ -40,7 +40,7 @@ def test_parquet_overwrite_partitions_swaps_only_the_batch_partitions(workdir, g
     after = dict((v["day"], loc) for v, loc in registered_locations(glue, "db", "t"))
     assert after["2024-01-01"] == before["2024-01-01"]
     assert after["2024-01-02"] != before["2024-01-02"] and "/_gen=" in after["2024-01-02"]
-    assert Path(before["2024-01-02"]).exists()  # the old prefix stays until vacuum: a reader may still use it
+    assert LakeDir(before["2024-01-02"]).exists()  # the old prefix stays until vacuum: a reader may still use it
     want = expected(first[:10], second)
     assert duckdb_rows(glue, "db", "t", COLUMNS, "id") == want
     assert pyarrow_rows(glue, "db", "t", COLUMNS, "id") == want
@@ -52,8 +52,7 @@ def test_parquet_overwrite_partitions_swaps_only_the_batch_partitions(workdir, g
     assert duckdb_rows(glue, "db", "t", COLUMNS, "id") == expected(want, third)
 
 
-def test_parquet_overwrite_replaces_the_table_and_removes_partitions_not_in_the_batch(workdir, glue):
-    lake = workdir / "lake"
+def test_parquet_overwrite_replaces_the_table_and_removes_partitions_not_in_the_batch(workdir, lake, glue):
     ingest(batch(workdir, "b1", orders(range(5), "2024-01-01") + orders(range(5, 9), "2024-01-02")), "db.t",
            lake, "--partition-by", "day", "--no-govern")
     new = orders(range(100, 103), "2024-01-02")
@@ -69,8 +68,7 @@ def test_parquet_overwrite_replaces_the_table_and_removes_partitions_not_in_the_
     assert query("SELECT count(*) AS n FROM db.t WHERE day = '2024-01-01'") == [{"n": 2}]
 
 
-def test_unpartitioned_parquet_overwrite_swaps_the_table_location(workdir, glue):
-    lake = workdir / "lake"
+def test_unpartitioned_parquet_overwrite_swaps_the_table_location(workdir, lake, glue):
     ingest(batch(workdir, "b1", orders(range(4), "d")), "db.u", lake, "--no-govern")
     old = glue.get_table(DatabaseName="db", Name="u")["Table"]["StorageDescriptor"]["Location"]
     new = orders(range(50, 52), "d")
@@ -85,8 +83,7 @@ def test_unpartitioned_parquet_overwrite_swaps_the_table_location(workdir, glue)
     assert query("SELECT count(*) AS n FROM db.u") == [{"n": 3}]
 
 
-def test_delta_overwrite_and_overwrite_partitions_in_one_transaction_each(workdir, glue):
-    lake = workdir / "lake"
+def test_delta_overwrite_and_overwrite_partitions_in_one_transaction_each(workdir, lake, glue):
     location = lake / "db" / "d"
     first = orders(range(0, 6), "2024-01-01") + orders(range(6, 12), "2024-01-02")
     ingest(batch(workdir, "b1", first), "db.d", lake, "--format", "delta", "--partition-by", "day", "--no-govern")
@@ -102,8 +99,7 @@ def test_delta_overwrite_and_overwrite_partitions_in_one_transaction_each(workdi
     assert query("SELECT count(*) AS n FROM db.d") == [{"n": 3}]
 
 
-def test_delta_merge_applies_cdc_operations_and_rewrites_only_touched_files(workdir, glue):
-    lake = workdir / "lake"
+def test_delta_merge_applies_cdc_operations_and_rewrites_only_touched_files(workdir, lake, glue):
     location = lake / "db" / "m"
     base = [{"id": i, "name": f"n{i}", "region": "eu" if i < 5 else "us"} for i in range(10)]
     ingest(batch(workdir, "full", base), "db.m", lake, "--format", "delta", "--partition-by", "region", "--no-govern")
@@ -134,8 +130,7 @@ def test_delta_merge_applies_cdc_operations_and_rewrites_only_touched_files(work
     assert query("SELECT count(*) AS n FROM db.m WHERE region = 'eu'") == [{"n": 5}]
 
 
-def test_a_rerun_of_a_batch_id_is_a_no_op(workdir, glue):
-    lake = workdir / "lake"
+def test_a_rerun_of_a_batch_id_is_a_no_op(workdir, lake, glue):
     for fmt in ("parquet", "delta"):
         table = f"db.r_{fmt}"
         ingest(batch(workdir, f"{fmt}1", orders(range(3), "d")), table, lake, "--format", fmt, "--batch-id",
@@ -154,16 +149,15 @@ def test_a_rerun_of_a_batch_id_is_a_no_op(workdir, glue):
     (["--merge-key", "id"], "apply to --mode merge, not append"),
     (["--batch-id", "../x"], "--batch-id '../x'"),
 ])
-def test_bad_write_settings_get_a_clear_message(workdir, glue, args, message):
+def test_bad_write_settings_get_a_clear_message(workdir, lake, glue, args, message):
     source = batch(workdir, "b", orders(range(2), "d"))
-    result = cli("ingest", str(source), "--table", "db.bad", "--lake", str(workdir / "lake"), "--no-govern", *args)
+    result = cli("ingest", str(source), "--table", "db.bad", "--lake", str(lake), "--no-govern", *args)
     assert result.exit_code == 2 and message in result.output, result.output
 
 
-def test_the_glue_job_takes_the_write_settings(workdir, glue):
+def test_the_glue_job_takes_the_write_settings(workdir, lake, glue):
     from glue_jobs.ingest import main
 
-    lake = workdir / "lake"
     ingest(batch(workdir, "g1", [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}]), "db.g", lake, "--format", "delta",
            "--no-govern")
     changes = batch(workdir, "g2", [{"Op": "D", "id": 1, "v": "a"}, {"Op": "U", "id": 2, "v": "B"}])
@@ -176,8 +170,7 @@ def test_the_glue_job_takes_the_write_settings(workdir, glue):
     assert json.loads((workdir / "g.json").read_text())["already_committed"] == "batch cdc-0001 was committed before; nothing to do"
 
 
-def test_a_merge_of_deletes_alone_removes_the_rows(workdir, glue):
-    lake = workdir / "lake"
+def test_a_merge_of_deletes_alone_removes_the_rows(workdir, lake, glue):
     location = lake / "db" / "del"
     ingest(batch(workdir, "a", [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}]), "db.del", lake, "--format", "delta",
            "--no-govern")
@@ -189,8 +182,7 @@ def test_a_merge_of_deletes_alone_removes_the_rows(workdir, glue):
     check_delta_table(location)
 
 
-def test_delta_partition_values_needing_escapes_are_replaced_and_read_back(workdir, glue):
-    lake = workdir / "lake"
+def test_delta_partition_values_needing_escapes_are_replaced_and_read_back(workdir, lake, glue):
     location = lake / "db" / "esc"
     first = [{"id": 1, "city": "New York"}, {"id": 2, "city": "a:b/c"}, {"id": 3, "city": "50%"}, {"id": 4, "city": ""}]
     ingest(batch(workdir, "e1", first), "db.esc", lake, "--format", "delta", "--partition-by", "city", "--no-govern")
