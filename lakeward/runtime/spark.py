@@ -25,12 +25,20 @@ SESSION_CONF = {
 }
 
 
+# What Glue 5.1 sets for a job run with --datalake-formats delta: delta-spark 3.3.2 serves Delta SQL.
+GLUE_DELTA_CONF = {"spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+                   "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog"}
+
+
 def local_conf(settings: Settings) -> dict[str, str]:
     conf = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
             "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
             "spark.driver.memory": settings.driver_memory, "spark.sql.adaptive.enabled": "true"}
-    if settings.spark_jars:
-        conf["spark.jars"] = ",".join(settings.spark_jars)
+    jars = settings.spark_jars
+    if jars:
+        conf["spark.jars"] = ",".join(jars)
+    if any(os.path.basename(jar).startswith("delta-spark_") for jar in jars):
+        conf |= GLUE_DELTA_CONF
     return conf
 
 

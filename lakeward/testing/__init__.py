@@ -6,7 +6,8 @@ its fixtures are there in any test run; `pip install "lakeward[local]"`):
 - ``aws_env``: every AWS client of the test pointed at it, its state reset, ``LAKEWARD_*`` cleared;
 - ``s3_lake``: an ``s3://`` lake root in a fresh bucket of the emulator;
 - ``glue_spark``: the local SparkSession a Glue job gets here (Spark 3.5.6, UTC, Glue's Parquet and
-  partition-overwrite settings, ``s3://`` through S3A on the moto server), one per run;
+  partition-overwrite settings, ``s3://`` through S3A on the moto server, Delta SQL from delta-spark 3.3.2 as
+  with ``--datalake-formats delta``), one per run;
 - ``kafka_broker``: a real Kafka broker (KRaft) from the jars ``./dev.sh setup`` fetched; skipped without them;
 - ``landed``: what a job left behind, read back: the Glue table, its partitions, the Delta log, the rows.
 """
