@@ -54,7 +54,7 @@ def main() -> None:
                 timings: dict[str, list[float]] = {name: [] for name in arms}
                 steps = {}
                 for r in range(args.repeat + 1):
-                    for name, append in arms.items():
+                    for name, append in (list(arms.items()) if r % 2 else list(arms.items())[::-1]):
                         started = time.perf_counter()
                         result = append(frame(r * rows))
                         if r:

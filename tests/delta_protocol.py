@@ -79,14 +79,16 @@ def check_delta_table(location: Path | LakeDir) -> dict:
     for path, add in live.items():
         data = location / unquote(path)
         assert data.size() == add["size"], f"{path}: size differs from the log"
-        assert pq.ParquetFile(data.open()).metadata.num_rows == json.loads(add["stats"])["numRecords"], path
+        with data.open() as f:
+            assert pq.ParquetFile(f).metadata.num_rows == json.loads(add["stats"])["numRecords"], path
     return {"files": live, "metadata": metadata, "protocol": protocol, "checkpoint": checkpoint}
 
 
 def _check_checkpoint(path: LakeDir, live: set[str]) -> None:
     """A checkpoint holds the protocol, the metadata and exactly the live files at its version."""
     assert path.exists(), f"_last_checkpoint names {path.name}, which is missing"
-    actions = pq.read_table(path.open()).to_pylist()
+    with path.open() as f:
+        actions = pq.read_table(f).to_pylist()
     assert any(a.get("protocol") for a in actions) and any(a.get("metaData") for a in actions), path.name
     adds = {a["add"]["path"] for a in actions if a.get("add")}
     assert adds == live, f"{path.name}: {len(adds)} files, the log replayed to its version has {len(live)}"

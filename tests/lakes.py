@@ -13,6 +13,9 @@ from typing import IO
 import pyarrow.fs as pafs
 
 
+_COPIES = tempfile.TemporaryDirectory(prefix="lake-copies-")  # removed when the test run ends
+
+
 def s3_options() -> dict[str, str]:
     """delta-rs storage options for the moto server the test's environment points at."""
     endpoint = os.environ["AWS_ENDPOINT_URL"]
@@ -75,6 +78,8 @@ class LakeDir:
         return self._at(self.path.rsplit("/", 1)[0])
 
     def relative_to(self, root: LakeDir) -> str:
+        if self.is_s3 != root.is_s3 or not (self.path + "/").startswith(root.path.rstrip("/") + "/"):
+            raise ValueError(f"{self} is not under {root}")
         return self.path[len(root.path):].lstrip("/")
 
     def exists(self) -> bool:
@@ -121,7 +126,7 @@ class LakeDir:
         given local paths, such as DuckDB here)."""
         if not self.is_s3:
             return self.path
-        target = Path(tempfile.mkdtemp(prefix="lake-copy-")) / self.name
+        target = Path(tempfile.mkdtemp(prefix="lake-copy-", dir=_COPIES.name)) / self.name
         files = [f for f in self._files(recursive=True) if f.fs.get_file_info(f.path).is_file] or [self]
         for f in files:
             copy = target / f.relative_to(self) if f != self else target

@@ -43,6 +43,9 @@ class Settings(BaseModel):
     athena_output: str = Field("", description="lakeward query --engine athena: s3:// output location "
                                                "[default: the workgroup's]")
     athena_timeout_s: float = Field(1800.0, gt=0, description="lakeward query --engine athena: longest wait")
+    spark_s3a: bool = Field(False, description="point Glue's own Spark session at the command's AWS through S3A, "
+                                               "as local sessions always are (the Glue Docker image against an "
+                                               "emulator)")
     jar_cache: str = Field("", description="local Spark: the JVM parts ./dev.sh setup fetched "
                                            "[default: ~/.cache/lakeward/jars]")
 

@@ -69,13 +69,14 @@ def start_spark(settings: Settings) -> None:
 
 def spark_session(settings: Settings | None = None, aws: AwsContext | None = None) -> Any:
     """One SparkSession per process: Glue's inside a Glue job run, a local one otherwise (the first call's
-    settings make it). A local session reaches ``s3://`` through S3A at ``aws``'s endpoint."""
+    settings make it). A local session reaches ``s3://`` through S3A at ``aws``'s endpoint; so does Glue's
+    own session when ``settings.spark_s3a`` says so (the Glue Docker image against an emulator)."""
     settings = settings or Settings.load()
     with _LOCK:
         if not _SESSION:
             _SESSION.append(_new_session(settings))
         session = _SESSION[0]
-        if aws is not None and not on_glue(settings):
+        if aws is not None and (settings.spark_s3a or not on_glue(settings)):
             from lakeward.runtime.s3a import point_s3a, s3a_conf
 
             point_s3a(session, s3a_conf(aws))

@@ -69,10 +69,13 @@ def glue_spark(moto_server: str) -> Any:
     import boto3
 
     from lakeward.runtime.aws import AwsContext
+    from lakeward.runtime.s3a import point_s3a, s3a_conf
     from lakeward.runtime.spark import spark_session
 
     credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    return spark_session(aws=AwsContext(boto3.Session(region_name="us-east-1", **credentials), moto_server))
+    session = spark_session()
+    point_s3a(session, s3a_conf(AwsContext(boto3.Session(region_name="us-east-1", **credentials), moto_server)))
+    return session
 
 
 @pytest.fixture(scope="session")

@@ -43,9 +43,9 @@ def test_ingest_classifies_new_columns_into_glue_parameters(workdir, glue, table
     assert parameters(glue, "people")["email"]["pii"] == "EMAIL"
 
 
-def test_classify_command_records_pii_once_and_dry_run_changes_nothing(workdir, glue):
+def test_classify_command_records_pii_once_and_dry_run_changes_nothing(workdir, lake, glue):
     write_jsonl(workdir / "b1/a.jsonl", PEOPLE)
-    ingest(workdir / "b1", "db.later", workdir / "lake", "--format", "delta")
+    ingest(workdir / "b1", "db.later", lake, "--format", "delta")
     table = glue.get_table(DatabaseName="db", Name="later")["Table"]
     for column in table["StorageDescriptor"]["Columns"]:  # as if ingested before classification existed
         column["Parameters"] = {k: v for k, v in column.get("Parameters", {}).items()
