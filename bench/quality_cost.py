@@ -8,8 +8,11 @@ best library on the same rows.
    (one aggregation plus the row flags) against cuallee (the runner-up in the engines we measured;
    Deequ's DQDL engine is not served for Spark 3.5 here, ADR 0013), the same ten checks, best of N, with
    the Spark jobs each ran (the job ids Spark hands out under a job group).
+3. With ``--breakdown`` instead: the ingest with one part of the rule set at a time (``RowCount > 0``
+   alone, the two quarantining rules, the seven warning ones), to tell what is fixed per batch from what
+   the rules add.
 
-    cd bench && ../.venv/bin/python quality_cost.py --mb 1024 --repeat 2
+    cd bench && ../.venv/bin/python quality_cost.py --mb 1024 --repeat 2 [--breakdown]
 """
 from __future__ import annotations
 
@@ -35,6 +38,16 @@ RULES = '''Rules = [
     Mean "amount" > 0,
     DataFreshness "order_ts" <= 5000 days
 ]'''
+
+
+BREAKDOWN = {
+    "row_count": 'Rules = [ RowCount > 0 ]',
+    "quarantine_two": 'Rules = [ IsComplete "order_id" labels=["action"="quarantine"], '
+                      'ColumnValues "currency" in ["EUR", "USD"] labels=["action"="quarantine"] ]',
+    "warn_seven": 'Rules = [ RowCount > 0, ColumnValues "amount" between 0 and 100000, ColumnLength "order_id" <= 32, '
+                  'Completeness "region" > 0.95, ColumnValues "region" matches "[a-z]+", Mean "amount" > 0, '
+                  'DataFreshness "order_ts" <= 5000 days ]',
+}
 
 
 def ingest(raw: Path, lake: Path, table: str, rules: Path | None) -> tuple[float, dict]:
@@ -100,10 +113,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=int, default=1024)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--breakdown", action="store_true")
     args = parser.parse_args()
     with bench_workspace() as work:
         raw = work / "raw"
         count = generate(raw, args.mb)
+        if args.breakdown:
+            breakdown(work, raw, args.repeat)
+            return
         rules = work / "rules.dqdl"
         rules.write_text(RULES)
         no_unique = work / "nine.dqdl"  # the same rules but the one that needs every key counted
@@ -126,6 +143,18 @@ def main() -> None:
                           "outcomes": outcomes}), flush=True)
         table = next((work / "lake/bench").glob("ten_0"))
         print(json.dumps({"evaluation_only": evaluation(table, args.repeat)}), flush=True)
+
+
+def breakdown(work: Path, raw: Path, repeat: int) -> None:
+    variants: dict[str, Path | None] = {"none": None}
+    for name, text in BREAKDOWN.items():
+        variants[name] = work / f"{name}.dqdl"
+        variants[name].write_text(text)  # type: ignore[union-attr]
+    for run in range(repeat):
+        for name, path in variants.items():
+            seconds, report = ingest(raw, work / "lake", f"bench.{name}_{run}", path)
+            print(json.dumps({"variant": name, "run": run, "s": round(seconds, 1),
+                              "write_s": round(report["timings"]["write_s"], 1)}), flush=True)
 
 
 if __name__ == "__main__":

@@ -190,7 +190,8 @@ class BatchSteps:
                          tuple(target.new_columns()), tuple(c.column for c in target.checked),
                          s3_options=w.storage.s3_options,
                          write_rows=bool(target.definition.columns or target.partitions),
-                         actions=merging or carrying)
+                         actions=merging or carrying,
+                         keys=self.quality.staged_keys if self.quality is not None else ())
         protect: dict[str, Any] = {}
         if w.request.govern:
             report.protected, protect = protection(w.aws, w.request.governance, target.definition)
@@ -227,6 +228,11 @@ class BatchSteps:
         output = write_batch(frame, plan, tasks)
         if self.quality is not None and self.quality.deferred:
             try:
+                if self.quality.staged_keys:
+                    self._tick("write_s")
+                    self.quality.count_staged_keys(w.spark, {name: [join(plan.staging_uri, f) for f in staged]
+                                                             for name, staged in output.keys.items()})
+                    self._tick("quality_keys_s")
                 report.quality = self.quality.outcomes()
             except Exception:  # a fail rule (or metrics that never came): what the write staged goes, nothing is committed
                 w.storage.delete_dir(plan.staging_uri)

@@ -19,13 +19,14 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from lakeward.engines.bookkeeping import spark_path
 from lakeward.engines.spark_columns import quoted
 from lakeward.quality.dqdl import (
     Composite,
@@ -199,19 +200,25 @@ class _Compiler:
     """Collects every rule's aggregate expressions for one Spark job, and its per-row pass flag."""
 
     def __init__(self, spark: SparkSession, df: DataFrame, references: dict[str, DataFrame], columns: list[str],
-                 history: History | None = None, base: SparkColumn | None = None, grouped: bool = False):
+                 history: History | None = None, base: SparkColumn | None = None, grouped: Grouped = ""):
         self.spark, self.df, self.references, self.columns = spark, df, references, columns
         self.history = history
-        self.grouped = grouped  # value counts per key set in jobs of their own (no per-row flags for them)
+        self.grouped = grouped  # value counts per key set apart from the row flags (no per-row flags for them)
         self.grouped_values: dict[tuple, dict[str, float]] = {}
+        self.key_columns: dict[tuple, tuple[str, SparkColumn]] = {}  # staged: key set -> (column, its value)
         self.base = base if base is not None else F.lit(True)  # the rows the aggregates count
         self.aggs: list[SparkColumn] = []
+        self._agg_names: dict[str, str] = {}
         self.windows: dict[tuple[str, ...], str] = {}  # column set -> count column (values per group)
 
     def agg(self, expr: SparkColumn) -> str:
-        name = f"m{len(self.aggs)}"
-        self.aggs.append(expr.alias(name))
-        return name
+        """The name of ``expr``'s value among the aggregates; an expression asked for twice (every rule
+        counts its rows) is computed once."""
+        text = str(expr)
+        if text not in self._agg_names:
+            self._agg_names[text] = f"m{len(self.aggs)}"
+            self.aggs.append(expr.alias(self._agg_names[text]))
+        return self._agg_names[text]
 
     def count_column(self, columns: tuple[str, ...], where: str | None = None) -> str:
         """A column counting, per row, the rows with its key (among the rows the where clause keeps)."""
@@ -226,6 +233,8 @@ class _Compiler:
             scope = self.base & F.coalesce(F.expr(where), F.lit(False)) if where else self.base
             window = Window.partitionBy(scope, *[quoted(c) for c in columns])
             df = df.withColumn(name, F.when(present & scope, F.count(F.lit(1)).over(window)))
+        for name, value in self.key_columns.values():
+            df = df.withColumn(name, value)
         return df
 
 
@@ -345,31 +354,50 @@ def _compile(rule: Rule, c: _Compiler) -> _Plan:
 GROUPED = {"Uniqueness", "IsUnique", "IsPrimaryKey", "UniqueValueRatio", "DistinctValuesCount"}
 
 
+Grouped = Literal["", "now", "staged"]
+
+
+def value_counts(counts: DataFrame) -> dict[str, float]:
+    """From rows per value (a ``count`` column): the rows, the values occurring once, the distinct values."""
+    got = counts.agg(F.sum("count").alias("rows"), F.sum(F.when(F.col("count") == 1, 1).otherwise(0)).alias("once"),
+                     F.count(F.lit(1)).alias("distinct")).collect()[0]
+    return {k: float(got[k] or 0) for k in ("rows", "once", "distinct")}
+
+
 def _grouped_rule(rule: Rule, c: _Compiler, plan: _Plan, name: str, scope: SparkColumn, rows: str) -> None:
-    """A rule about how often values occur, from the rows per value (Deequ's grouping analyzers): one
-    aggregation over the key columns alone, run now, instead of per-row counts that would shuffle every
-    column of every row."""
+    """A rule about how often values occur, from the rows per value (Deequ's grouping analyzers) instead
+    of per-row counts that would shuffle every column of every row. ``now``: one aggregation over the key
+    columns alone, run at once. ``staged``: the frame carries each in-scope row's key in a column of its
+    own, the writer stages those keys apart from the rows, and they are counted after the write
+    (``Compiled.count_staged_keys``): a column of Parquet instead of the source read again."""
     cols, t = rule.params, rule.type
     key = (cols, rule.where)
-    if key not in c.grouped_values:
+    if key not in c.grouped_values and key not in c.key_columns:
         present = F.greatest(*[quoted(x).isNotNull() for x in cols]) if len(cols) > 1 else quoted(cols[0]).isNotNull()
         within = F.coalesce(F.expr(rule.where), F.lit(False)) if rule.where else F.lit(True)
-        counts = c.df.where(c.base & within & present).groupBy(*[quoted(x) for x in cols]).count()
-        got = counts.agg(F.sum("count").alias("rows"), F.sum(F.when(F.col("count") == 1, 1).otherwise(0)).alias("once"),
-                         F.count(F.lit(1)).alias("distinct")).collect()[0]
-        c.grouped_values[key] = {k: float(got[k] or 0) for k in ("rows", "once", "distinct")}
-    g = c.grouped_values[key]
+        if c.grouped == "staged":
+            value = F.struct(*[quoted(x) for x in cols]) if len(cols) > 1 else quoted(cols[0])
+            c.key_columns[key] = (f"__lw_dq_key_{len(c.key_columns)}", F.when(c.base & within & present, value))
+        else:
+            c.grouped_values[key] = value_counts(
+                c.df.where(c.base & within & present).groupBy(*[quoted(x) for x in cols]).count())
+
+    def g() -> dict[str, float]:
+        return c.grouped_values[key]
+
     if t == "DistinctValuesCount":
-        plan.measure = lambda m: {f"{name}.DistinctValuesCount": g["distinct"]}
+        plan.measure = lambda m: {f"{name}.DistinctValuesCount": g()["distinct"]}
     elif t == "UniqueValueRatio":
-        plan.measure = lambda m: {f"{name}.UniqueValueRatio": g["once"] / g["distinct"] if g["distinct"] else None}
+        plan.measure = lambda m: {f"{name}.UniqueValueRatio": g()["once"] / g()["distinct"] if g()["distinct"] else None}
     else:
-        uniqueness = g["once"] / g["rows"] if g["rows"] else None
-        plan.measure = lambda m: {f"{name}.Uniqueness": uniqueness}
+        def uniqueness() -> float | None:
+            return g()["once"] / g()["rows"] if g()["rows"] else None
+
+        plan.measure = lambda m: {f"{name}.Uniqueness": uniqueness()}
         if t == "IsPrimaryKey":
             every = F.least(*[quoted(x).isNotNull() for x in cols]) if len(cols) > 1 else quoted(cols[0]).isNotNull()
             complete = c.agg(F.sum(F.when(scope & every, 1).otherwise(0)).cast("double"))
-            plan.measure = lambda m: {f"{name}.Uniqueness": uniqueness, f"{name}.Completeness": _ratio(complete, rows)(m)}
+            plan.measure = lambda m: {f"{name}.Uniqueness": uniqueness(), f"{name}.Completeness": _ratio(complete, rows)(m)}
 
 
 def _distinct(c: _Compiler, count: str, scope: SparkColumn) -> str:
@@ -483,6 +511,20 @@ class Compiled:
     aggs: list[SparkColumn]
     failing: dict[int, str]  # top-level row-level rule -> the aggregate counting the rows failing it
     framed: DataFrame
+    grouped_values: dict[tuple, dict[str, float]] = field(default_factory=dict)
+    key_columns: dict[tuple, tuple[str, SparkColumn]] = field(default_factory=dict)
+
+    @property
+    def staged_keys(self) -> tuple[str, ...]:
+        """The columns whose non-NULL values the writer stages for ``count_staged_keys``."""
+        return tuple(name for name, _ in self.key_columns.values())
+
+    def count_staged_keys(self, spark: SparkSession, files: dict[str, list[str]]) -> None:
+        """Count, per key set, the keys the write staged (``files``: column -> Parquet files, column ``k``)."""
+        for key, (column, _) in self.key_columns.items():
+            paths = [spark_path(f) for f in files.get(column, [])]
+            self.grouped_values[key] = (value_counts(spark.read.parquet(*paths).groupBy("k").count()) if paths
+                                        else {"rows": 0.0, "once": 0.0, "distinct": 0.0})
 
     def flags(self) -> list[tuple[str, SparkColumn]]:
         """(rule text, per-row pass) of the top-level row-level rules."""
@@ -502,7 +544,7 @@ class Compiled:
 
 def compile_rules(spark: SparkSession, df: DataFrame, ruleset: Ruleset, references: dict[str, DataFrame] | None = None,
                   columns: list[str] | None = None, history: History | None = None, in_scope: str | None = None,
-                  grouped: bool = False) -> Compiled:
+                  grouped: Grouped = "") -> Compiled:
     """The rule set over ``df``. ``in_scope``: a boolean column of ``df``; the rules see only the rows where
     it is true (the others pass every flag and count in no aggregate), so one frame can carry both.
     ``grouped``: rules about how often values occur are computed now from the rows per value (no per-row
@@ -515,7 +557,8 @@ def compile_rules(spark: SparkSession, df: DataFrame, ruleset: Ruleset, referenc
         flag = _node_flag(node, plans)
         if flag is not None:
             failing[id(node)] = compiler.agg(F.sum(F.when(~F.coalesce(flag, F.lit(False)), 1).otherwise(0)))
-    return Compiled(ruleset, plans, compiler.aggs, failing, compiler.framed())
+    return Compiled(ruleset, plans, compiler.aggs, failing, compiler.framed(), compiler.grouped_values,
+                    compiler.key_columns)
 
 
 def evaluate(spark: SparkSession, df: DataFrame, ruleset: Ruleset, references: dict[str, DataFrame] | None = None,

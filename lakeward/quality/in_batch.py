@@ -3,8 +3,9 @@
 The rules' aggregates are computed over the batch's good rows (those no other check quarantines) in the
 write itself: they are observed (Spark's ``observe``) on the frame the writer runs, so a batch's rules cost
 no pass of their own. Rules about how often values occur (IsUnique, Uniqueness, IsPrimaryKey,
-UniqueValueRatio, DistinctValuesCount) take one aggregation of their key columns first, unless a quarantine
-rule needs each row's count (then a window in the write counts them per row). Rows failing a row-level rule whose action is ``quarantine`` get the reason
+UniqueValueRatio, DistinctValuesCount) have the writer stage each in-scope row's key beside the files
+(``WritePlan.keys``); one aggregation over those keys, a column of Parquet, follows the write. Where a
+quarantine rule needs each row's count, a window in the write counts them per row instead. Rows failing a row-level rule whose action is ``quarantine`` get the reason
 ``data quality: <rule>`` (they are then quarantined whole with their record, and counted). Once the
 write has run, a failed rule whose action is ``fail`` stops the batch before its commit (its files were
 only staged), and every outcome goes to the run report. Where the write cannot carry the aggregates (a
@@ -12,8 +13,10 @@ merge, or a batch whose widening carries rows over from the table's files), they
 """
 from __future__ import annotations
 
+import operator
 import uuid
 from dataclasses import asdict
+from functools import reduce
 from typing import Any
 
 from pyspark.sql import DataFrame, Observation, SparkSession
@@ -58,8 +61,17 @@ class BatchQuality:
         """``frame`` (the batch's rows as the writer gets them) computing the rules' aggregates as it runs."""
         return frame.observe(self.observation, *self.compiled.aggs) if self.observation is not None else frame
 
+    @property
+    def staged_keys(self) -> tuple[str, ...]:
+        """The frame's columns of rule keys the writer must stage (``WritePlan.keys``)."""
+        return self.compiled.staged_keys if self.deferred else ()
+
+    def count_staged_keys(self, spark: SparkSession, files: dict[str, list[str]]) -> None:
+        self.compiled.count_staged_keys(spark, files)
+
     def outcomes(self) -> list[dict[str, Any]]:
-        """Every rule's outcome (after the write, when observed); QualityFailure when a fail rule failed."""
+        """Every rule's outcome (after the write and its staged keys are counted, when observed);
+        QualityFailure when a fail rule failed."""
         if self._outcomes is None:
             values = _observed(self.observation) if self.observation is not None else self.values
             evaluation = self.compiled.decide(values or {})
@@ -102,7 +114,7 @@ def check_batch(spark: SparkSession, rows: DataFrame, rules: QualityRules, colum
     references = reference_frames(spark, aws, rules, table.split(".", 1)[0]) if aws is not None else {}
     marked = rows.withColumn(IN_SCOPE, F.col(REASON_COL).isNull())  # one frame: no split and union to read twice
     compiled = compile_rules(spark, marked, rules.ruleset, references, columns, history, IN_SCOPE,
-                             grouped=deferred and not _quarantines_by_count(rules))
+                             grouped="staged" if deferred and not _quarantines_by_count(rules) else "")
     quality = BatchQuality(rules, compiled, table, batch_id, deferred)
     if not quality.deferred:
         quality.outcomes()  # a fail rule stops the batch here
@@ -123,8 +135,9 @@ def _with_reasons(rows: DataFrame, compiled: Compiled, rules: QualityRules, colu
     quarantining = [(text, flag) for text, flag in compiled.flags() if actions.get(text) == "quarantine"]
     framed = compiled.framed
     if quarantining:  # flags pass the rows another check quarantined: their reason stays
-        failing = failed_rules(quarantining)
-        reason = F.when(F.size(failing) > 0, F.concat(F.lit("data quality: "), F.array_join(failing, "; ")))
+        passes = reduce(operator.and_, [F.coalesce(flag, F.lit(False)) for _, flag in quarantining])
+        # the failed rules' texts are assembled only for a row that fails one
+        reason = F.when(~passes, F.concat(F.lit("data quality: "), F.array_join(failed_rules(quarantining), "; ")))
         raw = F.to_json(F.struct(*[quoted(c) for c in columns]))
         framed = framed.withColumns({REASON_COL: F.coalesce(F.col(REASON_COL), reason),
                                      RAW_COL: F.when(F.col(REASON_COL).isNull() & reason.isNotNull(), raw)

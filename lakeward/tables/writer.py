@@ -86,11 +86,12 @@ class WritePlan:
     null_value: str = "__HIVE_DEFAULT_PARTITION__"
     write_rows: bool = True  # False for a table with no columns yet: rows are only counted
     actions: bool = False  # the frame has ACTION_COL (a merge)
+    keys: tuple[str, ...] = ()  # columns of data quality rule keys: their non-NULL values are staged apart
 
     @property
     def bookkeeping(self) -> tuple[str, ...]:
         return (*(f"{PART_PREFIX}{i}" for i in range(len(self.partition_names))), FILE_COL, REASON_COL, RAW_COL,
-                SIZE_COL, MTIME_COL, NULLED_COL, *((ACTION_COL,) if self.actions else ()))
+                SIZE_COL, MTIME_COL, NULLED_COL, *((ACTION_COL,) if self.actions else ()), *self.keys)
 
 
 @dataclass
@@ -119,6 +120,8 @@ class _TaskWriter:
         self.files: list[dict[str, Any]] = []
         self.counts: dict[tuple, dict[str, Any]] = {}
         self.quarantine: list[str] = []
+        self.keys: dict[str, list[str]] = {}  # key column -> its staged files
+        self._key_writers: dict[str, tuple[Any, Any]] = {}
         self.actions: dict[str, int] = {}
         self.nulled: dict[str, int] = {}  # column -> written rows whose missing-value token became NULL
         self._bad_stream: Any = None
@@ -176,6 +179,23 @@ class _TaskWriter:
                             ensure_ascii=False) + "\n"
                  for f, r, raw in zip(bad[FILE_COL].to_pylist(), bad[REASON_COL].to_pylist(), bad[RAW_COL].to_pylist())]
         self._bad_stream.write("".join(lines).encode())
+
+    # rule keys -----------------------------------------------------------------------------------
+    def stage_keys(self, table: pa.Table) -> None:
+        """Each key column's non-NULL values (every row in the rules' scope, written or quarantined) into
+        one Parquet file per task and column, column ``k``."""
+        for name in self.plan.keys:
+            values = table[name].drop_null()
+            if not len(values):
+                continue
+            if name not in self._key_writers:
+                relative = f"_dq_keys/{name}/part-{uuid.uuid4().hex}.parquet"
+                self.fs.create_dir(f"{self.root}/_dq_keys/{name}", recursive=True)
+                stream = self.fs.open_output_stream(f"{self.root}/{relative}")
+                schema = pa.schema([pa.field("k", values.type)])
+                self._key_writers[name] = (stream, pq.ParquetWriter(stream, schema, compression="snappy"))
+                self.keys[name] = [relative]
+            self._key_writers[name][1].write_table(pa.table({"k": values}))
 
     # good rows -----------------------------------------------------------------------------------
     def add(self, good: pa.Table) -> None:
@@ -265,8 +285,11 @@ class _TaskWriter:
                 self._close(part)
         if self._bad_stream is not None:
             self._bad_stream.close()
+        for stream, writer in self._key_writers.values():
+            writer.close()
+            stream.close()
         return {"counts": list(self.counts.values()), "files": self.files, "quarantine": self.quarantine,
-                "actions": self.actions, "nulled": self.nulled}
+                "actions": self.actions, "nulled": self.nulled, "keys": self.keys}
 
 
 def merge_counts(into: dict[tuple, dict[str, Any]], plan: WritePlan, rows: list[dict[str, Any]]) -> None:
@@ -308,6 +331,7 @@ def write_task(plan: WritePlan, batches: Iterator[pa.RecordBatch]) -> Iterator[p
             ok = pc.and_(ok, pc.invert(pc.fill_null(pc.is_in(table[ACTION_COL], pa.array(_NOT_WRITTEN)), False)))
         else:
             task.count(table)
+        task.stage_keys(table)
         task.quarantine_rows(table.filter(pc.is_valid(table[REASON_COL])))
         good = table.filter(ok)
         task.count_nulled(good)
@@ -339,6 +363,7 @@ class BatchOutput:
     quarantine: list[str]  # quarantine files, relative to the staging folder
     actions: dict[str, int] = field(default_factory=dict)  # merges: rows per action
     nulled: dict[str, int] = field(default_factory=dict)  # column -> missing-value tokens written as NULL
+    keys: dict[str, list[str]] = field(default_factory=dict)  # rule key column -> staged files (relative)
 
 
 def write_batch(frame: Any, plan: WritePlan, tasks: int | None) -> BatchOutput:
@@ -369,7 +394,12 @@ def write_batch(frame: Any, plan: WritePlan, tasks: int | None) -> BatchOutput:
                        tuple(row[f"example_{i}"] for i in range(len(plan.conflicts)))) for row in merged.values()]
     files = [DataFile(f["relative"], f["partition_values"], f["size"], f["rows"], f["stats"])
              for r in reports for f in r["files"]]
-    return BatchOutput(counts, files, [q for r in reports for q in r["quarantine"]], actions, dict(sorted(nulled.items())))
+    keys: dict[str, list[str]] = {}
+    for report in reports:
+        for name, staged in report["keys"].items():
+            keys.setdefault(name, []).extend(staged)
+    return BatchOutput(counts, files, [q for r in reports for q in r["quarantine"]], actions,
+                       dict(sorted(nulled.items())), keys)
 
 
 def file_count(input_bytes: int, target: int) -> int:

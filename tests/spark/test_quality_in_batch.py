@@ -190,6 +190,7 @@ def test_rules_observed_in_a_partitioned_write_that_shuffles(workdir, glue, monk
     rows = [{"id": i, "region": ("north", "south")[i % 2], "amount": i} for i in range(200)] + [{"id": 3, "region": "x"}]
     write(workdir / "raw/a.json", rows)
     (workdir / "rules.dqdl").write_text('Rules = [ RowCount = 201, Sum "amount" = 19900, IsUnique "id", '
+                                        'DistinctValuesCount "region" = 0 where "amount < 0", '
                                         'Completeness "amount" > 0.99 labels=["action"="quarantine"] ]')
     result = cli("ingest", str(workdir / "raw"), "--table", "db.parts", "--lake", str(workdir / "lake"), "--no-govern",
                  "--partition-by", "region", "--dq-rules", str(workdir / "rules.dqdl"), "--report", str(workdir / "r.json"))
@@ -199,4 +200,7 @@ def test_rules_observed_in_a_partitioned_write_that_shuffles(workdir, glue, monk
     assert got['RowCount = 201'] == ("Passed", {"Dataset.*.RowCount": 201.0})
     assert got['Sum "amount" = 19900'] == ("Passed", {"Column.amount.Sum": 19900.0})
     assert got['IsUnique "id"'] == ("Failed", {"Column.id.Uniqueness": 199 / 201})  # id 3 twice
+    assert got['DistinctValuesCount "region" = 0 where "amount < 0"'] == (
+        "Passed", {"Column.region.DistinctValuesCount": 0.0})  # no row in scope: no key staged
+    assert "quality_keys_s" in report["timings"]
     assert (report["rows_written"], report["rows_quarantined"]) == (200, 1)  # the row without an amount

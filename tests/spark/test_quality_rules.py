@@ -126,16 +126,38 @@ def test_keywords_failing_rows_and_anomalies_judged_against_a_history(spark):
     assert all(r.failing_rows is None for r in results[3:])
 
 
-def test_value_counts_from_a_grouping_equal_the_per_row_counts(spark, frame):
-    """In a batch, rules about how often values occur are counted per value in a job of their own (no
-    per-row counts to shuffle); the metrics and outcomes are the same."""
+def test_value_counts_from_a_grouping_equal_the_per_row_counts(spark, frame, tmp_path):
+    """In a batch, rules about how often values occur are counted per value apart from the row flags: in a
+    job of their own (now), or from the keys the writer staged (staged); the metrics and outcomes are the
+    same as from per-row counts."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     from lakeward.quality.evaluate import compile_rules
 
     text = ('Rules = [ Uniqueness "id" = 0.6, IsUnique "id", IsPrimaryKey "id", UniqueValueRatio "id" = 0.75, '
             'DistinctValuesCount "status" = 3, Uniqueness "id" = 1 where "status = \'NEW\'", '
-            'DetectAnomalies "DistinctValuesCount" "status" ]')
+            'DetectAnomalies "DistinctValuesCount" "status", IsUnique "id" "status", '
+            'DistinctValuesCount "status" = 0 where "id > 100" ]')
     per_row, _ = evaluate(spark, frame, parse_ruleset(text))
-    compiled = compile_rules(spark, frame, parse_ruleset(text), grouped=True)
-    grouped = compiled.decide(compiled.framed.agg(*compiled.aggs).collect()[0].asDict())
-    assert [(r.outcome, r.metrics) for r in grouped.results] == [(r.outcome, r.metrics) for r in per_row.results]
+    expected = [(r.outcome, r.metrics) for r in per_row.results]
+    now = compile_rules(spark, frame, parse_ruleset(text), grouped="now")
+    grouped = now.decide(now.framed.agg(*now.aggs).collect()[0].asDict())
+    assert [(r.outcome, r.metrics) for r in grouped.results] == expected
     assert [r.outcome for r in grouped.results][:6] == ["Passed", "Failed", "Failed", "Passed", "Passed", "Passed"]
+
+    staged = compile_rules(spark, frame, parse_ruleset(text), grouped="staged")
+    assert len(staged.staged_keys) == 5  # id, status, id where NEW, (id, status), status where id > 100
+    values = staged.framed.agg(*staged.aggs).collect()[0].asDict()
+    files = {}
+    for column in staged.staged_keys:  # as the writer's tasks stage them: non-NULL keys, two files
+        keys = pa.Table.from_pylist([r.asDict(recursive=True) for r in staged.framed.select(column).collect()])
+        keys = keys.column(0).drop_null()
+        files[column] = []
+        for n, part in enumerate((keys.slice(0, 2), keys.slice(2))):
+            if not len(part):  # a task with no key in scope stages no file
+                continue
+            pq.write_table(pa.table({"k": part}), tmp_path / f"part-{column}-{n}.parquet")
+            files[column].append(str(tmp_path / f"part-{column}-{n}.parquet"))
+    staged.count_staged_keys(spark, files)
+    assert [(r.outcome, r.metrics) for r in staged.decide(values).results] == expected
