@@ -44,6 +44,11 @@ def classify_batch(rows: DataFrame, target: Target, columns: list[str], governan
             {d.column: f"{d.entity}: {d.evidence}" for d in sampled.doubts})
 
 
+def protected_columns(definition: TableDefinition, governance: GovernanceSpec | None) -> frozenset[str]:
+    """The columns the policy hashes or masks (no key is fetched)."""
+    return frozenset(protections(definition, governance or DEFAULT))
+
+
 def protection(aws: AwsContext, governance: GovernanceSpec | None,
                definition: TableDefinition) -> tuple[dict[str, str], dict[str, Protect]]:
     """What the policy does to each PII column (for the report), and column -> the expression that hashes

@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from catalog import types as C
 from lakeward.engines.spark_columns import quoted
-from lakeward.governance.batch import classify_batch, protection, to_classify
+from lakeward.governance.batch import classify_batch, protected_columns, protection, to_classify
 from lakeward.governance.policy import protect_database, tag_columns
 from lakeward.ingest.accounting import (
     account,
@@ -109,6 +109,12 @@ class BatchSteps:
                 {c.name: C.to_hive(c.type) for c in (*target.definition.columns, *target.definition.partition_keys)})
             self._tick("plan_s")
             shaped = rows
+            columns = to_classify(target, not w.state.exists)
+            # a sample of the shaped rows; before the rules, which must know what is PII
+            if w.request.govern and target.mode != "freeze" and columns:
+                report.pii, report.pii_doubts = classify_batch(shaped, target, columns, w.request.governance,
+                                                               w.settings)
+                self._tick("classify_s")
             if w.request.quality is not None:  # between shaping and writing
                 # observed during the write; a merge or a carrying widening reads its rows again: evaluated first
                 observed = target.write.mode != "merge" and carry is None
@@ -116,17 +122,13 @@ class BatchSteps:
                     rows = rows.persist(StorageLevel.MEMORY_AND_DISK)  # read and shaped once, for both passes
                     self.cached.append(rows)
                 names = [c.name for c in (*target.definition.columns, *target.definition.partition_keys)]
+                private = protected_columns(target.definition, w.request.governance) if w.request.govern else frozenset()
                 self.quality = check_batch(w.spark, rows, w.request.quality, names, w.qualified_name, w.aws,
-                                           self.record.batch_id, deferred=observed)
+                                           self.record.batch_id, deferred=observed, private=private)
                 rows = self.quality.rows  # type: ignore[assignment]
                 if not self.quality.deferred:
                     report.quality = self.quality.outcomes()
                 self._tick("quality_s")
-            columns = to_classify(target, not w.state.exists)
-            if w.request.govern and target.mode != "freeze" and columns:  # a sample of the shaped rows
-                report.pii, report.pii_doubts = classify_batch(shaped, target, columns, w.request.governance,
-                                                               w.settings)
-                self._tick("classify_s")
             output, touched = self._write(rows, target, carry)
             self._tick("write_s")
             report.type_conflicts = conflict_evidence(target, output.counts)
@@ -230,8 +232,11 @@ class BatchSteps:
             try:
                 if self.quality.staged_keys:
                     self._tick("write_s")
-                    self.quality.count_staged_keys(w.spark, {name: [join(plan.staging_uri, f) for f in staged]
-                                                             for name, staged in output.keys.items()})
+                    try:
+                        self.quality.count_staged_keys(w.spark, {name: [join(plan.staging_uri, f) for f in staged]
+                                                                 for name, staged in output.keys.items()})
+                    finally:  # counted: the keys leave the lake at once, before the commit
+                        w.storage.delete_dir(join(plan.staging_uri, "_dq_keys"))
                     self._tick("quality_keys_s")
                 report.quality = self.quality.outcomes()
             except Exception:  # a fail rule (or metrics that never came): what the write staged goes, nothing is committed

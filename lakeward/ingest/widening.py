@@ -134,7 +134,7 @@ def rewrite_stale(spark: object, glue: GlueCatalog, storage: Storage, table: Tab
         return frozenset(), []
     parts = _parts_of(storage, table, stale)
     more = write_batch(carried_rows(spark, storage, table, [u for p in parts for u, _ in p.files]),
-                       replace(plan, watched=(), conflicts=(), actions=True), None)
+                       replace(plan, watched=(), conflicts=(), actions=True, keys=()), None)
     output.files.extend(more.files)
     columns = sorted({c for p in stale for c in behind(table, p)})
     return frozenset(p.values for p in stale), [Carry("append", parts).describe(more.actions.get("carried", 0), columns)]

@@ -208,17 +208,20 @@ class _Compiler:
         self.key_columns: dict[tuple, tuple[str, SparkColumn]] = {}  # staged: key set -> (column, its value)
         self.base = base if base is not None else F.lit(True)  # the rows the aggregates count
         self.aggs: list[SparkColumn] = []
-        self._agg_names: dict[str, str] = {}
+        self._agg_names: dict[str, list[tuple[SparkColumn, str]]] = {}
         self.windows: dict[tuple[str, ...], str] = {}  # column set -> count column (values per group)
 
     def agg(self, expr: SparkColumn) -> str:
         """The name of ``expr``'s value among the aggregates; an expression asked for twice (every rule
         counts its rows) is computed once."""
-        text = str(expr)
-        if text not in self._agg_names:
-            self._agg_names[text] = f"m{len(self.aggs)}"
-            self.aggs.append(expr.alias(self._agg_names[text]))
-        return self._agg_names[text]
+        same = self._agg_names.setdefault(str(expr), [])  # printed alike is not enough: '1' and 1 print alike
+        for seen, name in same:
+            if seen._jc.expr().equals(expr._jc.expr()):
+                return name
+        name = f"m{len(self.aggs)}"
+        same.append((expr, name))
+        self.aggs.append(expr.alias(name))
+        return name
 
     def count_column(self, columns: tuple[str, ...], where: str | None = None) -> str:
         """A column counting, per row, the rows with its key (among the rows the where clause keeps)."""
@@ -376,7 +379,7 @@ def _grouped_rule(rule: Rule, c: _Compiler, plan: _Plan, name: str, scope: Spark
         present = F.greatest(*[quoted(x).isNotNull() for x in cols]) if len(cols) > 1 else quoted(cols[0]).isNotNull()
         within = F.coalesce(F.expr(rule.where), F.lit(False)) if rule.where else F.lit(True)
         if c.grouped == "staged":
-            value = F.struct(*[quoted(x) for x in cols]) if len(cols) > 1 else quoted(cols[0])
+            value = F.struct(*[quoted(x).alias(f"_{i}") for i, x in enumerate(cols)]) if len(cols) > 1 else quoted(cols[0])
             c.key_columns[key] = (f"__lw_dq_key_{len(c.key_columns)}", F.when(c.base & within & present, value))
         else:
             c.grouped_values[key] = value_counts(

@@ -26,7 +26,7 @@ from lakeward.engines.bookkeeping import RAW_COL, REASON_COL
 from lakeward.engines.spark_columns import quoted
 from lakeward.errors import LakewardError
 from lakeward.quality.dqdl import Composite
-from lakeward.quality.evaluate import GROUPED, Compiled, compile_rules, failed_rules
+from lakeward.quality.evaluate import GROUPED, Compiled, Grouped, compile_rules, failed_rules
 from lakeward.quality.history import history_from_results
 from lakeward.quality.policy import QualityRules
 from lakeward.quality.references import reference_frames
@@ -105,21 +105,35 @@ def _observed(observation: Observation) -> dict[str, Any]:
 
 
 def check_batch(spark: SparkSession, rows: DataFrame, rules: QualityRules, columns: list[str], table: str,
-                aws: Any = None, batch_id: str | None = None, deferred: bool = False) -> BatchQuality:
+                aws: Any = None, batch_id: str | None = None, deferred: bool = False,
+                private: frozenset[str] = frozenset()) -> BatchQuality:
     """The batch's rules over ``rows``. Not ``deferred``: the aggregates run now, and a fail rule that
     failed raises QualityFailure before anything is written. ``deferred``: the caller observes them on the
     frame it writes (``BatchQuality.observe``) and asks for the outcomes after. Dynamic thresholds read the
-    table's quality history through ``aws``."""
+    table's quality history through ``aws``. ``private``: columns the policy hashes or masks, whose values
+    are never staged as rule keys."""
     history = history_from_results(aws, table) if aws is not None and rules.dynamic else None
     references = reference_frames(spark, aws, rules, table.split(".", 1)[0]) if aws is not None else {}
     marked = rows.withColumn(IN_SCOPE, F.col(REASON_COL).isNull())  # one frame: no split and union to read twice
     compiled = compile_rules(spark, marked, rules.ruleset, references, columns, history, IN_SCOPE,
-                             grouped="staged" if deferred and not _quarantines_by_count(rules) else "")
+                             grouped=_grouped_mode(rules, deferred, private))
     quality = BatchQuality(rules, compiled, table, batch_id, deferred)
     if not quality.deferred:
         quality.outcomes()  # a fail rule stops the batch here
     quality.rows = _with_reasons(rows, compiled, rules, columns, quality.deferred)
     return quality
+
+
+def _grouped_mode(rules: QualityRules, deferred: bool, private: frozenset[str]) -> Grouped:
+    """How value-count rules are counted in a batch: per row in the write when a quarantine rule needs
+    each row's count (or the write is not observed); else over the keys the writer stages, unless a key
+    holds a column the policy protects (its clear values stay off the lake: one aggregation over the source
+    instead)."""
+    if not deferred or _quarantines_by_count(rules):
+        return ""
+    keys = {p for node in rules.ruleset.rules for leaf in (node.leaves() if isinstance(node, Composite) else [node])
+            if leaf.type in GROUPED for p in leaf.params}
+    return "now" if keys & private else "staged"
 
 
 def _quarantines_by_count(rules: QualityRules) -> bool:

@@ -204,3 +204,47 @@ def test_rules_observed_in_a_partitioned_write_that_shuffles(workdir, glue, monk
         "Passed", {"Column.region.DistinctValuesCount": 0.0})  # no row in scope: no key staged
     assert "quality_keys_s" in report["timings"]
     assert (report["rows_written"], report["rows_quarantined"]) == (200, 1)  # the row without an amount
+
+
+def test_staged_keys_in_a_batch_that_rewrites_a_narrow_partition_and_pii_keys_are_not_staged(workdir, glue):
+    """Value-count rules over the keys the writer stages: beside a rewrite of a partition that still
+    declares a narrower type (whose carried rows have no keys), with a key of two columns holding NULLs,
+    and a malformed record whose id repeats (out of the rules' scope). A key on a column the policy
+    protects is counted without staging its values."""
+    lake = workdir / "lake"
+    write(workdir / "b1/a.json", [{"id": i, "amount": i, "day": f"2024-01-0{1 + i % 2}", "tag": "t"} for i in range(6)])
+    assert cli("ingest", str(workdir / "b1"), "--table", "db.k", "--lake", str(lake), "--partition-by", "day",
+               "--no-govern").exit_code == 0
+    write(workdir / "b2/a.json", [{"id": 6, "amount": 6.5, "day": "2024-01-01", "tag": "t"}])  # 2024-01-02 stays bigint
+    assert cli("ingest", str(workdir / "b2"), "--table", "db.k", "--lake", str(lake), "--no-govern").exit_code == 0
+    rows = [{"id": 7, "amount": 7.5, "day": "2024-01-02", "tag": None}, {"id": 8, "amount": 8.5, "day": "2024-01-02", "tag": None},
+            {"id": 8, "amount": 1.0, "day": "2024-01-02", "tag": "x"}, {"id": None, "amount": 2.0, "day": "2024-01-02", "tag": None}]
+    write(workdir / "b3/a.json", rows)
+    with open(workdir / "b3/a.json", "a") as f:
+        f.write('{"id": 7, "amount": \n')  # malformed: quarantined before the rules
+    (workdir / "k.dqdl").write_text('Rules = [ IsUnique "id", Uniqueness "tag" "day" = 0.5, DistinctValuesCount "id" = 2 ]')
+    result = cli("ingest", str(workdir / "b3"), "--table", "db.k", "--lake", str(lake), "--no-govern",
+                 "--dq-rules", str(workdir / "k.dqdl"), "--report", str(workdir / "r.json"))
+    assert result.exit_code == 0, result.output
+    report = json.loads((workdir / "r.json").read_text())
+    got = {q["rule"]: (q["outcome"], q["metrics"]) for q in report["quality"]}
+    # ids 7, 8, 8 (NULL left out): 7 once of 3; (tag, day): (NULL, d2) x3 and (x, d2): 1 once of 4
+    assert got['IsUnique "id"'] == ("Failed", {"Column.id.Uniqueness": 1 / 3})
+    assert got['Uniqueness "tag" "day" = 0.5'] == ("Failed", {"Multicolumn.tag,day.Uniqueness": 0.25})
+    assert got['DistinctValuesCount "id" = 2'] == ("Passed", {"Column.id.DistinctValuesCount": 2.0})
+    assert "quality_keys_s" in report["timings"] and report["widening"], report
+    assert not list(lake.rglob("_dq_keys"))
+    assert query("SELECT count(*) AS n FROM db.k") == [{"n": 11}]
+
+    pii = [{"email": f"user{i}@example.org", "n": i} for i in range(20)] + [{"email": "user3@example.org", "n": 99}]
+    write(workdir / "p/a.json", pii)
+    (workdir / "p.dqdl").write_text('Rules = [ IsUnique "email" ]')
+    (workdir / "p.yaml").write_text(f"lake: {lake}\ntables:\n  db.people:\n    source: {workdir / 'p'}\n"
+                                    "    quality: {rules_file: p.dqdl}\ngovernance:\n  ontology: {sensitivity: [pii]}\n"
+                                    "  rules: {EMAIL: {sensitivity: pii}}\n  protect: {EMAIL: mask}\n")
+    result = cli("ingest", "--spec", str(workdir / "p.yaml"), "--report", str(workdir / "p.json"))
+    assert result.exit_code == 0, result.output
+    people = json.loads((workdir / "p.json").read_text())
+    assert people["pii"] == {"email": "EMAIL"} and people["protected"] == {"email": "mask"}
+    assert people["quality"][0]["metrics"] == {"Column.email.Uniqueness": 19 / 21}
+    assert "quality_keys_s" not in people["timings"]  # counted over the source: no clear email staged
