@@ -26,12 +26,8 @@ def delta_spark(spark):
     return spark
 
 
-def spark_uri(location: LakeDir) -> str:
-    return str(location)
-
-
 def spark_rows(spark, location: LakeDir, columns: list[str], key: str) -> list[dict]:
-    frame = spark.read.format("delta").load(spark_uri(location))
+    frame = spark.read.format("delta").load(str(location))
     return _sorted([row.asDict(recursive=True) for row in frame.select(*columns).collect()], key)
 
 
@@ -105,7 +101,7 @@ def test_delta_spark_reads_every_state_lakeward_leaves_a_table_in(workdir, lake,
         assert n < 120, "no checkpoint after 20 commits"
     delta_spark.catalog.clearCache()
     both_read(delta_spark, location, columns, rows)
-    history = delta_spark.sql(f"DESCRIBE HISTORY delta.`{spark_uri(location)}`").collect()
+    history = delta_spark.sql(f"DESCRIBE HISTORY delta.`{str(location)}`").collect()
     assert len(history) >= 10
 
 
@@ -116,7 +112,7 @@ def test_lakeward_carries_on_after_delta_spark_wrote_into_its_table(workdir, lak
     rows = {i: {"id": i, "day": f"2024-01-0{1 + i % 2}", "amount": float(i)} for i in range(6)}
     ingest(batch(workdir, "b1", list(rows.values())), "db.mixed", lake, "--format", "delta",
            "--partition-by", "day", "--no-govern")
-    uri = spark_uri(location)
+    uri = str(location)
 
     # delta-spark: an append that adds a column (mergeSchema), a MERGE and a DELETE
     schema = T.StructType([T.StructField("id", T.LongType()), T.StructField("amount", T.DoubleType()),
@@ -181,7 +177,7 @@ def test_delta_spark_reads_timestamps_decimals_and_nested_columns_as_delta_rs_do
     report = ingest(workdir / "raw", "demo.typed", lake, "--format", "delta", "--partition-by", "dt=date(order_ts)",
                     "--hint", "amount=decimal(12,2)", "--no-govern")
     location = lake / "demo" / "typed"
-    frame = delta_spark.read.format("delta").load(spark_uri(location))
+    frame = delta_spark.read.format("delta").load(str(location))
     types = dict(frame.dtypes)
     assert (types["order_ts"], types["amount"], types["dt"]) == ("timestamp", "decimal(12,2)", "date")
     assert types["customer"].startswith("struct<") and types["items"].startswith("array<struct<")
