@@ -45,6 +45,7 @@ class RawBatch:
     parts: list[RawPart]
     sources: list[SourceEntry] = field(default_factory=list)  # what the ledger records as taken
     unreadable: list[SourceFile] = field(default_factory=list)  # files quarantined whole, unread
+    empty_files: list[SourceFile] = field(default_factory=list)  # zero-byte files: no rows, recorded as taken
     changed: set[str] = field(default_factory=set)  # sources taken again because their content changed
     taken: int = 0  # files selected from the source (an empty batch of taken files is empty input, not "nothing new")
     input_bytes: int | None = None  # the raw size, when known (sizes the write)
@@ -52,6 +53,12 @@ class RawBatch:
 
     @property
     def empty(self) -> bool:
+        """Nothing to write, quarantine or record."""
+        return not self.parts and not self.unreadable and not self.empty_files
+
+    @property
+    def rowless(self) -> bool:
+        """No rows to write or quarantine (zero-byte files, if any, are only recorded as taken)."""
         return not self.parts and not self.unreadable
 
 

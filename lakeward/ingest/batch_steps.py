@@ -71,7 +71,7 @@ class BatchSteps:
                                   table=(writer.database, writer.name), quarantine=self.quarantine.location,
                                   caller_batch_id=caller, positions=positions,
                                   sources=[SourceEntry(f.uri, f.entry.size, f.entry.mtime_ns, f.entry.etag)
-                                           for f in batch.unreadable])
+                                           for f in (*batch.unreadable, *batch.empty_files)])
         self.rewritten: frozenset[tuple[str, ...]] = frozenset()  # partitions an append rewrites whole
         self.cached: list[DataFrame] = []  # frames persisted for the batch, let go when it ends
         self.quality: BatchQuality | None = None  # the table's rules over the batch
@@ -94,6 +94,8 @@ class BatchSteps:
             self.quarantine.add_file(f)
             report.files.append(FileReport(f.uri, f.format, "quarantined", 1, 0, 1, f.problem))
             report.quarantine_location = self.quarantine.location
+        report.files.extend(FileReport(f.uri, "empty", "ingested", reason="empty file (0 bytes): no rows")
+                            for f in batch.empty_files)
         files = [f for part in batch.parts for f in part.files]
         target: Target | None = None
         output: BatchOutput | None = None

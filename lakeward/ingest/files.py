@@ -96,6 +96,7 @@ def select_and_read(spark: SparkSession, storage: Storage, source_uri: str, ledg
     parts = read_files(spark, readable)
     clock["read_and_infer_s"] = time.monotonic() - mark
     return RawBatch(parts, unreadable=[f for f in files if f.problem], changed=changed,
+                    empty_files=[f for f in readable if f.entry.size == 0],
                     input_bytes=sum(f.entry.size for f in readable), origin=source_uri,
                     sources=[], taken=len(files))
 

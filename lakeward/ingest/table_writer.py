@@ -180,13 +180,15 @@ class TableWriter:
             report.already_committed = done
             report.duration_s += time.monotonic() - started
             return report
-        if batch.empty:
+        batch_id = caller or new_batch_id()
+        if batch.rowless:
             if self.request.quality is not None and batch.taken:  # files that held no rows: RowCount > 0 fails
-                self._check_empty(report, caller or new_batch_id())
-            self.repair_catalog()
-            report.duration_s += time.monotonic() - started
-            return report
-        BatchSteps(self, batch, report, caller or new_batch_id(), caller, positions).run()
+                self._check_empty(report, batch_id)  # a fail rule raises: the empty files stay untaken
+            if batch.empty:
+                self.repair_catalog()
+                report.duration_s += time.monotonic() - started
+                return report
+        BatchSteps(self, batch, report, batch_id, caller, positions).run()
         report.duration_s += time.monotonic() - started
         return report
 

@@ -109,3 +109,32 @@ def test_empty_input_fails_row_count_and_leaves_no_table(workdir, glue):
     assert not any(p.is_file() for p in (workdir / "lake/db/nothing").rglob("*"))
     assert query("SELECT rule, outcome, value FROM db.quality_results WHERE table_name = 'nothing'") == [
         {"rule": "RowCount > 0", "outcome": "Failed", "value": 0.0}]  # the evaluation is in the history
+    again = cli("ingest", str(workdir / "raw"), "--table", "db.nothing", "--lake", str(workdir / "lake"),
+                "--no-govern", "--dq-rules", str(workdir / "rules.dqdl"))
+    assert again.exit_code == 2, again.output  # a refused batch took nothing: the empty file is judged again
+
+
+def test_zero_byte_files_are_taken_once(workdir, glue):
+    """A zero-byte file is recorded as taken, with or without rows beside it: the next run skips it, so
+    an empty file judged by a ``warn`` rule is judged once, not on every run until someone removes it."""
+    raw, lake = workdir / "raw", workdir / "lake"
+    raw.mkdir()
+    (raw / "empty.jsonl").write_text("")
+    (workdir / "rules.dqdl").write_text('Rules = [ RowCount > 0 labels=["action"="warn"] ]')
+    rules = ("--no-govern", "--dq-rules", str(workdir / "rules.dqdl"))
+    first = ingest(raw, "db.sparse", lake, *rules)
+    assert [(f["path"].rsplit("/", 1)[-1], f["status"], f["rows_read"]) for f in first["files"]] == [
+        ("empty.jsonl", "ingested", 0)]
+    assert [q["outcome"] for q in first["quality"]] == ["Failed"]
+    (raw / "orders.jsonl").write_text('{"id": 1}\n{"id": 2}\n')
+    (raw / "also_empty.csv").write_text("")
+    second = ingest(raw, "db.sparse", lake, *rules)
+    status = {f["path"].rsplit("/", 1)[-1]: (f["status"], f["rows_read"], f["reason"]) for f in second["files"]}
+    assert status["orders.jsonl"] == ("ingested", 2, None)
+    assert status["also_empty.csv"] == ("ingested", 0, "empty file (0 bytes): no rows")
+    assert status["empty.jsonl"][0] == "skipped" and "already ingested" in status["empty.jsonl"][2]
+    third = ingest(raw, "db.sparse", lake, *rules)
+    assert {f["status"] for f in third["files"]} == {"skipped"} and not third.get("quality")
+    assert query("SELECT outcome, value FROM db.quality_results WHERE table_name = 'sparse' ORDER BY value") == [
+        {"outcome": "Failed", "value": 0.0}, {"outcome": "Passed", "value": 2.0}]
+    assert query("SELECT count(*) AS n FROM db.sparse") == [{"n": 2}]
