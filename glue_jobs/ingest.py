@@ -8,6 +8,7 @@ Lake Formation tagging), --lake s3://bucket/prefix, --mode append|overwrite|over
 --changed_files hold|reingest (a file ingested before whose content changed), --widen auto|rewrite|quarantine
 (a type change the table's files cannot follow), --null_values NA;-;n/a (missing-value tokens, NULL in every column),
 --dq_ruleset s3://.../orders.dqdl or the DQDL text itself (Rules = [...]) with --dq_default_action quarantine|fail|warn,
+--dq_cloudwatch true (rule counts to CloudWatch as Glue Data Quality publishes them),
 --report s3://.../report.json or a local path (a list when several tables are ingested).
 Locally: ``python glue_jobs/ingest.py --JOB_NAME x --source raw/ --table demo.orders``.
 """
@@ -21,7 +22,8 @@ from awsglue.utils import getResolvedOptions
 
 REQUIRED = ["JOB_NAME"]
 OPTIONAL = {"source": "", "table": "", "spec": "", "format": "", "partition_by": "", "lake": "", "report": "",
-            "evolution": "", "hints": "", "govern": "", "changed_files": "", "widen": "", "null_values": "", "dq_ruleset": "", "dq_default_action": "", "mode": "", "merge_keys": "",
+            "evolution": "", "hints": "", "govern": "", "changed_files": "", "widen": "", "null_values": "", "dq_ruleset": "", "dq_default_action": "",
+            "dq_cloudwatch": "", "mode": "", "merge_keys": "",
             "change_column": "", "order_by": "", "batch_id": ""}
 
 
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from lakeward.runtime.settings import Settings
     from lakeward.runtime.spark import glue_context, on_glue, spark_session
     from lakeward.runtime.storage import Storage
-    from lakeward.spec import ingest_requests, with_rules
+    from lakeward.spec import ingest_requests, job_flag, with_rules
     from lakeward.tables.write_modes import WriteOptions
 
     job = None
@@ -74,9 +76,11 @@ def main(argv: list[str] | None = None) -> int:
                                        null_values=tuple(args["null_values"].split(";")) if args["null_values"] else None)
             if on_glue(settings):
                 require_s3_lakes(requests)
-            if args["dq_ruleset"] or args["dq_default_action"]:
-                requests = [with_rules(r, storage, args["dq_ruleset"], args["dq_default_action"] or "warn",
-                                       ("--dq_ruleset", "--dq_default_action")) for r in requests]
+            cloudwatch = job_flag(args["dq_cloudwatch"], "--dq_cloudwatch")
+            if args["dq_ruleset"] or args["dq_default_action"] or cloudwatch:
+                requests = [with_rules(r, storage, args["dq_ruleset"], args["dq_default_action"] or None,
+                                       ("--dq_ruleset", "--dq_default_action", "--dq_cloudwatch"), cloudwatch)
+                            for r in requests]
             reports = []
             for request in requests:
                 report = run_ingest(spark_session(settings, aws), aws, request, settings)

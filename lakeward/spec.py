@@ -14,6 +14,8 @@ evolution mode and schema hints. Validated with pydantic; every error names the 
           rules: 'Rules = [ IsComplete "order_id", ColumnValues "amount" >= 0 labels=["action"="quarantine"] ]'
           references: {customers: crm.customers}  # ReferentialIntegrity "customer_id" "customers.id" = 1.0
                                       # (an alias not mapped is the table of that name in the same database)
+          cloudwatch: true            # rule counts to CloudWatch, as Glue Data Quality publishes them
+          evaluation_context: orders  # their EvaluationContext dimension (default: the table, sales.orders)
         null_values: ["NA", "-"]      # missing-value tokens: NULL in every column, text too (default:
                                       # NA, N/A, NULL, NaN, #N/A, ... and only in numeric/typed columns)
         hints:                        # column -> Athena type; overrides inference
@@ -90,6 +92,12 @@ class QualitySpec(BaseModel):
     rules_file: str | None = None
     default_action: Literal["quarantine", "fail", "warn"] = "warn"
     references: dict[str, str] = Field(default_factory=dict)  # ReferentialIntegrity alias -> DB.TABLE
+    cloudwatch: bool = False
+    evaluation_context: str | None = None
+
+    def parsed(self, where: str) -> QualityRules:
+        return QualityRules.parse(self.rules or "", self.default_action, where, self.references, self.cloudwatch,
+                                  self.evaluation_context)
 
     @model_validator(mode="after")
     def _one_source(self) -> "QualitySpec":
@@ -97,7 +105,7 @@ class QualitySpec(BaseModel):
             raise ValueError("give the DQDL rules inline (rules) or in a file (rules_file), one of them")
         if self.rules is not None:
             try:
-                QualityRules.parse(self.rules, self.default_action, "rules", self.references)
+                self.parsed("rules")
             except SpecError as e:
                 raise ValueError(str(e)) from None
         return self
@@ -243,9 +251,7 @@ def requests(spec: Spec, table: str | None = None, lake: str | None = None, defa
                                 t.evolution, t.parsed_hints(), spec.governance, write=t.write_settings(),
                                 projection=tuple(p.column(n) for n, p in t.projection.items()),
                                 changed_files=t.changed_files, widen=t.widen,
-                                quality=QualityRules.parse(t.quality.rules or "", t.quality.default_action,
-                                                           f"{spec.origin}: tables[{name!r}].quality",
-                                                           t.quality.references)
+                                                quality=t.quality.parsed(f"{spec.origin}: tables[{name!r}].quality")
                                 if t.quality else None,
                                 null_values=tuple(t.null_values) if t.null_values is not None else None,
                                 origin=origin)
@@ -264,8 +270,7 @@ def read_spec(storage: Storage, path: str) -> Spec:
         if table.quality is not None and table.quality.rules_file:
             table.quality.rules = read_rules(storage, table.quality.rules_file, to_uri(path),
                                              f"{path}: tables[{name!r}].quality.rules_file")
-            QualityRules.parse(table.quality.rules, table.quality.default_action,
-                               f"{path}: tables[{name!r}].quality ({table.quality.rules_file})", table.quality.references)
+            table.quality.parsed(f"{path}: tables[{name!r}].quality ({table.quality.rules_file})")
     return spec
 
 
@@ -280,19 +285,39 @@ def read_rules(storage: Storage, location: str, beside: str | None = None, setti
 
 
 def with_rules(request: IngestRequest, storage: Storage, rules: str | None, action: str | None,
-               spelled: tuple[str, str] = ("--dq-rules", "--dq-default-action")) -> IngestRequest:
+               spelled: tuple[str, str, str] = ("--dq-rules", "--dq-default-action", "--dq-cloudwatch"),
+               cloudwatch: bool = False) -> IngestRequest:
     """The request with the DQDL rules a command line or job gave (a file, or the DQDL text itself), or its
-    spec's rules under another default action; the spec's ReferentialIntegrity references are kept."""
+    spec's rules under another default action; the spec's ReferentialIntegrity references and CloudWatch
+    publishing are kept."""
     current = request.quality
-    references = dict(current.references) if current is not None else {}
+    kept: dict[str, Any] = {}  # the spec's references and publishing stay
+    if current is not None:
+        kept = {"references": dict(current.references), "cloudwatch": current.cloudwatch,
+                "evaluation_context": current.evaluation_context}
+    if cloudwatch:
+        kept["cloudwatch"] = True
     if rules:
         inline = rules.lstrip().startswith(("Rules", "Metadata", "DataSources", "#"))
         text = rules if inline else read_rules(storage, rules, setting=spelled[0])
         return replace(request, quality=QualityRules.parse(text, action or "warn", spelled[0] if inline else
-                                                           f"{spelled[0]} {rules}", references))
-    if current is not None and action:
-        return replace(request, quality=QualityRules.parse(current.text, action, spelled[1], references))
+                                                           f"{spelled[0]} {rules}", **kept))
+    if current is not None and (action or cloudwatch):
+        return replace(request, quality=QualityRules.parse(current.text, action or current.default_action,
+                                                           spelled[1] if action else spelled[2], **kept))
+    if cloudwatch:
+        raise SpecError(f"{spelled[2]}: table {request.table} has no DQDL rules whose results to publish; "
+                        f"give {spelled[0]}")
     return request
+
+
+def job_flag(value: str, setting: str) -> bool:
+    """A true/false job parameter; empty is false."""
+    if value.strip().lower() in ("", "false"):
+        return False
+    if value.strip().lower() == "true":
+        return True
+    raise SpecError(f"{setting} {value!r}: expected true or false")
 
 
 def parse_hints(texts: Iterable[str], setting: str = "--hint") -> dict[str, C.DataType]:

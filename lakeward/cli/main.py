@@ -54,6 +54,9 @@ def main() -> None:
                    "quarantine|fail|warn decides what its failure does [default: --dq-default-action].")
 @click.option("--dq-default-action", type=click.Choice(["quarantine", "fail", "warn"]),
               help="What a failing rule without its own action does [default: warn].")
+@click.option("--dq-cloudwatch", is_flag=True,
+              help="Publish each evaluation's rule counts to CloudWatch as Glue Data Quality does (namespace "
+                   "'Glue Data Quality', dimension EvaluationContext: the table, or the spec's evaluation_context).")
 @click.option("--null-value", "null_values", multiple=True, metavar="TEXT",
               help="A missing-value token of this source (repeatable): NULL in every column, text columns too. "
                    "[default: NA, N/A, NULL, NaN, #N/A, ... become NULL in numeric and other typed columns only]")
@@ -67,7 +70,7 @@ def ingest(source: str | None, table: str | None, spec_path: str | None, table_f
            partition_by: str | None, lake: str | None, evolution: str | None, hints: tuple[str, ...],
            mode: str | None, merge_keys: tuple[str, ...], change_column: str | None, order_by: str | None,
            batch_id: str | None, no_govern: bool, changed_files: str | None, dq_rules: str | None,
-           dq_default_action: str | None, null_values: tuple[str, ...],
+           dq_default_action: str | None, dq_cloudwatch: bool, null_values: tuple[str, ...],
            widen: str | None, report_path: str | None) -> None:
     """Ingest SOURCE (a raw file or folder, any mix of JSON, CSV/TSV, Parquet, .gz/.bz2) into DB.TABLE,
     or every table of a --spec file."""
@@ -89,8 +92,9 @@ def ingest(source: str | None, table: str | None, spec_path: str | None, table_f
                                        format=table_format, partition_by=partition_by, evolution=evolution,
                                        govern=False if no_govern else None, changed_files=changed_files,
                                        widen=widen, null_values=null_values or None)
-            if dq_rules or dq_default_action:
-                requests = [with_rules(r, Storage.for_aws(aws), dq_rules, dq_default_action) for r in requests]
+            if dq_rules or dq_default_action or dq_cloudwatch:
+                requests = [with_rules(r, Storage.for_aws(aws), dq_rules, dq_default_action, cloudwatch=dq_cloudwatch)
+                            for r in requests]
             for request in requests:
                 request.check()
             reports = []

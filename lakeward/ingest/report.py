@@ -10,6 +10,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from lakeward.quality.cloudwatch import rule_counts
+
 
 @dataclass
 class FileReport:
@@ -57,6 +59,7 @@ class RunReport:
     null_tokens: dict[str, int] = field(default_factory=dict)  # column -> missing-value tokens (NA, ...) written as NULL
     widening: list[str] = field(default_factory=list)  # files rewritten to widen a type, or why not
     quality: list[dict[str, Any]] = field(default_factory=list)  # per DQDL rule: outcome, metrics, reason, action
+    quality_published: str | None = None  # where the rule counts went (CloudWatch), when the rules ask for it
     table_created: bool = False
     delta_version: int | None = None
     duration_s: float = 0.0
@@ -78,10 +81,7 @@ class RunReport:
     def quality_metrics(self) -> dict[str, int]:
         """The batch's rule counts under the CloudWatch names Glue Data Quality publishes (namespace
         "Glue Data Quality"), ready for PutMetricData."""
-        if not self.quality:
-            return {}
-        passed = sum(1 for q in self.quality if q["outcome"] == "Passed")
-        return {"glue.data.quality.rules.passed": passed, "glue.data.quality.rules.failed": len(self.quality) - passed}
+        return rule_counts(self.quality) if self.quality else {}
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -133,6 +133,8 @@ class RunReport:
             style = "green" if q["outcome"] == "Passed" else "yellow" if q["action"] == "warn" else "red"
             console.print(f"[{style}]quality {q['outcome'].lower()}:[/] {q['rule']}"
                           + (f" ({q['reason']}; {q['action']})" if q["reason"] else ""))
+        if self.quality_published:
+            console.print(f"[cyan]quality published:[/] {self.quality_published}")
         for line in self.widening:
             console.print(f"[cyan]widened:[/] {line}")
         if self.null_tokens:

@@ -34,6 +34,8 @@ class QualityRules:
     default_action: Action = "warn"
 
     references: tuple[tuple[str, str], ...] = ()  # ReferentialIntegrity alias -> DB.TABLE (else <database>.<alias>)
+    cloudwatch: bool = False  # publish each evaluation's rule counts (lakeward.quality.cloudwatch)
+    evaluation_context: str | None = None  # their EvaluationContext dimension (default: the table, DB.TABLE)
 
     @property
     def dynamic(self) -> bool:
@@ -64,14 +66,19 @@ class QualityRules:
 
     @classmethod
     def parse(cls, text: str, default_action: str = "warn", where: str = "quality",
-              references: dict[str, str] | None = None) -> "QualityRules":
+              references: dict[str, str] | None = None, cloudwatch: bool = False,
+              evaluation_context: str | None = None) -> "QualityRules":
         try:
             ruleset = parse_ruleset(text)
         except DQDLError as e:
             raise DQDLError(f"{where}: {e}") from None
         if default_action not in ACTIONS:
             raise DQDLError(f"{where}: default action {default_action!r}: expected one of {', '.join(ACTIONS)}")
-        rules = cls(ruleset, text, default_action, tuple(sorted((references or {}).items())))  # type: ignore[arg-type]
+        rules = cls(ruleset, text, default_action, tuple(sorted((references or {}).items())),  # type: ignore[arg-type]
+                    cloudwatch, evaluation_context)
+        if evaluation_context is not None and not (cloudwatch and evaluation_context.strip()):
+            raise DQDLError(f"{where}: evaluation_context {evaluation_context!r} names the CloudWatch dimension of "
+                            "published metrics: give a non-empty one, with cloudwatch: true")
         for alias, table in rules.references:
             if table.count(".") != 1 or not alias:
                 raise DQDLError(f"{where}: references {alias}: {table!r} is not DB.TABLE (give ALIAS=DB.TABLE)")

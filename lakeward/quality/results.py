@@ -17,6 +17,7 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from lakeward.ingest.frames import ingest_frame
+from lakeward.quality.cloudwatch import MetricsPublishError, publish
 from lakeward.ingest.request import IngestRequest, parse_table_name
 from lakeward.runtime.aws import AwsContext
 from lakeward.runtime.settings import Settings
@@ -49,6 +50,10 @@ def failures_recorded(spark: SparkSession, aws: AwsContext, settings: Settings, 
             raise
         if e.batch_id and e.outcomes:
             record_results(spark, aws, settings, request.table, request.lake, e.batch_id, e.outcomes)
+            try:
+                publish_quality(aws, request, e.outcomes)
+            except MetricsPublishError as unpublished:
+                raise QualityFailure(f"{e}; and {unpublished}", e.batch_id, e.outcomes) from unpublished
         raise
 
 
@@ -67,6 +72,19 @@ def record_quality(spark: SparkSession, aws: AwsContext, settings: Settings, req
     """A committed batch's rule outcomes into its database's quality_results table."""
     if report.quality and report.batch_id and not report.already_committed:
         record_results(spark, aws, settings, request.table, request.lake, report.batch_id, report.quality)
+        try:
+            report.quality_published = publish_quality(aws, request, report.quality)
+        except MetricsPublishError as e:
+            raise MetricsPublishError(f"batch {report.batch_id} of {request.table} was committed, but {e}") from e
+
+
+def publish_quality(aws: AwsContext, request: IngestRequest, outcomes: list[dict[str, Any]]) -> str | None:
+    """The rule counts to CloudWatch when the table's rules ask for it; what was published."""
+    rules = request.quality
+    if rules is None or not rules.cloudwatch or not outcomes:
+        return None
+    return publish(aws.client("cloudwatch"), rules.evaluation_context or request.table, outcomes,
+                   datetime.now(timezone.utc))
 
 
 def record_results(spark: SparkSession, aws: AwsContext, settings: Settings, table: str, lake: str,

@@ -25,7 +25,7 @@ def test_rules_quarantine_rows_fail_batches_and_warn(workdir, glue):
     (workdir / "orders.dqdl").write_text(RULES)
     spec = workdir / "lakeward.yaml"
     spec.write_text(f"lake: {lake}\ntables:\n  db.orders:\n    source: {workdir / 'raw'}\n"
-                    "    quality: {rules_file: orders.dqdl, default_action: warn}\n")
+                    "    quality: {rules_file: orders.dqdl, default_action: warn, cloudwatch: true}\n")
     write(workdir / "raw/a.json", [{"order_id": "o1", "status": "NEW", "amount": 5}, {"order_id": None, "status": "NEW", "amount": 6},
                                    {"order_id": "o3", "status": "LOST", "amount": 7}, {"order_id": "o4", "status": "PAID", "amount": 30}])
     with open(workdir / "raw/a.json", "a") as f:
@@ -39,6 +39,7 @@ def test_rules_quarantine_rows_fail_batches_and_warn(workdir, glue):
                         'ColumnValues "status" in ["NEW", "PAID"]': ("Failed", "quarantine"),
                         'Sum "amount" < 1000': ("Passed", "fail"), 'Mean "amount" < 10': ("Failed", "warn")}
     assert report["quality_metrics"] == {"glue.data.quality.rules.passed": 1, "glue.data.quality.rules.failed": 3}
+    assert published("db.orders") == report["quality_metrics"]  # in CloudWatch, as Glue Data Quality puts them
     reasons = sorted(r["reason"] for r in quarantined(lake, "db", "orders"))
     assert reasons[:2] == ['data quality: ColumnValues "status" in ["NEW", "PAID"]', 'data quality: IsComplete "order_id"']
     assert len(reasons) == 3 and reasons[2].startswith("malformed")
@@ -53,6 +54,21 @@ def test_rules_quarantine_rows_fail_batches_and_warn(workdir, glue):
     assert failed.exit_code == 2 and 'rule Sum "amount" < 1000' in failed.output and "not committed" in failed.output
     assert query("SELECT count(*) AS n FROM db.orders") == [{"n": 2}]  # nothing of the batch, not even its column
     assert len(glue.get_table_versions(DatabaseName="db", TableName="orders")["TableVersions"]) == versions
+    assert published("db.orders") == {"glue.data.quality.rules.passed": 1 + 2,  # the refused batch's too
+                                      "glue.data.quality.rules.failed": 3 + 2}
+
+
+def published(context: str) -> dict[str, float]:
+    """The rule counts CloudWatch holds for an evaluation context, summed over the last minutes."""
+    from datetime import datetime, timedelta, timezone
+
+    import boto3
+
+    cloudwatch, now = boto3.client("cloudwatch"), datetime.now(timezone.utc)
+    return {name: sum(p["Sum"] for p in cloudwatch.get_metric_statistics(
+        Namespace="Glue Data Quality", MetricName=name, Dimensions=[{"Name": "EvaluationContext", "Value": context}],
+        StartTime=now - timedelta(minutes=10), EndTime=now + timedelta(minutes=1), Period=60,
+        Statistics=["Sum"])["Datapoints"]) for name in ("glue.data.quality.rules.passed", "glue.data.quality.rules.failed")}
 
 
 def test_rules_that_cannot_be_evaluated_are_refused_before_anything_runs(workdir, glue):
@@ -73,10 +89,12 @@ def test_the_glue_job_takes_a_ruleset_inline(workdir, glue):
     write(workdir / "raw/a.json", [{"id": 1}, {"id": None}])
     status = main(["ingest.py", "--JOB_NAME", "local", "--source", str(workdir / "raw"), "--table", "db.job",
                    "--lake", str(workdir / "lake"), "--dq_ruleset", 'Rules = [ IsComplete "id" ]',
-                   "--dq_default_action", "quarantine", "--report", str(workdir / "r.json")])
+                   "--dq_default_action", "quarantine", "--dq_cloudwatch", "true", "--report", str(workdir / "r.json")])
     assert status == 0
     report = json.loads((workdir / "r.json").read_text())
     assert (report["rows_written"], report["rows_quarantined"]) == (1, 1)
+    assert report["quality_published"] == "CloudWatch Glue Data Quality/EvaluationContext=db.job: 0 passed, 1 failed"
+    assert published("db.job") == {"glue.data.quality.rules.passed": 0, "glue.data.quality.rules.failed": 1}
 
 
 def test_quality_history_is_a_table_and_check_evaluates_a_table_as_it_is(workdir, glue):
