@@ -111,7 +111,7 @@ def evaluation(table_path: Path, repeat: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mb", type=int, default=1024)
+    parser.add_argument("--mb", type=float, default=1024, help="raw JSON lines to generate (0.25: about 1,100 rows)")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--breakdown", action="store_true")
     args = parser.parse_args()

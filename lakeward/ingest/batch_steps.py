@@ -236,7 +236,8 @@ class BatchSteps:
                     self._tick("write_s")
                     try:
                         self.quality.count_staged_keys(w.spark, {name: [join(plan.staging_uri, f) for f in staged]
-                                                                 for name, staged in output.keys.items()})
+                                                                 for name, staged in output.keys.items()},
+                                                       output.key_rows, w.storage)
                     finally:  # counted: the keys leave the lake at once, before the commit
                         w.storage.delete_dir(join(plan.staging_uri, "_dq_keys"))
                     self._tick("quality_keys_s")

@@ -60,10 +60,11 @@ class TableWriter:
 
     Entering resolves the table in Glue, takes its writer lock (lakeward.tables.lock), recovers batches
     whose writer died, and loads the table's state; leaving releases the lock. ``dry_run`` takes no lock
-    and changes nothing (schema previews).
+    and changes nothing (schema previews). Without ``spark`` it only opens the table, for a door that
+    writes its files itself (lakeward.ingest.rows).
     """
 
-    def __init__(self, spark: SparkSession, aws: AwsContext, request: IngestRequest, settings: Settings,
+    def __init__(self, spark: SparkSession | None, aws: AwsContext, request: IngestRequest, settings: Settings,
                  purpose: str = "ingest", dry_run: bool = False):
         request.check()
         self.spark, self.aws, self.settings, self.dry_run = spark, aws, settings, dry_run

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -360,6 +363,35 @@ GROUPED = {"Uniqueness", "IsUnique", "IsPrimaryKey", "UniqueValueRatio", "Distin
 Grouped = Literal["", "now", "staged"]
 
 
+DRIVER_KEYS = 500_000  # staged rule keys counted with Arrow on the driver, not by a Spark job
+
+
+def _count_staged(spark: SparkSession, uris: list[str], storage: Any) -> dict[str, float]:
+    """``value_counts`` of staged key files: read here with Arrow through ``storage`` when given and Arrow
+    groups them as Spark does, else by a Spark job."""
+    if not uris:
+        return {"rows": 0.0, "once": 0.0, "distinct": 0.0}
+    if storage is not None:
+        staged = pa.concat_tables([pq.read_table(path, filesystem=fs) for fs, path in map(storage.resolve, uris)])
+        if _arrow_groups(staged):
+            return arrow_value_counts(staged)
+    return value_counts(spark.read.parquet(*[spark_path(f) for f in uris]).groupBy("k").count())
+
+
+def _arrow_groups(keys: pa.Table) -> bool:
+    """Whether Arrow groups these keys as Spark does: not floating point (Spark takes NaN for NaN and -0.0
+    for 0.0) and nothing nested but the struct of a key of several columns."""
+    return not any(pa.types.is_floating(f.type) or pa.types.is_nested(f.type) for f in keys.flatten().schema)
+
+
+def arrow_value_counts(keys: pa.Table) -> dict[str, float]:
+    """``value_counts`` of staged keys (column ``k``, a struct for a key of several columns) read into Arrow."""
+    flat = keys.flatten()
+    counts = flat.group_by(flat.column_names, use_threads=False).aggregate([([], "count_all")])["count_all"]
+    return {"rows": float(pc.sum(counts).as_py() or 0), "once": float(pc.sum(pc.equal(counts, 1)).as_py() or 0),
+            "distinct": float(len(counts))}
+
+
 def value_counts(counts: DataFrame) -> dict[str, float]:
     """From rows per value (a ``count`` column): the rows, the values occurring once, the distinct values."""
     got = counts.agg(F.sum("count").alias("rows"), F.sum(F.when(F.col("count") == 1, 1).otherwise(0)).alias("once"),
@@ -522,12 +554,15 @@ class Compiled:
         """The columns whose non-NULL values the writer stages for ``count_staged_keys``."""
         return tuple(name for name, _ in self.key_columns.values())
 
-    def count_staged_keys(self, spark: SparkSession, files: dict[str, list[str]]) -> None:
-        """Count, per key set, the keys the write staged (``files``: column -> Parquet files, column ``k``)."""
+    def count_staged_keys(self, spark: SparkSession, files: dict[str, list[str]], rows: dict[str, int] | None = None,
+                          storage: Any = None) -> None:
+        """Count, per key set, the keys the write staged (``files``: column -> Parquet files, column ``k``;
+        ``rows``: how many values each holds). Up to ``DRIVER_KEYS`` values are counted here with Arrow
+        through ``storage`` (a Spark job would cost more than the counting); more, by Spark."""
         for key, (column, _) in self.key_columns.items():
-            paths = [spark_path(f) for f in files.get(column, [])]
-            self.grouped_values[key] = (value_counts(spark.read.parquet(*paths).groupBy("k").count()) if paths
-                                        else {"rows": 0.0, "once": 0.0, "distinct": 0.0})
+            uris = files.get(column, [])
+            few = storage is not None and rows is not None and rows.get(column, DRIVER_KEYS + 1) <= DRIVER_KEYS
+            self.grouped_values[key] = _count_staged(spark, uris, storage if few else None)
 
     def flags(self) -> list[tuple[str, SparkColumn]]:
         """(rule text, per-row pass) of the top-level row-level rules."""

@@ -66,8 +66,9 @@ class BatchQuality:
         """The frame's columns of rule keys the writer must stage (``WritePlan.keys``)."""
         return self.compiled.staged_keys if self.deferred else ()
 
-    def count_staged_keys(self, spark: SparkSession, files: dict[str, list[str]]) -> None:
-        self.compiled.count_staged_keys(spark, files)
+    def count_staged_keys(self, spark: SparkSession, files: dict[str, list[str]], rows: dict[str, int],
+                          storage: Any) -> None:
+        self.compiled.count_staged_keys(spark, files, rows, storage)
 
     def outcomes(self) -> list[dict[str, Any]]:
         """Every rule's outcome (after the write and its staged keys are counted, when observed);

@@ -3,28 +3,37 @@ query it with Athena (``SELECT * FROM sales.quality_results WHERE table_name = '
 
 One table per database, ``<database>.quality_results``, Parquet, partitioned by ``table_name``; a row per
 rule and metric: the batch, the rule's text, outcome (Passed / Failed / Error), action, metric name and
-value, reason, labels (JSON) and the evaluation time. It is written through the DataFrame front door
-like any table, with the batch id as idempotency key (a rerun records nothing twice).
+value, reason, labels (JSON) and the evaluation time. The first batch creates it through the DataFrame
+front door; later ones are appended without a Spark job (lakeward.ingest.rows), through the same lock,
+ledger and Glue registration. The batch id is the idempotency key (a rerun records nothing twice).
 """
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
+import pyarrow as pa
 from pyspark.sql import SparkSession
 
+from catalog.types import parse_hive
+from lakeward.engines.arrow_types import to_arrow
 from lakeward.ingest.frames import ingest_frame
-from lakeward.quality.cloudwatch import MetricsPublishError, publish
 from lakeward.ingest.request import IngestRequest, parse_table_name
+from lakeward.ingest.rows import append_rows
+from lakeward.quality.cloudwatch import MetricsPublishError, publish
+from lakeward.quality.history import RESULTS_TABLE
 from lakeward.runtime.aws import AwsContext
 from lakeward.runtime.settings import Settings
 
-from lakeward.quality.history import RESULTS_TABLE
-SCHEMA = ("table_name string, batch_id string, rule string, outcome string, action string, metric string, "
-          "value double, reason string, labels string, evaluated_at timestamp")
+FIELDS = (("table_name", "string"), ("batch_id", "string"), ("rule", "string"), ("outcome", "string"),
+          ("action", "string"), ("metric", "string"), ("value", "double"), ("reason", "string"), ("labels", "string"),
+          ("evaluated_at", "timestamp"))
+SCHEMA = ", ".join(f"{name} {kind}" for name, kind in FIELDS)
+ARROW_SCHEMA = pa.schema([(name, to_arrow(parse_hive(kind))) for name, kind in FIELDS])
 
 
 def result_rows(table: str, batch_id: str, outcomes: list[dict[str, Any]], at: datetime) -> list[tuple]:
@@ -71,7 +80,9 @@ def record_quality(spark: SparkSession, aws: AwsContext, settings: Settings, req
                    report: Any) -> None:
     """A committed batch's rule outcomes into its database's quality_results table."""
     if report.quality and report.batch_id and not report.already_committed:
+        started = time.monotonic()
         record_results(spark, aws, settings, request.table, request.lake, report.batch_id, report.quality)
+        report.timings["quality_history_s"] = time.monotonic() - started
         try:
             report.quality_published = publish_quality(aws, request, report.quality)
         except MetricsPublishError as e:
@@ -94,8 +105,12 @@ def record_results(spark: SparkSession, aws: AwsContext, settings: Settings, tab
         return
     database, name = parse_table_name(table)
     at = datetime.now(timezone.utc).replace(tzinfo=None)
-    frame = spark.createDataFrame(result_rows(name, batch_id, outcomes, at), SCHEMA)
+    rows = result_rows(name, batch_id, outcomes, at)
     request = IngestRequest(f"{database}.{RESULTS_TABLE}", format="parquet", partition_by="table_name", lake=lake,
                             govern=False)
-    ingest_frame(spark, aws, request, frame, batch_id=f"dq-{name}-{batch_id}"[:100], settings=settings,
-                 source=f"quality:{database}.{name}")
+    caller, source = f"dq-{name}-{batch_id}"[:100], f"quality:{database}.{name}"
+    # the table exists after its first batch: later ones are appended without a Spark job
+    arrow = pa.Table.from_pylist([dict(zip((n for n, _ in FIELDS), row)) for row in rows], schema=ARROW_SCHEMA)
+    if append_rows(aws, request, settings, arrow, caller, source) is None:
+        ingest_frame(spark, aws, request, spark.createDataFrame(rows, SCHEMA), batch_id=caller, settings=settings,
+                     source=source)

@@ -121,6 +121,7 @@ class _TaskWriter:
         self.counts: dict[tuple, dict[str, Any]] = {}
         self.quarantine: list[str] = []
         self.keys: dict[str, list[str]] = {}  # key column -> its staged files
+        self.key_rows: dict[str, int] = {}  # key column -> the values staged
         self._key_writers: dict[str, tuple[Any, Any]] = {}
         self.actions: dict[str, int] = {}
         self.nulled: dict[str, int] = {}  # column -> written rows whose missing-value token became NULL
@@ -196,6 +197,7 @@ class _TaskWriter:
                 self._key_writers[name] = (stream, pq.ParquetWriter(stream, schema, compression="snappy"))
                 self.keys[name] = [relative]
             self._key_writers[name][1].write_table(pa.table({"k": values}))
+            self.key_rows[name] = self.key_rows.get(name, 0) + len(values)
 
     # good rows -----------------------------------------------------------------------------------
     def add(self, good: pa.Table) -> None:
@@ -289,7 +291,7 @@ class _TaskWriter:
             writer.close()
             stream.close()
         return {"counts": list(self.counts.values()), "files": self.files, "quarantine": self.quarantine,
-                "actions": self.actions, "nulled": self.nulled, "keys": self.keys}
+                "actions": self.actions, "nulled": self.nulled, "keys": self.keys, "key_rows": self.key_rows}
 
 
 def merge_counts(into: dict[tuple, dict[str, Any]], plan: WritePlan, rows: list[dict[str, Any]]) -> None:
@@ -364,6 +366,7 @@ class BatchOutput:
     actions: dict[str, int] = field(default_factory=dict)  # merges: rows per action
     nulled: dict[str, int] = field(default_factory=dict)  # column -> missing-value tokens written as NULL
     keys: dict[str, list[str]] = field(default_factory=dict)  # rule key column -> staged files (relative)
+    key_rows: dict[str, int] = field(default_factory=dict)  # rule key column -> the values staged
 
 
 def write_batch(frame: Any, plan: WritePlan, tasks: int | None) -> BatchOutput:
@@ -377,6 +380,17 @@ def write_batch(frame: Any, plan: WritePlan, tasks: int | None) -> BatchOutput:
     elif tasks:  # 0: the caller distributed the rows already
         frame = frame.coalesce(tasks)
     reports = [json.loads(r["report"]) for r in frame.mapInArrow(partial(write_task, plan), "report string").collect()]
+    return merge_reports(plan, reports)
+
+
+def write_rows(table: pa.Table, plan: WritePlan) -> BatchOutput:
+    """A few rows already in Arrow (data columns, then ``plan.bookkeeping``) written here, as one task
+    writes its share: the same files, accounting and staging, without Spark."""
+    return merge_reports(plan, [json.loads(r.column("report")[0].as_py()) for r in write_task(plan, iter(table.to_batches()))])
+
+
+def merge_reports(plan: WritePlan, reports: list[dict[str, Any]]) -> BatchOutput:
+    """The tasks' reports as one batch's output."""
     merged: dict[tuple, dict[str, Any]] = {}
     for report in reports:
         merge_counts(merged, plan, report["counts"])
@@ -395,11 +409,13 @@ def write_batch(frame: Any, plan: WritePlan, tasks: int | None) -> BatchOutput:
     files = [DataFile(f["relative"], f["partition_values"], f["size"], f["rows"], f["stats"])
              for r in reports for f in r["files"]]
     keys: dict[str, list[str]] = {}
+    key_rows: dict[str, int] = {}
     for report in reports:
         for name, staged in report["keys"].items():
             keys.setdefault(name, []).extend(staged)
+            key_rows[name] = key_rows.get(name, 0) + report["key_rows"][name]
     return BatchOutput(counts, files, [q for r in reports for q in r["quarantine"]], actions,
-                       dict(sorted(nulled.items())), keys)
+                       dict(sorted(nulled.items())), keys, key_rows)
 
 
 def file_count(input_bytes: int, target: int) -> int:

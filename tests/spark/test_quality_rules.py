@@ -134,6 +134,7 @@ def test_value_counts_from_a_grouping_equal_the_per_row_counts(spark, frame, tmp
     import pyarrow.parquet as pq
 
     from lakeward.quality.evaluate import compile_rules
+    from lakeward.runtime.storage import Storage
 
     text = ('Rules = [ Uniqueness "id" = 0.6, IsUnique "id", IsPrimaryKey "id", UniqueValueRatio "id" = 0.75, '
             'DistinctValuesCount "status" = 3, Uniqueness "id" = 1 where "status = \'NEW\'", '
@@ -159,5 +160,12 @@ def test_value_counts_from_a_grouping_equal_the_per_row_counts(spark, frame, tmp
                 continue
             pq.write_table(pa.table({"k": part}), tmp_path / f"part-{column}-{n}.parquet")
             files[column].append(str(tmp_path / f"part-{column}-{n}.parquet"))
-    staged.count_staged_keys(spark, files)
+    staged.count_staged_keys(spark, files)  # by a Spark job
+    assert [(r.outcome, r.metrics) for r in staged.decide(values).results] == expected
+    staged.grouped_values.clear()
+    rows = {column: sum(pq.read_metadata(f).num_rows for f in fs) for column, fs in files.items()}
+    spark.sparkContext.setJobGroup("arrow-keys", "arrow-keys")
+    staged.count_staged_keys(spark, files, rows, Storage())  # few: with Arrow, here
+    spark.sparkContext.setJobGroup("", "")
+    assert not spark.sparkContext.statusTracker().getJobIdsForGroup("arrow-keys")
     assert [(r.outcome, r.metrics) for r in staged.decide(values).results] == expected

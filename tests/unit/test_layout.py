@@ -67,6 +67,7 @@ def test_the_core_is_entered_only_through_its_front_doors():
     files = {_module(p): p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")}
     ours = set(files)
     importers = {m for m, p in files.items() if "lakeward.ingest.table_writer" in _imports(p, ours)}
-    assert importers <= {"lakeward.ingest.files", "lakeward.ingest.frames", "lakeward.streaming.micro_batch"}
+    assert importers <= {"lakeward.ingest.files", "lakeward.ingest.frames", "lakeward.ingest.rows",
+                         "lakeward.streaming.micro_batch"}
     for module, path in files.items():
         assert len(_imports(path, ours)) <= 24, f"{module} imports {len(_imports(path, ours))} of our modules"
